@@ -1,0 +1,276 @@
+//! Xero simulator: the identity service (consent page, token endpoint, `/connections`) and the Accounting
+//! API (Items, TaxRates, Accounts), behaving like the real Xero as recorded in
+//! `shared/reference/xero-api.md`, with knobs to inject failures and inspection for tests.
+//!
+//! One listener serves everything, under the path prefixes of Xero's hosts:
+//!
+//! | Xero                                                | Simulator                                   |
+//! |-----------------------------------------------------|---------------------------------------------|
+//! | `https://login.xero.com/identity/connect/authorize` | [`XeroSim::login_url`]                      |
+//! | `https://identity.xero.com/connect/token`           | [`XeroSim::token_url`] (`identity_url()` + `/connect/token`) |
+//! | `https://identity.xero.com/connect/revocation`      | `identity_url()` + `/connect/revocation`    |
+//! | `https://api.xero.com/connections`                  | [`XeroSim::connections_url`]                |
+//! | `https://api.xero.com/api.xro/2.0`                  | [`XeroSim::api_url`]                        |
+//!
+//! Every expiry and window runs on the shared [`Clock`], so tests can run at e.g. 1000× speed. Added
+//! latency and hangs are real time, since they are measured against client timeouts.
+
+mod accounting;
+mod faults;
+mod identity;
+mod limits;
+mod query;
+mod respond;
+mod seed;
+mod state;
+mod time;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{any, delete, get, post};
+use tokio::sync::oneshot;
+
+use crate::Clock;
+
+pub use accounting::{Details, Item};
+pub use faults::{Fault, FaultConfig, FaultTarget};
+pub use identity::{AuthorizeRequest, Connection, ConsentError, Lifetimes, TokenStats};
+pub use limits::{RateLimits, RateProblem};
+pub use seed::{AU_ORG, UK_ORG};
+pub use state::CallRecord;
+
+use state::Shared;
+
+/// How the simulator starts. Every field but the credentials can also be changed at run time.
+#[derive(Debug, Clone)]
+pub struct XeroConfig {
+    pub client_id: String,
+    pub client_secret: String,
+    /// Redirect URIs registered for the app; empty accepts any (Xero requires registration).
+    pub redirect_uris: Vec<String>,
+    pub lifetimes: Lifetimes,
+    pub limits: RateLimits,
+    pub faults: FaultConfig,
+    /// The envelope's `ProviderName` (Xero puts the app's name there).
+    pub provider_name: String,
+}
+
+impl Default for XeroConfig {
+    fn default() -> Self {
+        Self {
+            client_id: "sandbox-xero-client".into(),
+            client_secret: "sandbox-xero-secret".into(),
+            redirect_uris: Vec::new(),
+            lifetimes: Lifetimes::default(),
+            limits: RateLimits::default(),
+            faults: FaultConfig::default(),
+            provider_name: "xero-sync sandbox".into(),
+        }
+    }
+}
+
+/// A running Xero simulator. Clones share state; the server stops when the last clone is dropped.
+///
+/// URLs (one listener, Xero's hosts mapped to path prefixes): consent page [`XeroSim::login_url`]
+/// (`{url}/identity/connect/authorize`), token endpoint [`XeroSim::token_url`] (`{url}/connect/token`, under
+/// [`XeroSim::identity_url`]), tenants [`XeroSim::connections_url`] (`{url}/connections`), Accounting API
+/// [`XeroSim::api_url`] (`{url}/api.xro/2.0`).
+#[derive(Clone)]
+pub struct XeroSim {
+    /// Base URL, e.g. `http://127.0.0.1:40123` (no trailing slash).
+    pub url: String,
+    shared: Arc<Shared>,
+    _server: Arc<ServerGuard>,
+}
+
+struct ServerGuard(Option<oneshot::Sender<()>>);
+
+impl Drop for ServerGuard {
+    fn drop(&mut self) {
+        if let Some(stop) = self.0.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+impl XeroSim {
+    /// Binds `addr` (port 0 picks one) and serves the seeded AU and UK demo organisations.
+    pub async fn start(addr: SocketAddr, clock: Clock, config: XeroConfig) -> std::io::Result<Self> {
+        let time = time::SimTime::new(clock);
+        let now = time.epoch_ms();
+        let shared = Shared::new(time, config, vec![seed::australia(now), seed::united_kingdom(now)]);
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let url = format!("http://{}", listener.local_addr()?);
+        let app = Router::new()
+            .route("/identity/connect/authorize", get(identity::authorize_page).post(identity::authorize_decision))
+            .route("/connect/token", post(identity::token))
+            .route("/connect/revocation", post(identity::revoke))
+            .route("/connections", get(identity::connections))
+            .route("/connections/{id}", delete(identity::delete_connection))
+            .route("/api.xro/2.0/{*rest}", any(accounting::api))
+            .layer(middleware::from_fn_with_state(shared.clone(), record_call))
+            .with_state(shared.clone());
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+                let _ = stopped.await;
+            });
+            if let Err(e) = server.await {
+                tracing::warn!("xero simulator stopped: {e}");
+            }
+        });
+        Ok(Self { url, shared, _server: Arc::new(ServerGuard(Some(stop))) })
+    }
+
+    /// The consent page (`GET`, Xero's `login.xero.com/identity/connect/authorize`).
+    pub fn login_url(&self) -> String {
+        format!("{}/identity/connect/authorize", self.url)
+    }
+
+    /// Base of the identity service (Xero's `identity.xero.com`): `/connect/token`, `/connect/revocation`.
+    pub fn identity_url(&self) -> String {
+        self.url.clone()
+    }
+
+    /// The token endpoint.
+    pub fn token_url(&self) -> String {
+        format!("{}/connect/token", self.url)
+    }
+
+    /// Base of the Accounting API (Xero's `api.xero.com/api.xro/2.0`).
+    pub fn api_url(&self) -> String {
+        format!("{}{}", self.url, accounting::API_PREFIX)
+    }
+
+    /// `GET` lists the user's connections, `DELETE {connections_url}/{id}` removes one.
+    pub fn connections_url(&self) -> String {
+        format!("{}/connections", self.url)
+    }
+
+    // ---- consent without a browser ----
+
+    /// Plays the user clicking "Allow access" for every organisation; returns the authorization code the
+    /// redirect would carry. Checks the request as the consent page does.
+    pub fn approve(&self, request: &AuthorizeRequest) -> Result<String, ConsentError> {
+        let tenants: Vec<String> = self.tenants().into_iter().map(|(_, id)| id).collect();
+        identity::approve(&self.shared, request, &tenants)
+    }
+
+    /// Like [`XeroSim::approve`], for the given tenant ids only.
+    pub fn approve_tenants(&self, request: &AuthorizeRequest, tenant_ids: &[String]) -> Result<String, ConsentError> {
+        identity::approve(&self.shared, request, tenant_ids)
+    }
+
+    // ---- inspection ----
+
+    /// `(name, tenantId)` of every organisation.
+    pub fn tenants(&self) -> Vec<(String, String)> {
+        self.shared.lock().orgs.iter().map(|o| (o.name.clone(), o.tenant_id.clone())).collect()
+    }
+
+    /// The tenant id of the organisation called `name` (e.g. [`AU_ORG`]).
+    pub fn tenant_id(&self, name: &str) -> Option<String> {
+        self.shared.lock().orgs.iter().find(|o| o.name == name).map(|o| o.tenant_id.clone())
+    }
+
+    /// The items of a tenant, in creation order.
+    pub fn items(&self, tenant_id: &str) -> Vec<Item> {
+        self.shared.lock().org(tenant_id).map(|o| o.items.clone()).unwrap_or_default()
+    }
+
+    /// The user's current connections.
+    pub fn connections(&self) -> Vec<Connection> {
+        self.shared.lock().identity.connections.clone()
+    }
+
+    /// Every request received so far, oldest first.
+    pub fn calls(&self) -> Vec<CallRecord> {
+        self.shared.lock().calls.clone()
+    }
+
+    pub fn clear_calls(&self) {
+        self.shared.lock().calls.clear();
+    }
+
+    pub fn token_stats(&self) -> TokenStats {
+        self.shared.lock().identity.stats
+    }
+
+    /// Simulates a demo-company reset: the organisation gets a new tenant id (and loses its items), so
+    /// existing connections to it stop working (403) until the user reconnects.
+    pub fn reset_demo_company(&self, name: &str) -> Option<String> {
+        let mut inner = self.shared.lock();
+        let org = inner.orgs.iter_mut().find(|o| o.name == name)?;
+        org.tenant_id = uuid::Uuid::new_v4().to_string();
+        org.items.clear();
+        Some(org.tenant_id.clone())
+    }
+
+    // ---- knobs ----
+
+    /// Added real-time latency on every API, connections and token call.
+    pub fn set_latency(&self, latency: Duration) {
+        self.shared.lock().faults.config.latency = latency;
+    }
+
+    /// The next `count` calls of `target` meet `fault`.
+    pub fn fail_next(&self, target: FaultTarget, count: u32, fault: Fault) {
+        self.shared.lock().faults.push(target, count, fault);
+    }
+
+    /// Each API call meets `fault` with probability `rate` (0 disables).
+    pub fn set_fault_rate(&self, rate: f64, fault: Fault) {
+        let mut inner = self.shared.lock();
+        inner.faults.config.random_rate = rate;
+        inner.faults.config.random_fault = fault;
+    }
+
+    /// The next `count` calls get 429 for `problem` (a forced burst), with `Retry-After: retry_after`.
+    pub fn force_rate_limit(&self, count: u32, problem: RateProblem, retry_after: Option<u64>) {
+        self.fail_next(FaultTarget::Api, count, Fault::RateLimit { problem, retry_after });
+    }
+
+    /// The next `count` successful token responses are processed (tokens rotated) and then lost: the
+    /// connection is cut instead of delivering them.
+    pub fn drop_next_token_responses(&self, count: u32) {
+        self.shared.lock().faults.drop_token_responses += count;
+    }
+
+    /// How long [`Fault::Hang`] holds a request.
+    pub fn set_hang(&self, hang: Duration) {
+        self.shared.lock().faults.config.hang = hang;
+    }
+
+    /// Removes every queued and random fault and the added latency.
+    pub fn clear_faults(&self) {
+        self.shared.lock().faults.clear();
+    }
+
+    pub fn set_limits(&self, limits: RateLimits) {
+        self.shared.lock().config.limits = limits;
+    }
+
+    /// Applies to tokens, codes and keys issued from now on.
+    pub fn set_lifetimes(&self, lifetimes: Lifetimes) {
+        self.shared.lock().config.lifetimes = lifetimes;
+    }
+}
+
+/// Records every request (method, path, tenant header, status) for [`XeroSim::calls`].
+async fn record_call(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
+    let method = request.method().to_string();
+    let path = request.uri().path().to_string();
+    let query = request.uri().query().map(str::to_string);
+    let tenant = request.headers().get("xero-tenant-id").and_then(|v| v.to_str().ok()).map(str::to_string);
+    let response = next.run(request).await;
+    let dropped = response.extensions().get::<faults::Dropped>().is_some();
+    let status = response.status().as_u16();
+    shared.lock().calls.push(CallRecord { method, path, query, tenant, status, dropped });
+    response
+}

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Every test, from a fresh clone: installs what is missing, then formatting and lints, the native tests
+# (rules, contracts, simulators, backend, end-to-end in headless Chromium), the rule and component tests on
+# wasm32 in headless Chromium, the release build of the widget, and its size against the budget.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+source scripts/bootstrap.sh
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "format and lints"
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo clippy -p widget -p shared --target wasm32-unknown-unknown --all-targets --locked -- -D warnings
+
+step "release build of the widget (trunk, wasm-opt)"
+(cd widget && trunk build --release --locked)
+
+step "native tests"
+cargo test --workspace --exclude widget --locked
+
+step "wasm32 tests in headless Chromium"
+CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+CHROMEDRIVER="$(command -v chromedriver)" \
+  cargo test -p shared -p widget --target wasm32-unknown-unknown --locked
+
+step "widget bundle size"
+scripts/bundle-size.sh

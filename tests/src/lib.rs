@@ -1,0 +1,18 @@
+//! Shared harness for the end-to-end tests: a headless Chromium driven through chromedriver, and the
+//! places the tests read from and write to.
+
+pub mod browser;
+
+use std::path::PathBuf;
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+}
+
+/// Where tests save screenshots (gitignored; CI keeps them as artifacts).
+pub fn artifacts_dir() -> PathBuf {
+    let dir = repo_root().join("artifacts");
+    std::fs::create_dir_all(&dir).ok();
+    dir
+}

@@ -1,0 +1,3 @@
+fn main() {
+    yew::Renderer::<widget::App>::new().render();
+}

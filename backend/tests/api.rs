@@ -1,33 +1,382 @@
-//! The backend's HTTP surface, spawned on a random port as `main` serves it.
+//! The service end to end over HTTP, spawned on a random port in sandbox mode: the Xero and Zoho
+//! simulators in-process, a real (in-memory) SQLite store, and the widget's API as Zoho's servers and the
+//! browser call it.
 
-use backend::{AppState, app};
+use std::time::Duration;
 
-async fn spawn(state: AppState) -> String {
+use backend::config::Settings;
+use backend::server::{Server, Tuning, start_with};
+use reqwest::StatusCode;
+use sandbox::xero::{Fault, FaultTarget, RateProblem};
+use sandbox::zoho::products;
+use secrecy::ExposeSecret;
+use serde_json::{Map, Value, json};
+
+struct TestApp {
+    server: Server,
+    http: reqwest::Client,
+    _dir: TempDir,
+}
+
+/// A directory removed on drop.
+struct TempDir(std::path::PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        std::fs::remove_dir_all(&self.0).ok();
+    }
+}
+
+async fn spawn() -> TestApp {
+    spawn_tuned(Tuning::default()).await
+}
+
+async fn spawn_tuned(tuning: Tuning) -> TestApp {
+    let dir = std::env::temp_dir().join(format!("xero-sync-api-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let dir_text = dir.display().to_string();
+    let settings = Settings::load(&|name| match name {
+        "XERO_SYNC_DATA_DIR" | "XERO_SYNC_WIDGET_DIR" => Some(dir_text.clone()),
+        _ => None,
+    })
+    .expect("settings");
+    assert!(settings.sandbox_mode());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move { axum::serve(listener, app(state)).await });
-    format!("http://{addr}")
+    let server = start_with(settings, listener, tuning).await.expect("start");
+    TestApp { server, http: reqwest::Client::new(), _dir: TempDir(dir) }
+}
+
+impl TestApp {
+    fn sandbox(&self) -> &sandbox::Sandbox {
+        &self.server.sandbox.as_ref().expect("sandbox mode").sandbox
+    }
+
+    fn tenant(&self) -> String {
+        self.sandbox().xero.tenant_id(sandbox::xero::AU_ORG).expect("AU org")
+    }
+
+    fn items(&self) -> Vec<sandbox::xero::Item> {
+        self.sandbox().xero.items(&self.tenant())
+    }
+
+    /// What Zoho's servers do for the widget's `CONNECTION.invoke`: present the API key, get a token.
+    async fn session(&self, record_id: &str) -> String {
+        let key = self.server.sandbox.as_ref().expect("sandbox").api_key.expose_secret().to_owned();
+        let response = self
+            .http
+            .post(format!("{}/api/session", self.server.url))
+            .header("x-api-key", key)
+            .json(&json!({"record_id": record_id, "user": "Olivia Nguyen"}))
+            .send()
+            .await
+            .expect("session");
+        assert_eq!(response.status(), StatusCode::OK);
+        let body: Value = response.json().await.expect("json");
+        body["token"].as_str().expect("token").to_owned()
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, token: Option<&str>) -> (StatusCode, Value) {
+        let mut request = self.http.request(method, format!("{}{path}", self.server.url));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn sync(&self, record_id: &str) -> (StatusCode, Value) {
+        let token = self.session(record_id).await;
+        self.call(reqwest::Method::POST, &format!("/api/products/{record_id}/sync"), Some(&token)).await
+    }
+
+    fn edit_product(&self, record_id: &str, changes: Value) {
+        let zoho = &self.sandbox().zoho;
+        let mut record: Map<String, Value> =
+            zoho.product(record_id).and_then(|v| v.as_object().cloned()).expect("product");
+        for (k, v) in changes.as_object().expect("object") {
+            record.insert(k.clone(), v.clone());
+        }
+        zoho.set_product(record_id, record);
+    }
+}
+
+fn issue_fields(body: &Value) -> Vec<String> {
+    body["error"]["issues"]
+        .as_array()
+        .map(|issues| issues.iter().filter_map(|i| i["field"].as_str().map(str::to_owned)).collect())
+        .unwrap_or_default()
 }
 
 #[tokio::test]
-async fn health_answers_ok() {
-    let dir = std::env::temp_dir();
-    let base = spawn(AppState { widget_dir: dir }).await;
-    let response = reqwest::get(format!("{base}/health")).await.expect("request");
-    assert_eq!(response.status(), 200);
-    let body: serde_json::Value = response.json().await.expect("json");
-    assert_eq!(body["status"], "ok");
+async fn sandbox_mode_connects_xero_and_zoho_by_itself() {
+    let app = spawn().await;
+    let connection = app.server.state.store.xero_connection().await.expect("store").expect("connected");
+    assert_eq!(connection.tenant_id, app.tenant());
+    assert_eq!(connection.tenant_name, sandbox::xero::AU_ORG);
+    assert!(app.server.state.store.zoho_connection().await.expect("store").is_some());
+    let (status, body) = app.call(reqwest::Method::GET, "/health", None).await;
+    assert_eq!((status, body["status"].as_str()), (StatusCode::OK, Some("ok")));
 }
 
 #[tokio::test]
-async fn the_widget_is_served_under_widget() {
-    let dir = std::env::temp_dir().join(format!("xero-sync-widget-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("dir");
-    std::fs::write(dir.join("index.html"), "<!doctype html><title>Sync to Xero</title>").expect("write");
-    let base = spawn(AppState { widget_dir: dir.clone() }).await;
-    let page = reqwest::get(format!("{base}/widget/")).await.expect("request");
-    assert_eq!(page.status(), 200);
-    assert!(page.text().await.expect("text").contains("Sync to Xero"));
-    assert_eq!(reqwest::get(format!("{base}/widget/missing.js")).await.expect("request").status(), 404);
-    std::fs::remove_dir_all(dir).ok();
+async fn sync_creates_the_item_then_updates_the_same_one() {
+    let app = spawn().await;
+    let (status, body) = app.sync(products::WIRELESS_MOUSE).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["outcome"], "created");
+    let item_id = body["item_id"].as_str().expect("item id").to_owned();
+    let items = app.items();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0].code, "WM-100");
+    assert_eq!(items[0].sales.account_code.as_deref(), Some("200"));
+    assert_eq!(items[0].sales.tax_type.as_deref(), Some("OUTPUT"));
+    // Written back to the CRM record.
+    let record = app.sandbox().zoho.product(products::WIRELESS_MOUSE).expect("record");
+    assert_eq!(record["Xero_Item_ID"], item_id.as_str());
+    assert_eq!(record["Xero_Sync_Status"], "Created in Xero");
+
+    // Nothing changed: nothing is sent.
+    let (status, body) = app.sync(products::WIRELESS_MOUSE).await;
+    assert_eq!((status, body["outcome"].as_str()), (StatusCode::OK, Some("unchanged")));
+
+    app.edit_product(products::WIRELESS_MOUSE, json!({"Unit_Price": 31.5}));
+    let (status, body) = app.sync(products::WIRELESS_MOUSE).await;
+    assert_eq!((status, body["outcome"].as_str()), (StatusCode::OK, Some("updated")), "{body}");
+    assert_eq!(body["item_id"], item_id.as_str());
+    let items = app.items();
+    assert_eq!(items.len(), 1, "no duplicate");
+    assert_eq!(items[0].sales.unit_price, Some(31.5));
+
+    // The history shows all three, newest first, with who did it.
+    let token = app.session(products::WIRELESS_MOUSE).await;
+    let (_, history) = app
+        .call(reqwest::Method::GET, &format!("/api/products/{}/history", products::WIRELESS_MOUSE), Some(&token))
+        .await;
+    let outcomes: Vec<&str> = history.as_array().expect("list").iter().filter_map(|h| h["outcome"].as_str()).collect();
+    assert_eq!(outcomes, ["updated", "unchanged", "created"]);
+    assert_eq!(history[0]["by"], "Olivia Nguyen");
+}
+
+#[tokio::test]
+async fn a_code_renamed_in_the_crm_renames_the_same_item() {
+    let app = spawn().await;
+    let (_, first) = app.sync(products::MECHANICAL_KEYBOARD).await;
+    let item_id = first["item_id"].as_str().expect("item").to_owned();
+    app.edit_product(products::MECHANICAL_KEYBOARD, json!({"Product_Code": "KB-200-V2"}));
+    let (status, body) = app.sync(products::MECHANICAL_KEYBOARD).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!((body["outcome"].as_str(), body["item_id"].as_str()), (Some("updated"), Some(item_id.as_str())));
+    let items = app.items();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0].code, "KB-200-V2");
+}
+
+#[tokio::test]
+async fn an_item_xero_already_has_is_linked_by_code_ignoring_case() {
+    let app = spawn().await;
+    let existing = app.sandbox().xero.create_item(&app.tenant(), "wm-100", "Mouse typed into Xero").expect("item");
+    let (status, body) = app.sync(products::WIRELESS_MOUSE).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!((body["outcome"].as_str(), body["item_id"].as_str()), (Some("updated"), Some(existing.as_str())));
+    let items = app.items();
+    assert_eq!(items.len(), 1, "no duplicate");
+    assert_eq!(items[0].name.as_deref(), Some("Wireless Mouse"));
+}
+
+#[tokio::test]
+async fn two_crm_products_cannot_share_one_xero_item() {
+    let app = spawn().await;
+    assert_eq!(app.sync(products::WIRELESS_MOUSE).await.0, StatusCode::OK);
+    // Another product whose code differs only in case.
+    let (status, body) = app.sync(products::WIRELESS_MOUSE_LOWERCASE).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["issues"][0]["code"], "code_in_use");
+    assert_eq!(issue_fields(&body), ["Product_Code"]);
+    assert_eq!(app.items().len(), 1);
+}
+
+#[tokio::test]
+async fn a_product_breaking_a_rule_is_refused_with_the_field_named() {
+    let app = spawn().await;
+    let (status, body) = app.sync(products::NO_CODE_NO_GL_ACCOUNT).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["code"], "validation_failed");
+    assert_eq!(issue_fields(&body), ["Product_Code", "Xero_GL_Account"]);
+    let (_, body) = app.sync(products::UNKNOWN_GL_ACCOUNT).await;
+    assert_eq!(issue_fields(&body), ["Xero_GL_Account"]);
+    assert_eq!(body["error"]["issues"][0]["suggestions"][0], "Sales");
+    assert!(app.items().is_empty());
+    let record = app.sandbox().zoho.product(products::UNKNOWN_GL_ACCOUNT).expect("record");
+    assert!(record["Xero_Sync_Status"].as_str().is_some_and(|s| s.starts_with("Sync failed")), "{record}");
+}
+
+#[tokio::test]
+async fn preview_shows_the_exact_payload_without_sending() {
+    let app = spawn().await;
+    let token = app.session(products::USB_C_HUB).await;
+    let (status, body) =
+        app.call(reqwest::Method::GET, &format!("/api/products/{}/preview", products::USB_C_HUB), Some(&token)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["payload"]["Code"], "HUB-7P");
+    assert_eq!(body["payload"]["SalesDetails"]["AccountCode"], "200");
+    assert!(app.items().is_empty(), "a preview sends nothing");
+}
+
+#[tokio::test]
+async fn a_xero_validation_error_comes_back_on_its_field() {
+    let app = spawn().await;
+    // Warm the account cache, then archive the account in Xero behind our back.
+    assert_eq!(app.sync(products::WIRELESS_MOUSE).await.0, StatusCode::OK);
+    assert!(app.sandbox().xero.archive_account(&app.tenant(), "200"));
+    let (status, body) = app.sync(products::MECHANICAL_KEYBOARD).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["code"], "xero_rejected");
+    assert_eq!(issue_fields(&body), ["Xero_GL_Account"]);
+    // The cache was dropped: the next try is judged against the live chart, by our own rules.
+    let (_, body) = app.sync(products::MECHANICAL_KEYBOARD).await;
+    assert_eq!(body["error"]["code"], "validation_failed", "{body}");
+    assert_eq!(body["error"]["issues"][0]["code"], "gl_account_archived");
+}
+
+#[tokio::test]
+async fn options_list_the_organisations_sales_accounts_and_rates() {
+    let app = spawn().await;
+    let token = app.session(products::WIRELESS_MOUSE).await;
+    let (status, body) = app.call(reqwest::Method::GET, "/api/xero/options", Some(&token)).await;
+    assert_eq!(status, StatusCode::OK);
+    let accounts = body["accounts"].as_array().expect("accounts");
+    assert_eq!(accounts[0]["revenue"], true, "revenue accounts first");
+    assert!(accounts.iter().any(|a| a["code"] == "200" && a["name"] == "Sales"));
+    let rates = body["tax_rates"].as_array().expect("rates");
+    assert!(rates.iter().any(|r| r["tax_type"] == "OUTPUT"));
+    assert!(rates.iter().all(|r| r["tax_type"] != "INPUT"), "expense rates are not offered");
+}
+
+#[tokio::test]
+async fn calls_without_a_valid_session_are_refused() {
+    let app = spawn().await;
+    let path = format!("/api/products/{}/sync", products::WIRELESS_MOUSE);
+    let (status, body) = app.call(reqwest::Method::POST, &path, None).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("unauthorized")));
+    let (status, _) = app.call(reqwest::Method::POST, &path, Some("forged.token")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _) = app.call(reqwest::Method::GET, "/api/xero/options", None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    // A wrong API key opens no session.
+    let response = app
+        .http
+        .post(format!("{}/api/session", app.server.url))
+        .header("x-api-key", "not-the-key")
+        .json(&json!({"record_id": products::WIRELESS_MOUSE}))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert!(app.items().is_empty());
+}
+
+#[tokio::test]
+async fn a_session_for_one_record_cannot_sync_another() {
+    let app = spawn().await;
+    let token = app.session(products::WIRELESS_MOUSE).await;
+    let path = format!("/api/products/{}/sync", products::USB_C_HUB);
+    let (status, body) = app.call(reqwest::Method::POST, &path, Some(&token)).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::FORBIDDEN, Some("forbidden")));
+    assert!(app.items().is_empty());
+}
+
+#[tokio::test]
+async fn a_rate_limit_and_server_errors_end_in_exactly_one_item() {
+    let app = spawn().await;
+    let xero = &app.sandbox().xero;
+    xero.force_rate_limit(2, RateProblem::Minute, Some(1));
+    let (status, body) = app.sync(products::WIRELESS_MOUSE).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    xero.fail_next(FaultTarget::Api, 2, Fault::Status(503));
+    let (status, body) = app.sync(products::USB_C_HUB).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let codes: Vec<String> = app.items().into_iter().map(|i| i.code).collect();
+    assert_eq!(codes.len(), 2, "{codes:?}");
+}
+
+#[tokio::test]
+async fn a_dropped_item_response_is_retried_without_a_duplicate() {
+    let app = spawn().await;
+    let xero = &app.sandbox().xero;
+    // Warm the caches so the next Xero call is the POST itself, then lose its answer.
+    let token = app.session(products::WIRELESS_MOUSE).await;
+    app.call(reqwest::Method::GET, &format!("/api/products/{}/preview", products::WIRELESS_MOUSE), Some(&token)).await;
+    xero.fail_next(FaultTarget::Api, 1, Fault::Drop);
+    let (status, body) = app.sync(products::WIRELESS_MOUSE).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(app.items().len(), 1);
+}
+
+#[tokio::test]
+async fn an_expired_access_token_is_refreshed_once_for_many_concurrent_syncs() {
+    use backend::xero::{LimiterConfig, XeroClientConfig};
+    // 1000× simulated time: Xero's 30-minute access token lasts 1.8 s; the client's pacing follows.
+    let tuning = Tuning {
+        sandbox: sandbox::SandboxConfig { time_scale: 1000.0, ..Default::default() },
+        xero: XeroClientConfig {
+            limiter: LimiterConfig { window: Duration::from_millis(60), ..Default::default() },
+            ..Default::default()
+        },
+    };
+    let app = spawn_tuned(tuning).await;
+    let mut ids = Vec::new();
+    for n in 0..100 {
+        let mut record =
+            app.sandbox().zoho.product(products::WIRELESS_MOUSE).and_then(|v| v.as_object().cloned()).expect("p");
+        record.remove("id");
+        record.insert("Product_Code".into(), json!(format!("BULK-{n:03}")));
+        ids.push(app.sandbox().zoho.insert_product(record));
+    }
+    let mut tokens = Vec::new();
+    for id in &ids {
+        tokens.push(app.session(id).await);
+    }
+    tokio::time::sleep(Duration::from_millis(2000)).await; // the access token is now expired in Xero
+    let before = app.sandbox().xero.token_stats().refreshes;
+    let paths: Vec<String> = ids.iter().map(|id| format!("/api/products/{id}/sync")).collect();
+    let syncs =
+        paths.iter().zip(&tokens).map(|(path, token)| app.call(reqwest::Method::POST, path, Some(token.as_str())));
+    let results = futures::future::join_all(syncs).await;
+    assert!(
+        results.iter().all(|(s, _)| *s == StatusCode::OK),
+        "{:?}",
+        results.iter().find(|(s, _)| *s != StatusCode::OK)
+    );
+    assert_eq!(app.sandbox().xero.token_stats().refreshes - before, 1, "exactly one refresh");
+    assert_eq!(app.items().len(), 100);
+}
+
+#[tokio::test]
+async fn a_refused_refresh_token_shows_reconnect_needed() {
+    use sandbox::xero::{Lifetimes, XeroConfig};
+    // 1000× simulated time: the access token dies after 1.8 s, the unused refresh token after 2.4 s.
+    let lifetimes = Lifetimes { refresh_token: Duration::from_secs(40 * 60), ..Lifetimes::default() };
+    let tuning = Tuning {
+        sandbox: sandbox::SandboxConfig {
+            time_scale: 1000.0,
+            xero: XeroConfig { lifetimes, ..XeroConfig::default() },
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let app = spawn_tuned(tuning).await;
+    tokio::time::sleep(Duration::from_millis(3000)).await;
+    let (status, body) = app.sync(products::WIRELESS_MOUSE).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(body["error"]["code"], "reconnect_needed");
+    assert!(body["error"]["message"].as_str().is_some_and(|m| m.contains("admin")), "{body}");
+    let connection = app.server.state.store.xero_connection().await.expect("store").expect("connection");
+    assert_eq!(connection.status, backend::store::ConnectionStatus::ReconnectNeeded);
+    // Later syncs fail fast with the same answer instead of hammering Xero's token endpoint.
+    let failures = app.sandbox().xero.token_stats().refresh_failures;
+    let (status, _) = app.sync(products::USB_C_HUB).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(app.sandbox().xero.token_stats().refresh_failures, failures);
+    assert!(app.items().is_empty());
 }

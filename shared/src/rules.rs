@@ -50,6 +50,8 @@ pub enum IssueCode {
     PriceRounded,
     DescriptionTooLong,
     ProductInactive,
+    /// Another CRM product already owns the Xero item with this code (found by the backend, not the rules).
+    CodeInUse,
     /// A message from Xero itself, placed on the field it concerns.
     XeroRejected,
 }

@@ -1,6 +1,7 @@
 //! A headless Chromium for one test: its own chromedriver on a free port and its own empty profile, so
-//! tests run in parallel and leave nothing behind.
+//! tests run in parallel and leave nothing behind, even when they fail.
 
+use std::future::Future;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -24,28 +25,49 @@ const CHROME_ARGS: [&str; 9] = [
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
-    "--window-size=900,1000",
+    "--window-size=1280,900",
 ];
 
+/// The WebDriver session a test drives.
+#[derive(Clone)]
 pub struct Browser {
     pub client: Client,
-    driver: Child,
+}
+
+/// chromedriver and the profile directory, removed on drop.
+struct Driver {
+    child: Child,
     profile: PathBuf,
 }
 
+impl Drop for Driver {
+    fn drop(&mut self) {
+        self.child.kill().ok();
+        self.child.wait().ok();
+        std::fs::remove_dir_all(&self.profile).ok();
+    }
+}
+
 impl Browser {
-    pub async fn start() -> Browser {
+    /// Runs `test` in a fresh headless Chromium. The test runs in its own task, so that a failing assertion
+    /// still ends the browser session and the driver before the panic is passed on.
+    pub async fn run<F, Fut>(test: F)
+    where
+        F: FnOnce(Browser) -> Fut,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
         let path = chromedriver_path();
         let port = free_port();
-        let driver = Command::new(&path)
+        let child = Command::new(&path)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start chromedriver at {path} ({e}); run scripts/bootstrap.sh"));
         let profile = std::env::temp_dir().join(format!("xero-sync-chrome-{}-{port}", std::process::id()));
+        let driver = Driver { child, profile };
         let mut args: Vec<String> = CHROME_ARGS.iter().map(|a| a.to_string()).collect();
-        args.push(format!("--user-data-dir={}", profile.display()));
+        args.push(format!("--user-data-dir={}", driver.profile.display()));
         let mut caps = Capabilities::new();
         caps.insert("goog:chromeOptions".into(), serde_json::json!({ "args": args }));
         let url = format!("http://127.0.0.1:{port}");
@@ -58,7 +80,12 @@ impl Browser {
                 Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
             }
         };
-        Browser { client, driver, profile }
+        let outcome = tokio::spawn(test(Browser { client: client.clone() })).await;
+        client.close().await.ok();
+        drop(driver);
+        if let Err(failure) = outcome {
+            std::panic::resume_unwind(failure.into_panic());
+        }
     }
 
     /// Waits for an element, up to 10 s.
@@ -77,21 +104,6 @@ impl Browser {
         let path = crate::artifacts_dir().join(format!("{name}.png"));
         std::fs::write(&path, png).expect("write screenshot");
         path
-    }
-
-    pub async fn close(mut self) {
-        let client = self.client.clone();
-        client.close().await.ok();
-        self.driver.kill().ok();
-        self.driver.wait().ok();
-        std::fs::remove_dir_all(&self.profile).ok();
-    }
-}
-
-impl Drop for Browser {
-    fn drop(&mut self) {
-        // A failed test still must not leave a driver running.
-        self.driver.kill().ok();
     }
 }
 

@@ -212,6 +212,45 @@ impl XeroSim {
         Some(org.tenant_id.clone())
     }
 
+    /// Creates an item as someone typing it into Xero's web app would (not through the API), and returns
+    /// its ItemID; `None` for an unknown tenant.
+    pub fn create_item(&self, tenant_id: &str, code: &str, name: &str) -> Option<String> {
+        let now = self.shared.time.epoch_ms();
+        let mut inner = self.shared.lock();
+        let org = inner.org_mut(tenant_id)?;
+        let item_id = uuid::Uuid::new_v4().to_string();
+        org.items.push(Item {
+            item_id: item_id.clone(),
+            code: code.to_owned(),
+            name: Some(name.to_owned()),
+            description: None,
+            purchase_description: None,
+            is_sold: true,
+            is_purchased: true,
+            sales: Default::default(),
+            purchase: Default::default(),
+            inventory_asset_account_code: None,
+            updated_ms: now,
+        });
+        Some(item_id)
+    }
+
+    /// Archives an account, as an accountant would in Xero's web app; `false` if there is no such account.
+    /// Clients that cached the chart before keep sending its code and get Xero's validation error.
+    pub fn archive_account(&self, tenant_id: &str, code: &str) -> bool {
+        let now = self.shared.time.epoch_ms();
+        let mut inner = self.shared.lock();
+        let Some(org) = inner.org_mut(tenant_id) else { return false };
+        let Some(account) =
+            org.accounts.iter_mut().find(|a| a.code.as_deref().is_some_and(|c| c.eq_ignore_ascii_case(code)))
+        else {
+            return false;
+        };
+        account.status = "ARCHIVED";
+        account.updated_ms = now;
+        true
+    }
+
     // ---- knobs ----
 
     /// Added real-time latency on every API, connections and token call.

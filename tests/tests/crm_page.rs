@@ -4,8 +4,6 @@
 //! getCurrentUser, CONNECTION.invoke (answered by a fake backend that checks the API key), Resize, close.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -14,55 +12,15 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Html;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use fantoccini::{ClientBuilder, Locator};
-use hyper_util::client::legacy::connect::HttpConnector;
+use e2e::browser::Browser;
+use fantoccini::Locator;
 use sandbox::Clock;
 use sandbox::crm_page::CrmPage;
 use sandbox::zoho::{ZohoConfig, ZohoSim, products};
 use serde_json::{Value, json};
 
-const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
-const CHROMIUM: &str = "/usr/bin/chromium";
 const API_KEY: &str = "sandbox-test-key-7f3a9c";
 const CONNECTION: &str = "xero_sync_backend";
-
-/// chromedriver on a free loopback port, killed on drop.
-struct Chromedriver {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Chromedriver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-async fn start_chromedriver() -> Chromedriver {
-    assert!(
-        Path::new(CHROMEDRIVER).exists() && Path::new(CHROMIUM).exists(),
-        "this test needs Chromium and chromedriver at {CHROMIUM} and {CHROMEDRIVER} \
-         (Debian: apt-get install chromium chromium-driver)"
-    );
-    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
-    let child = Command::new(CHROMEDRIVER)
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("chromedriver starts");
-    let driver = Chromedriver { child, url: format!("http://127.0.0.1:{port}") };
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        let ready = reqwest::get(format!("{}/status", driver.url)).await.map(|r| r.status().is_success());
-        if ready.unwrap_or(false) {
-            return driver;
-        }
-        assert!(Instant::now() < deadline, "chromedriver did not come up on port {port}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
 
 async fn serve(app: Router) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -140,10 +98,6 @@ ZOHO.embeddedApp.init().then(function () {{ out.initResolved = true; }});
     serve(Router::new().route("/widget/index.html", get(move || async move { Html(page) }))).await
 }
 
-fn artifacts_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../artifacts")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn crm_page_frames_a_cross_origin_widget_that_speaks_the_sdk_protocol() {
     let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
@@ -155,39 +109,11 @@ async fn crm_page_frames_a_cross_origin_widget_that_speaks_the_sdk_protocol() {
     crm.set_widget_url(&format!("{widget}/widget/index.html"));
     crm.set_connection(CONNECTION, &backend, API_KEY);
 
-    let driver = start_chromedriver().await;
-    let profile = std::env::temp_dir().join(format!("xero-sync-chromium-{}", uuid::Uuid::new_v4()));
-    let mut capabilities = serde_json::Map::new();
-    capabilities.insert(
-        "goog:chromeOptions".into(),
-        json!({
-            "binary": CHROMIUM,
-            "args": [
-                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--no-first-run", "--window-size=1280,900",
-                format!("--user-data-dir={}", profile.display()),
-            ],
-        }),
-    );
-    let client = ClientBuilder::new(HttpConnector::new())
-        .capabilities(capabilities)
-        .connect(&driver.url)
-        .await
-        .expect("chromium session");
-
-    // Run the checks in their own task so that a failure still ends the browser session below.
-    let checks = tokio::spawn(checks(client.clone(), zoho, crm, widget, received));
-    let outcome = checks.await;
-    let _ = client.close().await;
-    let _ = std::fs::remove_dir_all(&profile);
-    drop(driver);
-    if let Err(failure) = outcome {
-        std::panic::resume_unwind(failure.into_panic());
-    }
+    Browser::run(move |browser| checks(browser, zoho, crm, widget, received)).await;
 }
 
-async fn checks(client: fantoccini::Client, zoho: ZohoSim, crm: CrmPage, widget: String, received: Received) {
+async fn checks(browser: Browser, zoho: ZohoSim, crm: CrmPage, widget: String, received: Received) {
+    let client = browser.client.clone();
     let record_id = products::NO_CODE_NO_GL_ACCOUNT;
     client.goto(&crm.record_url(record_id)).await.expect("record page");
     let heading = client.find(Locator::Id("record-name")).await.expect("heading").text().await.expect("text");
@@ -244,9 +170,7 @@ async fn checks(client: fantoccini::Client, zoho: ZohoSim, crm: CrmPage, widget:
         .expect("frame size");
     assert_eq!(size, json!(["640px", "420px"]), "UI.Resize resized the popup iframe");
     assert!(!client.source().await.expect("page source").contains(API_KEY), "the key never reaches the browser");
-    std::fs::create_dir_all(artifacts_dir()).expect("artifacts dir");
-    let png = client.screenshot().await.expect("screenshot");
-    std::fs::write(artifacts_dir().join("crm_page.png"), png).expect("screenshot saved");
+    browser.screenshot("crm_page").await;
 
     // Popup.close closes the popup (the widget's page goes with it, as in CRM).
     client.find(Locator::Id("widget-frame")).await.expect("frame").enter_frame().await.expect("enter");

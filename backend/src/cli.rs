@@ -1,0 +1,106 @@
+//! Subcommands of the `xero-sync` binary besides serving. `main` calls [`run_cli`] first.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::process::{Command, ExitCode, Stdio};
+
+use crate::crypto::hash_password;
+
+const USAGE: &str = "usage: xero-sync                 serve (configuration: see README, \"Configuration\")
+       xero-sync hash-password   read a password on stdin, print its argon2id hash
+                                 for XERO_SYNC_ADMIN_PASSWORD_HASH";
+
+/// Runs the subcommand named in `args` (the process arguments, program name first) and returns its exit
+/// code, or `None` when there is none and the service should start.
+pub fn run_cli(args: &[String]) -> Option<ExitCode> {
+    match args.get(1).map(String::as_str) {
+        None => None,
+        Some("hash-password") if args.len() == 2 => Some(report(hash_password_command())),
+        Some("help" | "--help" | "-h") => {
+            println!("{USAGE}");
+            Some(ExitCode::SUCCESS)
+        }
+        Some(_) => {
+            eprintln!("{USAGE}");
+            Some(ExitCode::from(2))
+        }
+    }
+}
+
+fn report(result: Result<(), String>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("xero-sync: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn hash_password_command() -> Result<(), String> {
+    let stdin = std::io::stdin();
+    let password = if stdin.is_terminal() {
+        let first = prompt("Admin password: ")?;
+        if prompt("Again: ")? != first {
+            return Err("the passwords differ".into());
+        }
+        first
+    } else {
+        read_line(&mut stdin.lock())?
+    };
+    if password.is_empty() {
+        return Err("the password is empty".into());
+    }
+    let hash = hash_password(&password).map_err(|e| e.to_string())?;
+    println!("{hash}");
+    Ok(())
+}
+
+/// Asks on stderr with the terminal's echo off (through `stty`, so no terminal crate is needed).
+fn prompt(question: &str) -> Result<String, String> {
+    eprint!("{question}");
+    let _ = std::io::stderr().flush();
+    let echo_off = stty("-echo");
+    let line = read_line(&mut std::io::stdin().lock());
+    if echo_off {
+        stty("echo");
+        eprintln!();
+    }
+    line
+}
+
+fn stty(setting: &str) -> bool {
+    Command::new("stty").arg(setting).stdin(Stdio::inherit()).status().is_ok_and(|status| status.success())
+}
+
+/// One line without its line ending (a password may contain spaces, so nothing else is trimmed).
+fn read_line(input: &mut impl BufRead) -> Result<String, String> {
+    let mut line = String::new();
+    input.read_line(&mut line).map_err(|e| format!("cannot read the password: {e}"))?;
+    let end = line.trim_end_matches(['\n', '\r']).len();
+    line.truncate(end);
+    Ok(line)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn no_subcommand_means_serve_and_unknown_ones_are_refused() {
+        assert!(run_cli(&args(&["xero-sync"])).is_none());
+        assert_eq!(run_cli(&args(&["xero-sync", "--help"])), Some(ExitCode::SUCCESS));
+        assert_eq!(run_cli(&args(&["xero-sync", "hash-passwd"])), Some(ExitCode::from(2)));
+        assert_eq!(run_cli(&args(&["xero-sync", "hash-password", "extra"])), Some(ExitCode::from(2)));
+    }
+
+    #[test]
+    fn read_line_keeps_inner_and_outer_spaces_but_not_the_line_ending() {
+        let mut input = std::io::Cursor::new(" correct horse \r\nnext");
+        assert_eq!(read_line(&mut input).expect("line"), " correct horse ");
+        assert_eq!(read_line(&mut std::io::Cursor::new("")).expect("empty"), "");
+    }
+}

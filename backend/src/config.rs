@@ -1,0 +1,648 @@
+//! Typed settings, read once at start-up from environment variables and an optional TOML file, and
+//! validated there so a misconfiguration stops the service with a message naming the variable instead of
+//! failing on the first request.
+//!
+//! The file named by `XERO_SYNC_CONFIG` is a flat TOML table whose keys are the variable names
+//! (`XERO_SYNC_ADDR = "0.0.0.0:8080"`); an environment variable wins over the same key in the file. An
+//! empty value counts as unset. README.md ("Configuration") lists every variable.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+
+use argon2::password_hash::phc::PasswordHash;
+use reqwest::Url;
+use secrecy::SecretString;
+use shared::FieldMap;
+use thiserror::Error;
+
+use crate::crypto::MasterKey;
+
+/// Names the optional TOML file.
+pub const CONFIG_FILE_VAR: &str = "XERO_SYNC_CONFIG";
+
+const ADDR: &str = "XERO_SYNC_ADDR";
+const PUBLIC_URL: &str = "XERO_SYNC_PUBLIC_URL";
+const DATABASE_URL: &str = "XERO_SYNC_DATABASE_URL";
+const DATA_DIR: &str = "XERO_SYNC_DATA_DIR";
+const WIDGET_DIR: &str = "XERO_SYNC_WIDGET_DIR";
+const MASTER_KEY: &str = "XERO_SYNC_MASTER_KEY";
+const ADMIN_PASSWORD_HASH: &str = "XERO_SYNC_ADMIN_PASSWORD_HASH";
+const XERO_CLIENT_ID: &str = "XERO_CLIENT_ID";
+const XERO_CLIENT_SECRET: &str = "XERO_CLIENT_SECRET";
+const XERO_SCOPES: &str = "XERO_SCOPES";
+const ZOHO_CLIENT_ID: &str = "ZOHO_CLIENT_ID";
+const ZOHO_CLIENT_SECRET: &str = "ZOHO_CLIENT_SECRET";
+const ZOHO_DC: &str = "ZOHO_DC";
+const XERO_LOGIN_URL: &str = "XERO_LOGIN_URL";
+const XERO_IDENTITY_URL: &str = "XERO_IDENTITY_URL";
+const XERO_API_URL: &str = "XERO_API_URL";
+const XERO_CONNECTIONS_URL: &str = "XERO_CONNECTIONS_URL";
+const ZOHO_ACCOUNTS_URL: &str = "ZOHO_ACCOUNTS_URL";
+const ZOHO_API_URL: &str = "ZOHO_API_URL";
+const FIELD_ADD_TO_XERO: &str = "XERO_SYNC_FIELD_ADD_TO_XERO";
+const FIELD_GL_ACCOUNT: &str = "XERO_SYNC_FIELD_GL_ACCOUNT";
+const FIELD_TAX_RATE: &str = "XERO_SYNC_FIELD_TAX_RATE";
+const FIELD_ITEM_ID: &str = "XERO_SYNC_FIELD_ITEM_ID";
+const FIELD_LAST_SYNCED: &str = "XERO_SYNC_FIELD_LAST_SYNCED";
+const FIELD_SYNC_STATUS: &str = "XERO_SYNC_FIELD_SYNC_STATUS";
+
+/// Every variable the service reads (besides [`CONFIG_FILE_VAR`]); a file key outside this list is a typo.
+pub const VARIABLES: &[&str] = &[
+    ADDR,
+    PUBLIC_URL,
+    DATABASE_URL,
+    DATA_DIR,
+    WIDGET_DIR,
+    MASTER_KEY,
+    ADMIN_PASSWORD_HASH,
+    XERO_CLIENT_ID,
+    XERO_CLIENT_SECRET,
+    XERO_SCOPES,
+    ZOHO_CLIENT_ID,
+    ZOHO_CLIENT_SECRET,
+    ZOHO_DC,
+    XERO_LOGIN_URL,
+    XERO_IDENTITY_URL,
+    XERO_API_URL,
+    XERO_CONNECTIONS_URL,
+    ZOHO_ACCOUNTS_URL,
+    ZOHO_API_URL,
+    FIELD_ADD_TO_XERO,
+    FIELD_GL_ACCOUNT,
+    FIELD_TAX_RATE,
+    FIELD_ITEM_ID,
+    FIELD_LAST_SYNCED,
+    FIELD_SYNC_STATUS,
+];
+
+/// Why the settings were refused. Messages name the variable and never include a secret's value.
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error("{var}: {reason}")]
+    Invalid { var: &'static str, reason: String },
+    #[error("{set} is set but {missing} is not: set both or neither")]
+    Incomplete { set: &'static str, missing: &'static str },
+    #[error("config file {path} ({CONFIG_FILE_VAR}): {reason}")]
+    File { path: PathBuf, reason: String },
+}
+
+fn invalid(var: &'static str, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid { var, reason: reason.into() }
+}
+
+/// The Zoho data centre holding the CRM organisation (reference zoho-crm.md §5.1); tokens only work there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ZohoDc {
+    #[default]
+    Com,
+    Eu,
+    In,
+    ComAu,
+    Jp,
+    ComCn,
+    Ca,
+    Sa,
+}
+
+impl ZohoDc {
+    pub const ALL: [ZohoDc; 8] =
+        [ZohoDc::Com, ZohoDc::Eu, ZohoDc::In, ZohoDc::ComAu, ZohoDc::Jp, ZohoDc::ComCn, ZohoDc::Ca, ZohoDc::Sa];
+
+    /// The domain suffix, as written in `ZOHO_DC`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ZohoDc::Com => "com",
+            ZohoDc::Eu => "eu",
+            ZohoDc::In => "in",
+            ZohoDc::ComAu => "com.au",
+            ZohoDc::Jp => "jp",
+            ZohoDc::ComCn => "com.cn",
+            ZohoDc::Ca => "ca",
+            ZohoDc::Sa => "sa",
+        }
+    }
+
+    /// The OAuth server; Canada's is on `zohocloud.ca`, not `zoho.ca`.
+    pub fn accounts_url(self) -> String {
+        match self {
+            ZohoDc::Ca => "https://accounts.zohocloud.ca".to_owned(),
+            dc => format!("https://accounts.zoho.{}", dc.as_str()),
+        }
+    }
+
+    /// The CRM API host (the `api_domain` of token responses).
+    pub fn api_url(self) -> String {
+        format!("https://www.zohoapis.{}", self.as_str())
+    }
+
+    fn parse(text: &str) -> Option<ZohoDc> {
+        let text = text.trim().trim_start_matches('.').to_ascii_lowercase();
+        Self::ALL.into_iter().find(|dc| dc.as_str() == text)
+    }
+}
+
+/// An OAuth client registered with Xero or Zoho. Only the secret is secret.
+#[derive(Debug, Clone)]
+pub struct ClientCredentials {
+    pub client_id: String,
+    pub client_secret: SecretString,
+}
+
+/// The Xero app's OAuth client (`XERO_CLIENT_ID`, `XERO_CLIENT_SECRET`).
+pub type XeroCredentials = ClientCredentials;
+/// The Zoho Self Client (`ZOHO_CLIENT_ID`, `ZOHO_CLIENT_SECRET`).
+pub type ZohoCredentials = ClientCredentials;
+
+/// Xero's endpoints; overridable so tests and the demo point them at the simulator.
+#[derive(Debug, Clone)]
+pub struct XeroEndpoints {
+    /// `XERO_LOGIN_URL`, default `https://login.xero.com/identity/connect/authorize`: the consent page.
+    pub login_url: String,
+    /// `XERO_IDENTITY_URL`, default `https://identity.xero.com`: token at `/connect/token`.
+    pub identity_url: String,
+    /// `XERO_API_URL`, default `https://api.xero.com/api.xro/2.0`: the Accounting API.
+    pub api_url: String,
+    /// `XERO_CONNECTIONS_URL`, default `https://api.xero.com/connections`: the tenants a token reaches.
+    pub connections_url: String,
+}
+
+impl XeroEndpoints {
+    /// Where codes and refresh tokens are exchanged.
+    pub fn token_url(&self) -> String {
+        format!("{}/connect/token", self.identity_url)
+    }
+}
+
+/// Zoho's endpoints for the configured data centre.
+#[derive(Debug, Clone)]
+pub struct ZohoEndpoints {
+    /// `ZOHO_DC`, default `com`: one of com, eu, in, com.au, jp, com.cn, ca, sa.
+    pub dc: ZohoDc,
+    /// `ZOHO_ACCOUNTS_URL`, default the data centre's accounts server (e.g. `https://accounts.zoho.com`).
+    pub accounts_url: String,
+    /// `ZOHO_API_URL`, default the data centre's API host (e.g. `https://www.zohoapis.com`); the token
+    /// response's `api_domain` takes over once known.
+    pub api_url: String,
+}
+
+/// Everything the service is configured with. `Debug` shows no secret (they are [`SecretString`]s).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `XERO_SYNC_ADDR`, default `127.0.0.1:8080`: the listen address.
+    pub addr: SocketAddr,
+    /// `XERO_SYNC_PUBLIC_URL`, default `http://{addr}`: the URL Zoho and browsers reach (https in
+    /// production), without a trailing slash.
+    pub public_url: String,
+    /// `XERO_SYNC_DATABASE_URL`, default `sqlite://./data/xero-sync.db?mode=rwc`.
+    pub database_url: String,
+    /// `XERO_SYNC_DATA_DIR`, default `./data`: where the generated master key file goes.
+    pub data_dir: PathBuf,
+    /// `XERO_SYNC_WIDGET_DIR`, default `widget/dist` of the source tree: the widget's release build
+    /// (`trunk build --release`), served at `/widget/`.
+    pub widget_dir: PathBuf,
+    /// `XERO_SYNC_MASTER_KEY`, default none (then `{data_dir}/master.key`, created if missing): base64 of
+    /// 32 bytes encrypting secrets at rest.
+    pub master_key: Option<MasterKey>,
+    /// `XERO_SYNC_ADMIN_PASSWORD_HASH`, default none (admin pages closed): an argon2 PHC string from
+    /// `xero-sync hash-password`.
+    pub admin_password_hash: Option<SecretString>,
+    /// `XERO_CLIENT_ID` + `XERO_CLIENT_SECRET`, both or neither.
+    pub xero: Option<XeroCredentials>,
+    /// `XERO_SCOPES`, default `offline_access accounting.settings`.
+    pub xero_scopes: String,
+    /// `ZOHO_CLIENT_ID` + `ZOHO_CLIENT_SECRET`, both or neither.
+    pub zoho: Option<ZohoCredentials>,
+    pub xero_endpoints: XeroEndpoints,
+    pub zoho_endpoints: ZohoEndpoints,
+    /// `XERO_SYNC_FIELD_*`, defaults those of [`FieldMap`]: the organisation's custom field API names.
+    pub fields: FieldMap,
+}
+
+impl Settings {
+    /// The settings of this process: its environment and the file `XERO_SYNC_CONFIG` names.
+    pub fn from_env() -> Result<Settings, ConfigError> {
+        Self::load(&|name| std::env::var(name).ok())
+    }
+
+    /// The settings from `vars` (an environment) and the file it names in `XERO_SYNC_CONFIG`.
+    pub fn load(vars: &dyn Fn(&str) -> Option<String>) -> Result<Settings, ConfigError> {
+        let file = match non_empty(vars(CONFIG_FILE_VAR)) {
+            Some(path) => read_file(PathBuf::from(path))?,
+            None => HashMap::new(),
+        };
+        let get = |name: &'static str| non_empty(vars(name)).or_else(|| file.get(name).cloned());
+
+        let addr = match get(ADDR) {
+            Some(text) => text
+                .trim()
+                .parse()
+                .map_err(|e| invalid(ADDR, format!("{text:?} is not an address like 127.0.0.1:8080: {e}")))?,
+            None => SocketAddr::from(([127, 0, 0, 1], 8080)),
+        };
+        let public_url = match get(PUBLIC_URL) {
+            Some(text) => base_url(PUBLIC_URL, &text)?,
+            None => format!("http://{addr}"),
+        };
+        let master_key = get(MASTER_KEY)
+            .map(|text| MasterKey::from_base64(&text).map_err(|e| invalid(MASTER_KEY, e.to_string())))
+            .transpose()?;
+        let admin_password_hash = get(ADMIN_PASSWORD_HASH).map(|text| admin_hash(&text)).transpose()?;
+        let xero = credentials(get(XERO_CLIENT_ID), get(XERO_CLIENT_SECRET), XERO_CLIENT_ID, XERO_CLIENT_SECRET)?;
+        let zoho = credentials(get(ZOHO_CLIENT_ID), get(ZOHO_CLIENT_SECRET), ZOHO_CLIENT_ID, ZOHO_CLIENT_SECRET)?;
+        let xero_scopes = get(XERO_SCOPES)
+            .map(|text| text.split_whitespace().collect::<Vec<_>>().join(" "))
+            .unwrap_or_else(|| "offline_access accounting.settings".to_owned());
+        if !xero_scopes.split(' ').any(|scope| scope == "offline_access") {
+            return Err(invalid(XERO_SCOPES, "must include offline_access, or Xero issues no refresh token"));
+        }
+        let dc = match get(ZOHO_DC) {
+            Some(text) => ZohoDc::parse(&text).ok_or_else(|| {
+                let known: Vec<_> = ZohoDc::ALL.iter().map(|dc| dc.as_str()).collect();
+                invalid(ZOHO_DC, format!("{text:?} is not one of {}", known.join(", ")))
+            })?,
+            None => ZohoDc::default(),
+        };
+        let url = |var: &'static str, default: String| match get(var) {
+            Some(text) => base_url(var, &text),
+            None => Ok(default),
+        };
+        let xero_endpoints = XeroEndpoints {
+            login_url: url(XERO_LOGIN_URL, "https://login.xero.com/identity/connect/authorize".to_owned())?,
+            identity_url: url(XERO_IDENTITY_URL, "https://identity.xero.com".to_owned())?,
+            api_url: url(XERO_API_URL, "https://api.xero.com/api.xro/2.0".to_owned())?,
+            connections_url: url(XERO_CONNECTIONS_URL, "https://api.xero.com/connections".to_owned())?,
+        };
+        let zoho_endpoints = ZohoEndpoints {
+            dc,
+            accounts_url: url(ZOHO_ACCOUNTS_URL, dc.accounts_url())?,
+            api_url: url(ZOHO_API_URL, dc.api_url())?,
+        };
+        let defaults = FieldMap::default();
+        let field = |var: &'static str, default: String| match get(var) {
+            Some(text) => api_name(var, text.trim()),
+            None => Ok(default),
+        };
+        let fields = FieldMap {
+            add_to_xero: field(FIELD_ADD_TO_XERO, defaults.add_to_xero)?,
+            gl_account: field(FIELD_GL_ACCOUNT, defaults.gl_account)?,
+            tax_rate: field(FIELD_TAX_RATE, defaults.tax_rate)?,
+            item_id: field(FIELD_ITEM_ID, defaults.item_id)?,
+            last_synced: field(FIELD_LAST_SYNCED, defaults.last_synced)?,
+            sync_status: field(FIELD_SYNC_STATUS, defaults.sync_status)?,
+        };
+        distinct_fields(&fields)?;
+
+        let settings = Settings {
+            addr,
+            public_url,
+            database_url: match get(DATABASE_URL) {
+                Some(text) if text.trim().starts_with("sqlite:") => text.trim().to_owned(),
+                Some(text) => return Err(invalid(DATABASE_URL, format!("{text:?} is not a sqlite: URL"))),
+                None => "sqlite://./data/xero-sync.db?mode=rwc".to_owned(),
+            },
+            data_dir: get(DATA_DIR).map(PathBuf::from).unwrap_or_else(|| PathBuf::from("./data")),
+            widget_dir: get(WIDGET_DIR)
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../widget/dist"))),
+            master_key,
+            admin_password_hash,
+            xero,
+            xero_scopes,
+            zoho,
+            xero_endpoints,
+            zoho_endpoints,
+            fields,
+        };
+        if settings.xero.is_some() {
+            // Xero accepts plain-http redirect URIs for localhost only.
+            https_unless_loopback(PUBLIC_URL, &settings.public_url)?;
+        }
+        Ok(settings)
+    }
+
+    /// True when neither Xero nor Zoho credentials are configured: the service runs against the simulators.
+    pub fn sandbox_mode(&self) -> bool {
+        self.xero.is_none() && self.zoho.is_none()
+    }
+
+    /// The redirect URI registered with the Xero app.
+    pub fn xero_redirect_uri(&self) -> String {
+        format!("{}/admin/xero/callback", self.public_url)
+    }
+
+    /// The URL to enter as the CRM widget's external hosting URL.
+    pub fn widget_url(&self) -> String {
+        format!("{}/widget/", self.public_url)
+    }
+}
+
+fn non_empty(value: Option<String>) -> Option<String> {
+    value.filter(|text| !text.trim().is_empty())
+}
+
+/// The file's string values by key; a key that is no variable, or a value that is not a string, is refused.
+fn read_file(path: PathBuf) -> Result<HashMap<String, String>, ConfigError> {
+    let text =
+        std::fs::read_to_string(&path).map_err(|e| ConfigError::File { path: path.clone(), reason: e.to_string() })?;
+    let table: toml::Table =
+        toml::from_str(&text).map_err(|e| ConfigError::File { path: path.clone(), reason: e.to_string() })?;
+    let mut values = HashMap::new();
+    for (key, value) in table {
+        if !VARIABLES.contains(&key.as_str()) {
+            return Err(ConfigError::File {
+                path,
+                reason: format!("unknown key {key:?} (keys are the variable names)"),
+            });
+        }
+        let text = match value {
+            toml::Value::String(text) => text,
+            toml::Value::Integer(_) | toml::Value::Float(_) | toml::Value::Boolean(_) => value.to_string(),
+            _ => return Err(ConfigError::File { path, reason: format!("{key} must be a string") }),
+        };
+        values.insert(key, text);
+    }
+    Ok(values)
+}
+
+/// An absolute http(s) URL with a host and no query or fragment, returned without a trailing slash so
+/// paths can be appended.
+fn base_url(var: &'static str, text: &str) -> Result<String, ConfigError> {
+    let text = text.trim();
+    let url = Url::parse(text).map_err(|e| invalid(var, format!("{text:?} is not a URL: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(invalid(var, format!("{text:?} must be an http or https URL with a host")));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(invalid(var, format!("{text:?} must not have a query or fragment")));
+    }
+    Ok(text.trim_end_matches('/').to_owned())
+}
+
+fn https_unless_loopback(var: &'static str, text: &str) -> Result<(), ConfigError> {
+    let url = Url::parse(text).map_err(|e| invalid(var, e.to_string()))?;
+    let host = url.host_str().unwrap_or_default().trim_start_matches('[').trim_end_matches(']');
+    let loopback = host == "localhost" || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    if url.scheme() != "https" && !loopback {
+        return Err(invalid(var, format!("{text:?} must be https: Xero only redirects to http on localhost")));
+    }
+    Ok(())
+}
+
+fn admin_hash(text: &str) -> Result<SecretString, ConfigError> {
+    let text = text.trim();
+    // The value itself is not echoed: a hash is still worth cracking offline.
+    let hash = PasswordHash::new(text).map_err(|e| {
+        invalid(ADMIN_PASSWORD_HASH, format!("not a PHC string ({e}); make one with `xero-sync hash-password`"))
+    })?;
+    if !hash.algorithm.as_str().starts_with("argon2") {
+        return Err(invalid(ADMIN_PASSWORD_HASH, "must be an argon2 hash; make one with `xero-sync hash-password`"));
+    }
+    Ok(SecretString::from(text))
+}
+
+fn credentials(
+    id: Option<String>,
+    secret: Option<String>,
+    id_var: &'static str,
+    secret_var: &'static str,
+) -> Result<Option<ClientCredentials>, ConfigError> {
+    match (id, secret) {
+        (Some(id), Some(secret)) => Ok(Some(ClientCredentials {
+            client_id: id.trim().to_owned(),
+            client_secret: SecretString::from(secret.trim()),
+        })),
+        (None, None) => Ok(None),
+        (Some(_), None) => Err(ConfigError::Incomplete { set: id_var, missing: secret_var }),
+        (None, Some(_)) => Err(ConfigError::Incomplete { set: secret_var, missing: id_var }),
+    }
+}
+
+/// Zoho API names: ASCII letters, digits and underscores, starting with a letter.
+fn api_name(var: &'static str, text: &str) -> Result<String, ConfigError> {
+    let mut chars = text.chars();
+    let starts_with_letter = chars.next().is_some_and(|c| c.is_ascii_alphabetic());
+    if !starts_with_letter || !chars.all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(invalid(
+            var,
+            format!("{text:?} is not a Zoho API name (letters, digits and underscores, starting with a letter)"),
+        ));
+    }
+    Ok(text.to_owned())
+}
+
+/// Two roles on one CRM field would make the sync overwrite its own input.
+fn distinct_fields(fields: &FieldMap) -> Result<(), ConfigError> {
+    let named = [
+        (FIELD_ADD_TO_XERO, &fields.add_to_xero),
+        (FIELD_GL_ACCOUNT, &fields.gl_account),
+        (FIELD_TAX_RATE, &fields.tax_rate),
+        (FIELD_ITEM_ID, &fields.item_id),
+        (FIELD_LAST_SYNCED, &fields.last_synced),
+        (FIELD_SYNC_STATUS, &fields.sync_status),
+    ];
+    for (i, (var, name)) in named.iter().enumerate() {
+        if let Some((other, _)) = named[..i].iter().find(|(_, earlier)| earlier.eq_ignore_ascii_case(name)) {
+            return Err(invalid(var, format!("{name:?} is already the field of {other}")));
+        }
+    }
+    Ok(())
+}
+
+impl fmt::Display for ZohoDc {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+
+    fn load(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        Settings::load(&|name| map.get(name).cloned())
+    }
+
+    fn error(pairs: &[(&str, &str)]) -> String {
+        match load(pairs) {
+            Ok(settings) => panic!("expected an error, got {settings:?}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    const KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
+    #[test]
+    fn defaults_without_any_variable() {
+        let s = load(&[]).expect("defaults");
+        assert_eq!(s.addr, SocketAddr::from(([127, 0, 0, 1], 8080)));
+        assert_eq!(s.public_url, "http://127.0.0.1:8080");
+        assert_eq!(s.xero_redirect_uri(), "http://127.0.0.1:8080/admin/xero/callback");
+        assert_eq!(s.widget_url(), "http://127.0.0.1:8080/widget/");
+        assert_eq!(s.database_url, "sqlite://./data/xero-sync.db?mode=rwc");
+        assert_eq!(s.data_dir, PathBuf::from("./data"));
+        assert!(s.master_key.is_none() && s.admin_password_hash.is_none());
+        assert_eq!(s.xero_scopes, "offline_access accounting.settings");
+        assert_eq!(s.xero_endpoints.login_url, "https://login.xero.com/identity/connect/authorize");
+        assert_eq!(s.xero_endpoints.token_url(), "https://identity.xero.com/connect/token");
+        assert_eq!(s.xero_endpoints.api_url, "https://api.xero.com/api.xro/2.0");
+        assert_eq!(s.xero_endpoints.connections_url, "https://api.xero.com/connections");
+        assert_eq!(s.zoho_endpoints.dc, ZohoDc::Com);
+        assert_eq!(s.zoho_endpoints.accounts_url, "https://accounts.zoho.com");
+        assert_eq!(s.zoho_endpoints.api_url, "https://www.zohoapis.com");
+        assert_eq!(s.fields, FieldMap::default());
+        assert!(s.sandbox_mode());
+    }
+
+    #[test]
+    fn public_url_follows_addr_and_loses_its_trailing_slash() {
+        let s = load(&[(ADDR, "0.0.0.0:9000")]).expect("addr");
+        assert_eq!(s.public_url, "http://0.0.0.0:9000");
+        let s = load(&[(PUBLIC_URL, "https://sync.example.com/")]).expect("url");
+        assert_eq!(s.xero_redirect_uri(), "https://sync.example.com/admin/xero/callback");
+    }
+
+    #[test]
+    fn every_data_centre_maps_to_the_reference_hosts() {
+        let expected = [
+            ("com", "https://accounts.zoho.com", "https://www.zohoapis.com"),
+            ("eu", "https://accounts.zoho.eu", "https://www.zohoapis.eu"),
+            ("in", "https://accounts.zoho.in", "https://www.zohoapis.in"),
+            ("com.au", "https://accounts.zoho.com.au", "https://www.zohoapis.com.au"),
+            ("jp", "https://accounts.zoho.jp", "https://www.zohoapis.jp"),
+            ("com.cn", "https://accounts.zoho.com.cn", "https://www.zohoapis.com.cn"),
+            ("ca", "https://accounts.zohocloud.ca", "https://www.zohoapis.ca"),
+            ("sa", "https://accounts.zoho.sa", "https://www.zohoapis.sa"),
+        ];
+        for (dc, accounts, api) in expected {
+            let s = load(&[(ZOHO_DC, dc)]).expect(dc);
+            assert_eq!(s.zoho_endpoints.dc.as_str(), dc);
+            assert_eq!(s.zoho_endpoints.accounts_url, accounts, "{dc}");
+            assert_eq!(s.zoho_endpoints.api_url, api, "{dc}");
+        }
+        let s = load(&[(ZOHO_DC, "EU"), (ZOHO_API_URL, "http://127.0.0.1:9999")]).expect("override");
+        assert_eq!(s.zoho_endpoints.accounts_url, "https://accounts.zoho.eu");
+        assert_eq!(s.zoho_endpoints.api_url, "http://127.0.0.1:9999");
+        assert!(error(&[(ZOHO_DC, "us")]).starts_with("ZOHO_DC: \"us\" is not one of com, eu"));
+    }
+
+    #[test]
+    fn credentials_come_in_pairs_and_end_sandbox_mode() {
+        let s = load(&[(XERO_CLIENT_ID, "xid"), (XERO_CLIENT_SECRET, "xsecret")]).expect("pair");
+        let xero = s.xero.as_ref().expect("xero");
+        assert_eq!((xero.client_id.as_str(), xero.client_secret.expose_secret()), ("xid", "xsecret"));
+        assert!(s.zoho.is_none() && !s.sandbox_mode());
+        assert_eq!(
+            error(&[(ZOHO_CLIENT_ID, "zid")]),
+            "ZOHO_CLIENT_ID is set but ZOHO_CLIENT_SECRET is not: set both or neither"
+        );
+        assert_eq!(
+            error(&[(XERO_CLIENT_SECRET, "x")]),
+            "XERO_CLIENT_SECRET is set but XERO_CLIENT_ID is not: set both or neither"
+        );
+        let s = load(&[(ZOHO_CLIENT_ID, "zid"), (ZOHO_CLIENT_SECRET, "zs")]).expect("zoho only");
+        assert!(s.zoho.is_some() && !s.sandbox_mode());
+    }
+
+    #[test]
+    fn debug_never_shows_a_secret() {
+        let hash = crate::crypto::hash_password("correct horse").expect("hash");
+        let s = load(&[
+            (XERO_CLIENT_ID, "xid"),
+            (XERO_CLIENT_SECRET, "xero-secret-value"),
+            (ZOHO_CLIENT_ID, "zid"),
+            (ZOHO_CLIENT_SECRET, "zoho-secret-value"),
+            (MASTER_KEY, KEY),
+            (ADMIN_PASSWORD_HASH, &hash),
+        ])
+        .expect("settings");
+        let debug = format!("{s:?}");
+        for secret in ["xero-secret-value", "zoho-secret-value", KEY, &hash, "argon2id"] {
+            assert!(!debug.contains(secret), "{secret} in {debug}");
+        }
+        assert!(debug.contains("xid"));
+    }
+
+    #[test]
+    fn bad_values_name_their_variable() {
+        assert!(error(&[(ADDR, "localhost")]).starts_with("XERO_SYNC_ADDR: \"localhost\""));
+        assert!(error(&[(PUBLIC_URL, "sync.example.com")]).starts_with("XERO_SYNC_PUBLIC_URL:"));
+        assert!(error(&[(XERO_API_URL, "ftp://x.example")]).starts_with("XERO_API_URL:"));
+        assert!(error(&[(XERO_LOGIN_URL, "https://x.example/a?b=c")]).contains("query"));
+        let bad_key = error(&[(MASTER_KEY, "not base64!")]);
+        assert!(bad_key.starts_with("XERO_SYNC_MASTER_KEY:") && !bad_key.contains("not base64!"), "{bad_key}");
+        assert!(error(&[(MASTER_KEY, "AAAA")]).contains("3 bytes, expected 32"));
+        let bad_hash = error(&[(ADMIN_PASSWORD_HASH, "hunter2")]);
+        assert!(bad_hash.starts_with("XERO_SYNC_ADMIN_PASSWORD_HASH:") && !bad_hash.contains("hunter2"), "{bad_hash}");
+        assert!(
+            error(&[(
+                ADMIN_PASSWORD_HASH,
+                "$scrypt$ln=16,r=8,p=1$aM15713r3Xsvxbi31lqr1Q$nFNh2CVHVjNldFVKDHDlm4CbdRSCdEBsjjJxD+iCs5E"
+            )])
+            .contains("must be an argon2 hash")
+        );
+        assert!(error(&[(XERO_SCOPES, "accounting.settings")]).contains("offline_access"));
+        assert!(error(&[(DATABASE_URL, "postgres://db/x")]).starts_with("XERO_SYNC_DATABASE_URL: \"postgres"));
+    }
+
+    #[test]
+    fn field_names_must_be_api_names_and_distinct() {
+        let s = load(&[(FIELD_GL_ACCOUNT, "GL_Code_2"), (FIELD_SYNC_STATUS, " Sync_State ")]).expect("fields");
+        assert_eq!((s.fields.gl_account.as_str(), s.fields.sync_status.as_str()), ("GL_Code_2", "Sync_State"));
+        for bad in ["2GL", "GL Account", "_GL", "GL-Account", "Compte_é"] {
+            assert!(error(&[(FIELD_GL_ACCOUNT, bad)]).starts_with("XERO_SYNC_FIELD_GL_ACCOUNT:"), "{bad}");
+        }
+        assert_eq!(
+            error(&[(FIELD_ITEM_ID, "xero_gl_account")]),
+            "XERO_SYNC_FIELD_ITEM_ID: \"xero_gl_account\" is already the field of XERO_SYNC_FIELD_GL_ACCOUNT"
+        );
+    }
+
+    #[test]
+    fn xero_needs_an_https_public_url_off_localhost() {
+        let xero = [(XERO_CLIENT_ID, "x"), (XERO_CLIENT_SECRET, "y")];
+        assert!(error(&[xero[0], xero[1], (PUBLIC_URL, "http://sync.example.com")]).contains("must be https"));
+        assert!(load(&[xero[0], xero[1], (PUBLIC_URL, "http://localhost:8080")]).is_ok());
+        assert!(load(&[xero[0], xero[1], (PUBLIC_URL, "https://sync.example.com")]).is_ok());
+        assert!(load(&[xero[0], xero[1]]).is_ok(), "the default is loopback");
+    }
+
+    #[test]
+    fn the_file_fills_in_and_the_environment_wins() {
+        let dir = std::env::temp_dir().join(format!("xero-sync-config-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("xero-sync.toml");
+        std::fs::write(
+            &path,
+            "XERO_SYNC_ADDR = \"0.0.0.0:7000\"\nZOHO_DC = \"com.au\"\nXERO_SYNC_DATA_DIR = \"/var/lib/x\"\n",
+        )
+        .expect("write");
+        let file = path.to_str().expect("utf-8 path");
+        let s = load(&[(CONFIG_FILE_VAR, file), (ADDR, "127.0.0.1:7001"), (DATA_DIR, "")]).expect("file");
+        assert_eq!(s.addr.port(), 7001, "the environment wins");
+        assert_eq!(s.zoho_endpoints.dc, ZohoDc::ComAu, "the file fills in");
+        assert_eq!(s.data_dir, PathBuf::from("/var/lib/x"), "an empty variable counts as unset");
+
+        std::fs::write(&path, "XERO_SYNC_ADR = \"0.0.0.0:7000\"\n").expect("write");
+        assert!(error(&[(CONFIG_FILE_VAR, file)]).contains("unknown key \"XERO_SYNC_ADR\""));
+        std::fs::write(&path, "XERO_SYNC_ADDR = [1]\n").expect("write");
+        assert!(error(&[(CONFIG_FILE_VAR, file)]).contains("XERO_SYNC_ADDR must be a string"));
+        std::fs::write(&path, "not toml").expect("write");
+        assert!(error(&[(CONFIG_FILE_VAR, file)]).starts_with("config file"));
+        std::fs::remove_dir_all(&dir).expect("cleanup");
+        assert!(error(&[(CONFIG_FILE_VAR, file)]).starts_with("config file"), "a missing file is an error");
+    }
+
+    #[test]
+    fn readme_documents_every_variable() {
+        let readme = include_str!("../../README.md");
+        let section = readme.split("## Configuration").nth(1).expect("a Configuration section");
+        let section = section.split("\n## ").next().unwrap_or(section);
+        for var in VARIABLES.iter().chain([&CONFIG_FILE_VAR]) {
+            assert!(section.contains(&format!("`{var}`")), "{var} is missing from README's Configuration");
+        }
+    }
+}

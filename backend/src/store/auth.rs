@@ -1,0 +1,160 @@
+//! Who may call: the widget API key (hash only), admin sessions (id hashed, CSRF token sealed), and the
+//! single-use state of the Xero connect flow.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, TimeDelta, Utc};
+use secrecy::{ExposeSecret, SecretString};
+use sha2::{Digest, Sha256};
+
+use super::{Store, StoreError, expiry, millis, time};
+
+/// SHA-256 of a widget API key, as [`Store::set_api_key_hash`] stores it and requests are checked against.
+pub fn hash_api_key(key: &str) -> [u8; 32] {
+    Sha256::digest(key.as_bytes()).into()
+}
+
+/// A logged-in admin.
+#[derive(Debug, Clone)]
+pub struct AdminSession {
+    /// Expected back in a header or form field of every state-changing admin request.
+    pub csrf_token: SecretString,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl AdminSession {
+    /// Whether `presented` is this session's CSRF token, in time independent of where they differ.
+    pub fn csrf_matches(&self, presented: &str) -> bool {
+        let expected = self.csrf_token.expose_secret().as_bytes();
+        let presented = presented.as_bytes();
+        expected.len() == presented.len() && expected.iter().zip(presented).fold(0, |acc, (a, b)| acc | (a ^ b)) == 0
+    }
+}
+
+/// 32 random bytes, base64url without padding (43 characters).
+fn random_token() -> String {
+    URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>())
+}
+
+fn session_key(session_id: &str) -> [u8; 32] {
+    Sha256::digest(session_id.as_bytes()).into()
+}
+
+/// Binds a session's sealed CSRF token to its row.
+fn csrf_context(id_hash: &[u8; 32]) -> String {
+    format!("admin_sessions.csrf_token:{}", URL_SAFE_NO_PAD.encode(id_hash))
+}
+
+fn pkce_context(state: &str) -> String {
+    format!("oauth_states.pkce_verifier:{state}")
+}
+
+impl Store {
+    /// Replaces the widget API key's hash (rotation: the old key stops working at once).
+    pub async fn set_api_key_hash(&self, hash: &[u8; 32]) -> Result<(), StoreError> {
+        sqlx::query("INSERT OR REPLACE INTO widget_api_key (id, key_hash, created_at) VALUES (1, ?, ?)")
+            .bind(hash.as_slice())
+            .bind(millis(Utc::now()))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn api_key_hash(&self) -> Result<Option<[u8; 32]>, StoreError> {
+        let row: Option<(Vec<u8>,)> =
+            sqlx::query_as("SELECT key_hash FROM widget_api_key WHERE id = 1").fetch_optional(&self.pool).await?;
+        row.map(|(bytes,)| {
+            <[u8; 32]>::try_from(bytes.as_slice()).map_err(|_| StoreError::Corrupt {
+                column: "widget_api_key.key_hash",
+                reason: format!("{} bytes, expected 32", bytes.len()),
+            })
+        })
+        .transpose()
+    }
+
+    /// Starts an admin session lasting `ttl`: returns the session id (for the cookie) and its CSRF token.
+    /// Only the id's hash is stored. Expired sessions are purged here.
+    pub async fn create_admin_session(&self, ttl: TimeDelta) -> Result<(SecretString, SecretString), StoreError> {
+        let expires_at = expiry(ttl)?;
+        let now = millis(Utc::now());
+        sqlx::query("DELETE FROM admin_sessions WHERE expires_at <= ?").bind(now).execute(&self.pool).await?;
+        let session_id = random_token();
+        let csrf_token = SecretString::from(random_token());
+        let id_hash = session_key(&session_id);
+        sqlx::query(
+            "INSERT INTO admin_sessions (id_hash, csrf_token_sealed, created_at, expires_at) VALUES (?, ?, ?, ?)",
+        )
+        .bind(id_hash.as_slice())
+        .bind(self.seal(&csrf_token, &csrf_context(&id_hash)))
+        .bind(now)
+        .bind(millis(expires_at))
+        .execute(&self.pool)
+        .await?;
+        Ok((SecretString::from(session_id), csrf_token))
+    }
+
+    /// The live session with this id; `None` if unknown or expired.
+    pub async fn admin_session(&self, session_id: &str) -> Result<Option<AdminSession>, StoreError> {
+        let id_hash = session_key(session_id);
+        let row: Option<(Vec<u8>, i64)> = sqlx::query_as(
+            "SELECT csrf_token_sealed, expires_at FROM admin_sessions WHERE id_hash = ? AND expires_at > ?",
+        )
+        .bind(id_hash.as_slice())
+        .bind(millis(Utc::now()))
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|(sealed, expires_at)| {
+            Ok(AdminSession {
+                csrf_token: self.open(&sealed, &csrf_context(&id_hash), "admin_sessions.csrf_token_sealed")?,
+                expires_at: time("admin_sessions.expires_at", expires_at)?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Logs out.
+    pub async fn delete_admin_session(&self, session_id: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM admin_sessions WHERE id_hash = ?")
+            .bind(session_key(session_id).as_slice())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Remembers the PKCE verifier of a connect flow under its `state` for `ttl`. Expired states are purged.
+    pub async fn save_oauth_state(
+        &self,
+        state: &str,
+        pkce_verifier: &SecretString,
+        ttl: TimeDelta,
+    ) -> Result<(), StoreError> {
+        let expires_at = expiry(ttl)?;
+        sqlx::query("DELETE FROM oauth_states WHERE expires_at <= ?")
+            .bind(millis(Utc::now()))
+            .execute(&self.pool)
+            .await?;
+        sqlx::query("INSERT OR REPLACE INTO oauth_states (state, pkce_verifier_sealed, expires_at) VALUES (?, ?, ?)")
+            .bind(state)
+            .bind(self.seal(pkce_verifier, &pkce_context(state)))
+            .bind(millis(expires_at))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The verifier saved under `state`, removed in the same statement so a replayed callback finds
+    /// nothing; `None` if unknown, used or expired.
+    pub async fn take_oauth_state(&self, state: &str) -> Result<Option<SecretString>, StoreError> {
+        let row: Option<(Vec<u8>, i64)> =
+            sqlx::query_as("DELETE FROM oauth_states WHERE state = ? RETURNING pkce_verifier_sealed, expires_at")
+                .bind(state)
+                .fetch_optional(&self.pool)
+                .await?;
+        match row {
+            Some((sealed, expires_at)) if expires_at > millis(Utc::now()) => {
+                self.open(&sealed, &pkce_context(state), "oauth_states.pkce_verifier_sealed").map(Some)
+            }
+            _ => Ok(None),
+        }
+    }
+}

@@ -1,0 +1,141 @@
+//! The service's state in SQLite: Xero and Zoho credentials (sealed with [`Cipher`]), item links, the
+//! sync log, the widget API key, admin sessions and OAuth states. Schema: `backend/migrations/`.
+//!
+//! Every secret column holds [`Cipher::seal`] output bound to its column (and row), so a copied database
+//! without the master key yields nothing, and a ciphertext moved elsewhere does not open. Times are stored
+//! as Unix milliseconds.
+
+mod auth;
+mod connections;
+mod items;
+mod sync_log;
+mod tokens;
+pub mod vaults;
+
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use secrecy::{ExposeSecret, SecretString};
+use sqlx::SqlitePool;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use thiserror::Error;
+
+use crate::crypto::{Cipher, CryptoError};
+
+pub use auth::{AdminSession, hash_api_key};
+pub use connections::{ConnectionStatus, PendingTenant, XeroConnection, ZohoConnection};
+pub use items::ItemLink;
+pub use sync_log::{SyncLogEntry, SyncOutcome, SyncTrigger};
+pub use tokens::{XERO_REFRESH_GRACE, XeroTokens};
+
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("database migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("cannot create the database directory {path}: {source}")]
+    CreateDir { path: PathBuf, source: std::io::Error },
+    /// A sealed column does not open: the master key is not the one the data was written with, or the
+    /// database was altered.
+    #[error("{column}: {source}")]
+    Secret { column: &'static str, source: CryptoError },
+    #[error("{column} holds an unreadable value: {reason}")]
+    Corrupt { column: &'static str, reason: String },
+    #[error("{0}")]
+    InvalidArgument(String),
+    #[error("sync run {0} is not running (unknown or already finished)")]
+    RunNotRunning(String),
+    #[error("Xero item {item_id} of tenant {tenant_id} is already linked to CRM product {product_id}")]
+    ItemLinkedElsewhere { tenant_id: String, item_id: String, product_id: String },
+}
+
+/// A handle on the database; clones share one connection pool.
+#[derive(Clone)]
+pub struct Store {
+    pool: SqlitePool,
+    cipher: Cipher,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("pool_size", &self.pool.size()).finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Opens (creating the file and its directory) the database at `database_url`, e.g.
+    /// `sqlite://./data/xero-sync.db?mode=rwc`, in WAL mode, and brings its schema up to date.
+    pub async fn connect(database_url: &str, cipher: Cipher) -> Result<Store, StoreError> {
+        let options = SqliteConnectOptions::from_str(database_url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // NORMAL is durable in WAL mode except for the last transactions on power loss.
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(5))
+            .foreign_keys(true);
+        if let Some(dir) = options.get_filename().parent().filter(|dir| !dir.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir { path: dir.to_owned(), source })?;
+        }
+        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
+        Self::migrate(pool, cipher).await
+    }
+
+    /// A private database in memory, for tests: shared by the pool's connections, gone when the last
+    /// clone is dropped.
+    pub async fn in_memory(cipher: Cipher) -> Result<Store, StoreError> {
+        let options = SqliteConnectOptions::from_str("sqlite::memory:")?.foreign_keys(true);
+        // The database lives as long as one connection does: keep one open for good.
+        let pool = SqlitePoolOptions::new()
+            .min_connections(1)
+            .max_connections(4)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(options)
+            .await?;
+        Self::migrate(pool, cipher).await
+    }
+
+    async fn migrate(pool: SqlitePool, cipher: Cipher) -> Result<Store, StoreError> {
+        sqlx::migrate!("./migrations").run(&pool).await?;
+        Ok(Store { pool, cipher })
+    }
+
+    /// Waits for the connections to close, checkpointing the WAL into the database file (shutdown).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    fn seal(&self, secret: &SecretString, context: &str) -> Vec<u8> {
+        self.cipher.seal(secret.expose_secret().as_bytes(), context)
+    }
+
+    fn open(&self, sealed: &[u8], context: &str, column: &'static str) -> Result<SecretString, StoreError> {
+        let plain = self.cipher.open(sealed, context).map_err(|source| StoreError::Secret { column, source })?;
+        let text = String::from_utf8(plain)
+            .map_err(|_| StoreError::Corrupt { column, reason: "decrypted to invalid UTF-8".into() })?;
+        Ok(SecretString::from(text))
+    }
+}
+
+fn millis(time: DateTime<Utc>) -> i64 {
+    time.timestamp_millis()
+}
+
+fn time(column: &'static str, millis: i64) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::from_timestamp_millis(millis)
+        .ok_or_else(|| StoreError::Corrupt { column, reason: format!("{millis} is out of range for a time") })
+}
+
+fn optional_time(column: &'static str, millis: Option<i64>) -> Result<Option<DateTime<Utc>>, StoreError> {
+    millis.map(|ms| time(column, ms)).transpose()
+}
+
+/// `now + ttl`, refusing a ttl that overflows the calendar instead of panicking.
+fn expiry(ttl: TimeDelta) -> Result<DateTime<Utc>, StoreError> {
+    Utc::now()
+        .checked_add_signed(ttl)
+        .ok_or_else(|| StoreError::InvalidArgument(format!("a time-to-live of {ttl} is out of range")))
+}

@@ -1,0 +1,628 @@
+//! The Accounting API calls the sync needs, behind one request path that adds the headers, throttles per
+//! tenant, refreshes on 401, waits out 429s and retries 5xx and timeouts with the same Idempotency-Key.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use backon::{BackoffBuilder, ExponentialBuilder};
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap};
+use reqwest::{Method, StatusCode};
+use secrecy::{ExposeSecret, SecretString};
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use shared::{Account, ItemPayload, TaxRate};
+use tokio::time::Instant;
+
+use super::error::{XeroError, excerpt};
+use super::limiter::{AppGate, LimitStatus, LimiterConfig, TenantLimiter, header_u32};
+use super::tokens::{TokenManager, TokenSet, TokenVault, XeroCredentials};
+use super::types::{ItemResult, Tenant, XeroItem, validation_messages};
+
+/// Xero recommends batches of up to 50 elements (reference §5).
+pub const MAX_ITEMS_PER_CALL: usize = 50;
+/// Xero's limit on an `Idempotency-Key` (reference §8).
+const MAX_IDEMPOTENCY_KEY_CHARS: usize = 128;
+/// 429s waited out in one call before giving up.
+const MAX_RATE_LIMIT_RETRIES: u32 = 5;
+const MAX_CONCURRENT_BACKOFF: Duration = Duration::from_secs(60);
+
+/// Xero's hosts (or a simulator's).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct XeroUrls {
+    /// The consent page, `https://login.xero.com/identity/connect/authorize`.
+    pub login: String,
+    /// The identity service, `https://identity.xero.com` (token endpoint: `{identity}/connect/token`).
+    pub identity: String,
+    /// The Accounting API, `https://api.xero.com/api.xro/2.0`.
+    pub api: String,
+    /// `https://api.xero.com/connections`.
+    pub connections: String,
+}
+
+impl XeroUrls {
+    pub fn production() -> Self {
+        Self {
+            login: "https://login.xero.com/identity/connect/authorize".into(),
+            identity: "https://identity.xero.com".into(),
+            api: "https://api.xero.com/api.xro/2.0".into(),
+            connections: "https://api.xero.com/connections".into(),
+        }
+    }
+}
+
+/// Retries of transient failures (network errors, timeouts, 5xx), exponential with jitter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryConfig {
+    /// Attempts in total, the first included.
+    pub max_attempts: usize,
+    pub min_delay: Duration,
+    pub max_delay: Duration,
+}
+
+impl Default for RetryConfig {
+    fn default() -> Self {
+        Self { max_attempts: 4, min_delay: Duration::from_millis(500), max_delay: Duration::from_secs(8) }
+    }
+}
+
+impl RetryConfig {
+    /// The delays before each retry.
+    pub(crate) fn backoff(&self) -> impl Iterator<Item = Duration> + use<> {
+        ExponentialBuilder::default()
+            .with_min_delay(self.min_delay)
+            .with_max_delay(self.max_delay)
+            .with_max_times(self.max_attempts.saturating_sub(1))
+            .with_jitter()
+            .build()
+    }
+}
+
+/// Tunables; the defaults match Xero's published limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct XeroClientConfig {
+    /// How long Accounts and TaxRates are reused before refetching.
+    pub cache_ttl: Duration,
+    pub limiter: LimiterConfig,
+    pub retry: RetryConfig,
+    /// A 429 asking to wait longer than this is returned as [`XeroError::RateLimited`] instead.
+    pub max_rate_limit_wait: Duration,
+    /// How long Xero accepts a rotated-out refresh token (30 minutes).
+    pub refresh_grace: Duration,
+}
+
+impl Default for XeroClientConfig {
+    fn default() -> Self {
+        Self {
+            cache_ttl: Duration::from_secs(600),
+            limiter: LimiterConfig::default(),
+            retry: RetryConfig::default(),
+            max_rate_limit_wait: Duration::from_secs(65),
+            refresh_grace: Duration::from_secs(30 * 60),
+        }
+    }
+}
+
+/// The body of `POST /Items` and `POST /Items/{ItemID}`: always the `{"Items": [...]}` wrapper.
+pub fn items_body(items: &[ItemPayload]) -> Value {
+    json!({ "Items": items })
+}
+
+struct Cached<T> {
+    fetched: Instant,
+    value: Arc<T>,
+}
+
+type Cache<T> = Mutex<HashMap<String, Cached<T>>>;
+
+struct Inner {
+    http: reqwest::Client,
+    urls: XeroUrls,
+    config: XeroClientConfig,
+    tokens: TokenManager,
+    limiters: Mutex<HashMap<String, Arc<TenantLimiter>>>,
+    app_gate: AppGate,
+    accounts: Cache<Vec<Account>>,
+    tax_rates: Cache<Vec<TaxRate>>,
+}
+
+/// The Xero client. Cheap to clone; clones share tokens, limiters and caches.
+#[derive(Clone)]
+pub struct XeroClient {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for XeroClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("XeroClient").field("urls", &self.inner.urls).finish_non_exhaustive()
+    }
+}
+
+/// One request to send (and maybe resend).
+struct Call<'a> {
+    method: Method,
+    url: String,
+    tenant: Option<&'a str>,
+    query: &'a [(&'a str, &'a str)],
+    body: Option<Vec<u8>>,
+    idempotency_key: Option<&'a str>,
+}
+
+/// An answer the request path did not handle itself.
+struct Answer {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Vec<u8>,
+}
+
+impl Answer {
+    fn json<T: DeserializeOwned>(&self) -> Result<T, XeroError> {
+        serde_json::from_slice(&self.body).map_err(|e| {
+            tracing::warn!(error = %e, correlation_id = ?correlation_id(&self.headers), "unreadable xero answer");
+            self.unexpected()
+        })
+    }
+
+    fn unexpected(&self) -> XeroError {
+        XeroError::Unexpected { status: self.status.as_u16(), body_excerpt: excerpt(&self.body) }
+    }
+
+    fn value(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
+    }
+}
+
+fn correlation_id(headers: &HeaderMap) -> Option<&str> {
+    headers.get("xero-correlation-id").and_then(|v| v.to_str().ok())
+}
+
+/// A transport failure in words an admin can read (reqwest's own text may carry URLs).
+pub(crate) fn describe_transport(error: &reqwest::Error) -> String {
+    if error.is_timeout() {
+        "the request to Xero timed out".into()
+    } else if error.is_connect() {
+        "could not connect to Xero".into()
+    } else {
+        "the connection to Xero was lost".into()
+    }
+}
+
+fn check_item_id(item_id: &str) -> Result<(), XeroError> {
+    // Only an ItemID goes in the path: a Code there can contain '/' and silently miss (reference §4).
+    uuid::Uuid::parse_str(item_id)
+        .map(drop)
+        .map_err(|_| XeroError::Validation(vec![format!("'{item_id}' is not a Xero ItemID")]))
+}
+
+fn check_idempotency_key(key: &str) -> Result<(), XeroError> {
+    if key.is_empty() || key.chars().count() > MAX_IDEMPOTENCY_KEY_CHARS {
+        return Err(XeroError::Validation(vec![format!(
+            "an idempotency key must have 1 to {MAX_IDEMPOTENCY_KEY_CHARS} characters"
+        )]));
+    }
+    Ok(())
+}
+
+impl XeroClient {
+    /// `http` should have connect and request timeouts; they bound each attempt.
+    pub fn new(
+        http: reqwest::Client,
+        urls: XeroUrls,
+        credentials: XeroCredentials,
+        vault: Arc<dyn TokenVault>,
+        config: XeroClientConfig,
+    ) -> Self {
+        let token_url = format!("{}/connect/token", urls.identity.trim_end_matches('/'));
+        let tokens = TokenManager::new(
+            http.clone(),
+            urls.login.clone(),
+            token_url,
+            credentials,
+            vault,
+            config.retry,
+            config.refresh_grace,
+        );
+        let inner = Inner {
+            http,
+            urls,
+            config,
+            tokens,
+            limiters: Mutex::new(HashMap::new()),
+            app_gate: AppGate::new(config.limiter.window),
+            accounts: Mutex::new(HashMap::new()),
+            tax_rates: Mutex::new(HashMap::new()),
+        };
+        Self { inner: Arc::new(inner) }
+    }
+
+    pub fn tokens(&self) -> &TokenManager {
+        &self.inner.tokens
+    }
+
+    /// See [`TokenManager::authorize_url`].
+    pub fn authorize_url(&self, redirect_uri: &str, state: &str, pkce_challenge: &str, scopes: &[&str]) -> String {
+        self.inner.tokens.authorize_url(redirect_uri, state, pkce_challenge, scopes)
+    }
+
+    /// See [`TokenManager::exchange_code`].
+    pub async fn exchange_code(
+        &self,
+        code: &str,
+        redirect_uri: &str,
+        pkce_verifier: Option<&SecretString>,
+    ) -> Result<TokenSet, XeroError> {
+        self.inner.tokens.exchange_code(code, redirect_uri, pkce_verifier).await
+    }
+
+    /// The organisations the token reaches.
+    pub async fn connections(&self) -> Result<Vec<Tenant>, XeroError> {
+        let url = self.inner.urls.connections.clone();
+        let answer = self.execute(&self.call(Method::GET, url, None)).await?;
+        match answer.status {
+            StatusCode::OK => answer.json(),
+            _ => Err(answer.unexpected()),
+        }
+    }
+
+    /// Removes a connection by its connection id (not the tenant id). An unknown id counts as removed.
+    pub async fn disconnect(&self, connection_id: &str) -> Result<(), XeroError> {
+        let url = format!("{}/{}", self.inner.urls.connections.trim_end_matches('/'), connection_id);
+        let answer = self.execute(&self.call(Method::DELETE, url, None)).await?;
+        match answer.status {
+            s if s.is_success() || s == StatusCode::NOT_FOUND => Ok(()),
+            _ => Err(answer.unexpected()),
+        }
+    }
+
+    /// The chart of accounts, cached per tenant for [`XeroClientConfig::cache_ttl`].
+    pub async fn accounts(&self, tenant_id: &str) -> Result<Arc<Vec<Account>>, XeroError> {
+        if let Some(hit) = self.cache_get(&self.inner.accounts, tenant_id) {
+            return Ok(hit);
+        }
+        let answer = self.get_ok(tenant_id, "/Accounts", &[]).await?;
+        let list: Vec<Account> = list_of(&answer, "Accounts")?;
+        Ok(self.cache_put(&self.inner.accounts, tenant_id, list))
+    }
+
+    /// The active tax rates, cached like [`XeroClient::accounts`].
+    pub async fn tax_rates(&self, tenant_id: &str) -> Result<Arc<Vec<TaxRate>>, XeroError> {
+        if let Some(hit) = self.cache_get(&self.inner.tax_rates, tenant_id) {
+            return Ok(hit);
+        }
+        let answer = self.get_ok(tenant_id, "/TaxRates", &[("where", "Status==\"ACTIVE\"")]).await?;
+        let list: Vec<TaxRate> = list_of(&answer, "TaxRates")?;
+        Ok(self.cache_put(&self.inner.tax_rates, tenant_id, list))
+    }
+
+    /// Forgets a tenant's cached Accounts and TaxRates (e.g. after Xero said an account is invalid).
+    pub fn invalidate(&self, tenant_id: &str) {
+        let key = tenant_id.to_ascii_lowercase();
+        lock(&self.inner.accounts).remove(&key);
+        lock(&self.inner.tax_rates).remove(&key);
+    }
+
+    /// Every item of the organisation (Xero does not page items), prices at 4 dp.
+    pub async fn items(&self, tenant_id: &str) -> Result<Vec<XeroItem>, XeroError> {
+        let answer = self.get_ok(tenant_id, "/Items", &[("unitdp", "4")]).await?;
+        list_of(&answer, "Items")
+    }
+
+    /// One item by its ItemID; `None` when Xero does not know it.
+    pub async fn get_item(&self, tenant_id: &str, item_id: &str) -> Result<Option<XeroItem>, XeroError> {
+        check_item_id(item_id)?;
+        let url = format!("{}/Items/{item_id}", self.api());
+        let call = Call { query: &[("unitdp", "4")], ..self.call(Method::GET, url, Some(tenant_id)) };
+        let answer = self.execute(&call).await?;
+        match answer.status {
+            StatusCode::OK => Ok(list_of::<XeroItem>(&answer, "Items")?.into_iter().next()),
+            StatusCode::NOT_FOUND => Ok(None),
+            _ => Err(answer.unexpected()),
+        }
+    }
+
+    /// Creates or updates up to 50 items (`POST /Items?summarizeErrors=false&unitdp=4`). Returns one result
+    /// per submitted item, in order; per-item failures are results, not errors. Retries reuse
+    /// `idempotency_key`, so a retried call cannot create duplicates.
+    pub async fn upsert_items(
+        &self,
+        tenant_id: &str,
+        items: &[ItemPayload],
+        idempotency_key: &str,
+    ) -> Result<Vec<ItemResult>, XeroError> {
+        if items.len() > MAX_ITEMS_PER_CALL {
+            return Err(XeroError::Validation(vec![format!(
+                "at most {MAX_ITEMS_PER_CALL} items can be sent in one call, not {}",
+                items.len()
+            )]));
+        }
+        if items.is_empty() {
+            return Ok(Vec::new());
+        }
+        check_idempotency_key(idempotency_key)?;
+        let call = Call {
+            query: &[("summarizeErrors", "false"), ("unitdp", "4")],
+            body: Some(items_body(items).to_string().into_bytes()),
+            idempotency_key: Some(idempotency_key),
+            ..self.call(Method::POST, format!("{}/Items", self.api()), Some(tenant_id))
+        };
+        let answer = self.execute(&call).await?;
+        match answer.status {
+            StatusCode::OK => {
+                let returned: Vec<Value> = list_of(&answer, "Items")?;
+                Ok(correlate(items, &returned))
+            }
+            StatusCode::BAD_REQUEST => Err(XeroError::Validation(validation_messages(&answer.value()))),
+            _ => Err(answer.unexpected()),
+        }
+    }
+
+    /// Updates one item by ItemID (`POST /Items/{ItemID}`), the way to change its Code. Validation
+    /// failures come back as an `Error` result; an unknown ItemID as `Unexpected { status: 404 }`.
+    pub async fn update_item(
+        &self,
+        tenant_id: &str,
+        item_id: &str,
+        item: &ItemPayload,
+        idempotency_key: &str,
+    ) -> Result<ItemResult, XeroError> {
+        check_item_id(item_id)?;
+        check_idempotency_key(idempotency_key)?;
+        let call = Call {
+            query: &[("unitdp", "4")],
+            body: Some(items_body(std::slice::from_ref(item)).to_string().into_bytes()),
+            idempotency_key: Some(idempotency_key),
+            ..self.call(Method::POST, format!("{}/Items/{item_id}", self.api()), Some(tenant_id))
+        };
+        let answer = self.execute(&call).await?;
+        match answer.status {
+            StatusCode::OK => {
+                let returned: Vec<Value> = list_of(&answer, "Items")?;
+                Ok(match returned.first() {
+                    Some(element) => ItemResult::from_element(&item.code, element),
+                    None => ItemResult::failed(&item.code, vec!["Xero returned no result for this item".into()]),
+                })
+            }
+            StatusCode::BAD_REQUEST => Ok(ItemResult::failed(&item.code, validation_messages(&answer.value()))),
+            _ => Err(answer.unexpected()),
+        }
+    }
+
+    /// What Xero last reported about a tenant's quota; `None` before the first call.
+    pub fn limits(&self, tenant_id: &str) -> Option<LimitStatus> {
+        lock(&self.inner.limiters).get(&tenant_id.to_ascii_lowercase()).map(|l| l.status())
+    }
+
+    // ---- plumbing ----
+
+    fn api(&self) -> &str {
+        self.inner.urls.api.trim_end_matches('/')
+    }
+
+    fn call<'a>(&self, method: Method, url: String, tenant: Option<&'a str>) -> Call<'a> {
+        Call { method, url, tenant, query: &[], body: None, idempotency_key: None }
+    }
+
+    /// A GET that must answer 200.
+    async fn get_ok(&self, tenant_id: &str, path: &str, query: &[(&str, &str)]) -> Result<Answer, XeroError> {
+        let call = Call { query, ..self.call(Method::GET, format!("{}{path}", self.api()), Some(tenant_id)) };
+        let answer = self.execute(&call).await?;
+        if answer.status == StatusCode::OK { Ok(answer) } else { Err(answer.unexpected()) }
+    }
+
+    fn limiter(&self, tenant_id: &str) -> Arc<TenantLimiter> {
+        let config = self.inner.config.limiter;
+        lock(&self.inner.limiters)
+            .entry(tenant_id.to_ascii_lowercase())
+            .or_insert_with(|| Arc::new(TenantLimiter::new(config)))
+            .clone()
+    }
+
+    fn cache_get<T>(&self, cache: &Cache<T>, tenant_id: &str) -> Option<Arc<T>> {
+        let ttl = self.inner.config.cache_ttl;
+        lock(cache).get(&tenant_id.to_ascii_lowercase()).filter(|c| c.fetched.elapsed() < ttl).map(|c| c.value.clone())
+    }
+
+    fn cache_put<T>(&self, cache: &Cache<T>, tenant_id: &str, value: T) -> Arc<T> {
+        let value = Arc::new(value);
+        let entry = Cached { fetched: Instant::now(), value: value.clone() };
+        lock(cache).insert(tenant_id.to_ascii_lowercase(), entry);
+        value
+    }
+
+    /// Sends a call until it gets an answer worth returning: throttled per tenant, 401 → refresh once and
+    /// retry once, 429 → wait as told (but not for the daily limit), 5xx and transport errors → retry with
+    /// backoff. The same request (and Idempotency-Key) is resent each time.
+    async fn execute(&self, call: &Call<'_>) -> Result<Answer, XeroError> {
+        let config = &self.inner.config;
+        let limiter = call.tenant.map(|t| self.limiter(t));
+        let mut delays = config.retry.backoff();
+        let mut concurrent_wait = Duration::from_secs(1);
+        let mut rate_limited = 0;
+        let mut rejected = None;
+        loop {
+            self.inner.app_gate.wait().await;
+            let permit = match &limiter {
+                Some(l) => Some(l.acquire().await?),
+                None => None,
+            };
+            let tokens = self.inner.tokens.current(rejected).await?;
+            let sent = self.send_once(call, &tokens.access_token).await;
+            drop(permit);
+            let answer = match sent {
+                Ok(answer) => answer,
+                Err(reason) => {
+                    let Some(delay) = delays.next() else {
+                        tracing::warn!(method = %call.method, url = %call.url, %reason, "xero call failed; giving up");
+                        return Err(XeroError::Unavailable(reason));
+                    };
+                    tracing::warn!(method = %call.method, url = %call.url, %reason, ?delay, "xero call failed; retrying");
+                    tokio::time::sleep(delay).await;
+                    continue;
+                }
+            };
+            self.inner.app_gate.observe(&answer.headers);
+            if let Some(l) = &limiter {
+                l.observe(&answer.headers);
+            }
+            let status = answer.status;
+            if !status.is_success() && status != StatusCode::NOT_FOUND {
+                tracing::warn!(
+                    method = %call.method,
+                    url = %call.url,
+                    status = status.as_u16(),
+                    correlation_id = ?correlation_id(&answer.headers),
+                    "xero call failed"
+                );
+            }
+            match status {
+                StatusCode::UNAUTHORIZED if rejected.is_none() => rejected = Some(tokens.version),
+                StatusCode::UNAUTHORIZED => {
+                    return Err(XeroError::ReconnectNeeded("Xero refused a freshly refreshed access token".into()));
+                }
+                StatusCode::FORBIDDEN if answer.value()["Detail"] == "AuthenticationUnsuccessful" => {
+                    return Err(XeroError::TenantForbidden);
+                }
+                StatusCode::TOO_MANY_REQUESTS => {
+                    let problem = answer
+                        .headers
+                        .get("x-rate-limit-problem")
+                        .and_then(|v| v.to_str().ok())
+                        .map_or_else(|| "unknown".to_string(), |p| p.trim().to_ascii_lowercase());
+                    let retry_after = header_u32(&answer.headers, "retry-after").map(|s| Duration::from_secs(s.into()));
+                    let wait = retry_after.unwrap_or(concurrent_wait);
+                    if problem == "day" || wait > config.max_rate_limit_wait || rate_limited >= MAX_RATE_LIMIT_RETRIES {
+                        return Err(XeroError::RateLimited { retry_after, problem });
+                    }
+                    if retry_after.is_none() {
+                        concurrent_wait = (concurrent_wait * 2).min(MAX_CONCURRENT_BACKOFF);
+                    }
+                    rate_limited += 1;
+                    match &limiter {
+                        _ if problem == "appminute" => self.inner.app_gate.pause(wait),
+                        Some(l) => l.pause(wait),
+                        None => tokio::time::sleep(wait).await,
+                    }
+                }
+                s if s.is_server_error() => {
+                    let Some(delay) = delays.next() else {
+                        return Err(XeroError::Unavailable(format!("Xero answered HTTP {}", s.as_u16())));
+                    };
+                    tokio::time::sleep(delay).await;
+                }
+                _ => return Ok(answer),
+            }
+        }
+    }
+
+    /// One attempt. Transport failures come back as a readable reason.
+    async fn send_once(&self, call: &Call<'_>, access_token: &SecretString) -> Result<Answer, String> {
+        let mut request = self
+            .inner
+            .http
+            .request(call.method.clone(), &call.url)
+            .bearer_auth(access_token.expose_secret())
+            .header(ACCEPT, "application/json");
+        if let Some(tenant) = call.tenant {
+            request = request.header("xero-tenant-id", tenant);
+        }
+        if !call.query.is_empty() {
+            request = request.query(call.query);
+        }
+        if let Some(key) = call.idempotency_key {
+            request = request.header("Idempotency-Key", key);
+        }
+        if let Some(body) = &call.body {
+            request = request.header(CONTENT_TYPE, "application/json").body(body.clone());
+        }
+        let response = request.send().await.map_err(|e| describe_transport(&e))?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response.bytes().await.map_err(|e| describe_transport(&e))?;
+        Ok(Answer { status, headers, body: body.to_vec() })
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// The list under `key` of an Accounting answer (the rest of the envelope is ignored).
+fn list_of<T: DeserializeOwned>(answer: &Answer, key: &str) -> Result<Vec<T>, XeroError> {
+    let mut root: Value = answer.json()?;
+    match root.get_mut(key).map(Value::take) {
+        Some(list) => serde_json::from_value(list).map_err(|e| {
+            tracing::warn!(error = %e, key, correlation_id = ?correlation_id(&answer.headers), "unreadable xero list");
+            answer.unexpected()
+        }),
+        None => Err(answer.unexpected()),
+    }
+}
+
+/// Pairs each submitted item with its returned element: by Code case-insensitively (Xero's uniqueness
+/// rule) first, then by position among the elements no Code claimed. No source guarantees Xero keeps the
+/// order.
+fn correlate(items: &[ItemPayload], returned: &[Value]) -> Vec<ItemResult> {
+    let mut used = vec![false; returned.len()];
+    let mut chosen: Vec<Option<usize>> = items
+        .iter()
+        .map(|item| {
+            let j = returned.iter().enumerate().position(|(j, element)| {
+                !used[j] && element["Code"].as_str().is_some_and(|c| c.trim().eq_ignore_ascii_case(item.code.trim()))
+            })?;
+            used[j] = true;
+            Some(j)
+        })
+        .collect();
+    for (i, slot) in chosen.iter_mut().enumerate() {
+        if slot.is_none() && used.get(i).is_some_and(|u| !u) {
+            used[i] = true;
+            *slot = Some(i);
+        }
+    }
+    items
+        .iter()
+        .zip(chosen)
+        .map(|(item, slot)| match slot.and_then(|j| returned.get(j)) {
+            Some(element) => ItemResult::from_element(&item.code, element),
+            None => ItemResult::failed(&item.code, vec!["Xero returned no result for this item".into()]),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::xero::ElementStatus;
+    use shared::xero::SalesDetails;
+
+    fn payload(code: &str) -> ItemPayload {
+        ItemPayload {
+            item_id: None,
+            code: code.into(),
+            name: code.into(),
+            description: String::new(),
+            is_sold: true,
+            sales_details: SalesDetails {
+                unit_price: Some(1.0),
+                account_code: "200".into(),
+                tax_type: "OUTPUT".into(),
+            },
+        }
+    }
+
+    #[test]
+    fn results_are_matched_by_code_case_insensitively_then_by_position() {
+        let items = [payload("a-1"), payload("B-2"), payload("c-3")];
+        let returned = [
+            json!({"Code": "b-2", "ItemID": "id-b", "StatusAttributeString": "OK"}),
+            json!({"Code": "A-1", "ItemID": "id-a", "StatusAttributeString": "OK"}),
+            json!({"ItemID": "id-c", "StatusAttributeString": "OK"}),
+        ];
+        let results = correlate(&items, &returned);
+        let ids: Vec<_> = results.iter().map(|r| r.item_id.as_deref()).collect();
+        assert_eq!(ids, [Some("id-a"), Some("id-b"), Some("id-c")]);
+        let short = correlate(&items, &returned[..1]);
+        assert_eq!(short[0].status, ElementStatus::Error, "no element left for a-1");
+        assert_eq!(short[1].item_id.as_deref(), Some("id-b"));
+    }
+}

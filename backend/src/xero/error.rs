@@ -1,0 +1,45 @@
+//! Errors of the Xero client. Their messages are shown to an admin, so they are plain and never contain a
+//! token or a response body beyond a short excerpt.
+
+use std::time::Duration;
+
+/// The token store failed (database, decryption…).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("token storage failed: {0}")]
+pub struct VaultError(pub String);
+
+#[derive(Debug, thiserror::Error)]
+pub enum XeroError {
+    /// The refresh token is gone or refused (`invalid_grant`): an admin must connect Xero again.
+    #[error("Xero needs to be reconnected: {0}")]
+    ReconnectNeeded(String),
+    /// 403 `AuthenticationUnsuccessful`: the organisation is no longer connected (disconnected, or a demo
+    /// company reset gave it a new tenant id).
+    #[error("Xero refused access to this organisation; check the connection")]
+    TenantForbidden,
+    /// A rate limit Xero will not lift soon (the daily one), or a wait longer than we accept.
+    #[error("Xero rate limit reached ({problem}); try again later")]
+    RateLimited { retry_after: Option<Duration>, problem: String },
+    /// Network errors, timeouts or 5xx answers that outlasted the retries.
+    #[error("Xero is unavailable: {0}")]
+    Unavailable(String),
+    /// Xero (or our own pre-checks) rejected the data.
+    #[error("Xero rejected the data: {}", .0.join("; "))]
+    Validation(Vec<String>),
+    /// Any other answer.
+    #[error("unexpected answer from Xero (HTTP {status}): {body_excerpt}")]
+    Unexpected { status: u16, body_excerpt: String },
+    #[error(transparent)]
+    Vault(#[from] VaultError),
+}
+
+/// The first characters of a body, for errors and logs (never a token endpoint body).
+pub(crate) fn excerpt(body: &[u8]) -> String {
+    const MAX: usize = 300;
+    let text = String::from_utf8_lossy(body);
+    let mut out: String = text.chars().take(MAX).collect();
+    if text.chars().count() > MAX {
+        out.push('…');
+    }
+    out
+}

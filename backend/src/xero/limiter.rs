@@ -1,0 +1,238 @@
+//! Per-tenant throttling, so we slow down before Xero refuses: a semaphore caps calls in flight (Xero
+//! allows 5 per tenant), a fixed window caps calls per minute (Xero: 60), and the `X-*-Remaining` headers
+//! of every answer correct our count (other processes and apps share the same quota). An app-wide gate
+//! does the same for Xero's per-app minute quota.
+
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use reqwest::header::HeaderMap;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::time::Instant;
+
+use super::error::XeroError;
+
+/// Limits applied per tenant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LimiterConfig {
+    /// Calls in flight per tenant. Xero allows 5; the reference (§9) suggests 3 for headroom.
+    pub max_in_flight: usize,
+    /// Calls per window per tenant (Xero: 60 a minute).
+    pub per_window: u32,
+    /// The window length (a minute; shorter only for simulators running on fast clocks).
+    pub window: Duration,
+}
+
+impl Default for LimiterConfig {
+    fn default() -> Self {
+        Self { max_in_flight: 5, per_window: 60, window: Duration::from_secs(60) }
+    }
+}
+
+/// What Xero last said about a tenant's remaining quota, for the admin page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LimitStatus {
+    pub day_remaining: Option<u32>,
+    pub minute_remaining: Option<u32>,
+}
+
+#[derive(Debug, Default)]
+struct Window {
+    started: Option<Instant>,
+    used: u32,
+    /// No call starts before this (after a 429 or an exhausted minute).
+    paused_until: Option<Instant>,
+    status: LimitStatus,
+}
+
+/// The limiter of one tenant.
+#[derive(Debug)]
+pub(crate) struct TenantLimiter {
+    config: LimiterConfig,
+    in_flight: Arc<Semaphore>,
+    window: Mutex<Window>,
+}
+
+impl TenantLimiter {
+    pub(crate) fn new(config: LimiterConfig) -> Self {
+        Self {
+            config,
+            in_flight: Arc::new(Semaphore::new(config.max_in_flight.max(1))),
+            window: Mutex::new(Window::default()),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Window> {
+        self.window.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Waits for an in-flight slot and a call in the current window; the slot is held until the permit
+    /// is dropped (after the response body has been read).
+    pub(crate) async fn acquire(&self) -> Result<OwnedSemaphorePermit, XeroError> {
+        let permit = self
+            .in_flight
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| XeroError::Unavailable("the rate limiter was shut down".into()))?;
+        loop {
+            let wait = {
+                let mut w = self.lock();
+                let now = Instant::now();
+                if w.started.is_some_and(|s| now >= s + self.config.window) {
+                    w.started = None;
+                    w.used = 0;
+                }
+                match w.paused_until.filter(|until| *until > now) {
+                    Some(until) => until - now,
+                    None if w.used < self.config.per_window => {
+                        w.started.get_or_insert(now);
+                        w.used += 1;
+                        return Ok(permit);
+                    }
+                    None => w
+                        .started
+                        .map_or(self.config.window, |s| (s + self.config.window).saturating_duration_since(now)),
+                }
+            };
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// Reads `X-MinLimit-Remaining` / `X-DayLimit-Remaining` from an answer. When the minute is used up,
+    /// pauses the tenant until our window ends (Xero's windows are fixed and open at the first call).
+    pub(crate) fn observe(&self, headers: &HeaderMap) {
+        let minute = header_u32(headers, "x-minlimit-remaining");
+        let day = header_u32(headers, "x-daylimit-remaining");
+        let mut w = self.lock();
+        if day.is_some() {
+            w.status.day_remaining = day;
+        }
+        let Some(minute) = minute else { return };
+        w.status.minute_remaining = Some(minute);
+        // Xero counts calls we did not make (other processes, retries): never think we have more left.
+        w.used = w.used.max(self.config.per_window.saturating_sub(minute));
+        if minute == 0 {
+            let now = Instant::now();
+            let end = w.started.map_or(now + self.config.window, |s| s + self.config.window);
+            w.paused_until = Some(w.paused_until.map_or(end, |p| p.max(end)));
+        }
+    }
+
+    /// Holds every new call of this tenant for `wait` (a 429's `Retry-After`). Xero's window resets then,
+    /// so ours starts afresh instead of waiting out a window we only guessed.
+    pub(crate) fn pause(&self, wait: Duration) {
+        let mut w = self.lock();
+        w.paused_until = Some(Instant::now() + wait);
+        w.started = None;
+        w.used = 0;
+    }
+
+    pub(crate) fn status(&self) -> LimitStatus {
+        self.lock().status
+    }
+}
+
+/// The app-wide quota (Xero: 10,000 calls a minute over all tenants), known only from
+/// `X-AppMinLimit-Remaining`: when it reaches 0, every call waits for a window.
+#[derive(Debug)]
+pub(crate) struct AppGate {
+    window: Duration,
+    paused_until: Mutex<Option<Instant>>,
+}
+
+impl AppGate {
+    pub(crate) fn new(window: Duration) -> Self {
+        Self { window, paused_until: Mutex::new(None) }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Instant>> {
+        self.paused_until.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub(crate) async fn wait(&self) {
+        let until = *self.lock();
+        if let Some(until) = until.filter(|u| *u > Instant::now()) {
+            tokio::time::sleep_until(until).await;
+        }
+    }
+
+    pub(crate) fn observe(&self, headers: &HeaderMap) {
+        if header_u32(headers, "x-appminlimit-remaining") == Some(0) {
+            self.pause(self.window);
+        }
+    }
+
+    pub(crate) fn pause(&self, wait: Duration) {
+        let until = Instant::now() + wait;
+        let mut paused = self.lock();
+        *paused = Some(paused.map_or(until, |p| p.max(until)));
+    }
+}
+
+pub(crate) fn header_u32(headers: &HeaderMap, name: &str) -> Option<u32> {
+    headers.get(name)?.to_str().ok()?.trim().parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    const WINDOW: Duration = Duration::from_millis(150);
+
+    #[tokio::test]
+    async fn a_full_window_waits_for_the_next_one() {
+        let limiter = TenantLimiter::new(LimiterConfig { max_in_flight: 5, per_window: 2, window: WINDOW });
+        let start = Instant::now();
+        for _ in 0..3 {
+            drop(limiter.acquire().await.expect("slot"));
+        }
+        assert!(start.elapsed() >= WINDOW, "the third call waits for the next window");
+    }
+
+    #[tokio::test]
+    async fn zero_minute_remaining_pauses_until_the_window_ends() {
+        let limiter = TenantLimiter::new(LimiterConfig { window: WINDOW, ..LimiterConfig::default() });
+        let start = Instant::now();
+        drop(limiter.acquire().await.expect("slot"));
+        let mut headers = HeaderMap::new();
+        headers.insert("x-minlimit-remaining", HeaderValue::from_static("0"));
+        headers.insert("x-daylimit-remaining", HeaderValue::from_static("4321"));
+        limiter.observe(&headers);
+        assert_eq!(limiter.status(), LimitStatus { day_remaining: Some(4321), minute_remaining: Some(0) });
+        drop(limiter.acquire().await.expect("slot"));
+        assert!(start.elapsed() >= WINDOW, "the next call waits for the window to end");
+    }
+
+    #[tokio::test]
+    async fn an_exhausted_app_quota_holds_every_call() {
+        let gate = AppGate::new(WINDOW);
+        let mut headers = HeaderMap::new();
+        headers.insert("x-appminlimit-remaining", HeaderValue::from_static("3"));
+        gate.observe(&headers);
+        let start = Instant::now();
+        gate.wait().await;
+        assert!(start.elapsed() < WINDOW, "quota left: no wait");
+        headers.insert("x-appminlimit-remaining", HeaderValue::from_static("0"));
+        gate.observe(&headers);
+        gate.wait().await;
+        assert!(start.elapsed() >= WINDOW);
+    }
+
+    #[tokio::test]
+    async fn retry_after_replaces_the_guessed_window() {
+        let limiter =
+            TenantLimiter::new(LimiterConfig { window: Duration::from_secs(3600), ..LimiterConfig::default() });
+        let mut headers = HeaderMap::new();
+        headers.insert("x-minlimit-remaining", HeaderValue::from_static("0"));
+        drop(limiter.acquire().await.expect("slot"));
+        limiter.observe(&headers);
+        limiter.pause(Duration::from_millis(50));
+        let start = Instant::now();
+        drop(limiter.acquire().await.expect("slot"));
+        let waited = start.elapsed();
+        assert!(waited >= Duration::from_millis(50) && waited < Duration::from_secs(5), "{waited:?}");
+    }
+}

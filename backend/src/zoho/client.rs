@@ -1,0 +1,403 @@
+//! The CRM v8 calls the sync needs on Products (reference §5.3): read one, list changes, write back.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use backon::{ExponentialBuilder, Retryable};
+use chrono::{DateTime, FixedOffset};
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue, RETRY_AFTER};
+use reqwest::{Method, StatusCode, Url};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{Map, Value, json};
+
+use super::error::{Envelope, ZohoError};
+use super::tokens::{AccessToken, ZohoAuth, ZohoVault};
+
+/// Zoho's largest page, and the pages reachable by number before `page_token` takes over.
+const PER_PAGE: &str = "200";
+const NUMBERED_PAGES: u32 = 10;
+
+/// What a write-back did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UpdateOutcome {
+    Updated {
+        modified_time: DateTime<FixedOffset>,
+    },
+    /// `If-Unmodified-Since` failed: someone changed the record after the time given.
+    Conflict,
+}
+
+/// A small Zoho CRM client. Cheap to clone; clones share the access token.
+#[derive(Clone)]
+pub struct ZohoClient {
+    http: reqwest::Client,
+    auth: Arc<ZohoAuth>,
+    retries: usize,
+    min_delay: Duration,
+}
+
+impl std::fmt::Debug for ZohoClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ZohoClient").field("retries", &self.retries).finish_non_exhaustive()
+    }
+}
+
+/// One request, rebuilt for each attempt because a refresh may move it to another `api_domain`.
+struct Call<'a> {
+    method: Method,
+    segments: &'a [&'a str],
+    query: &'a [(&'a str, String)],
+    headers: HeaderMap,
+    body: Option<&'a Value>,
+}
+
+struct Reply {
+    status: StatusCode,
+    headers: HeaderMap,
+    /// `Null` when the response had no body (204, 304).
+    body: Value,
+}
+
+/// An attempt's failure: retried (429, 5xx, timeouts) or final.
+enum Failure {
+    Transient(ZohoError),
+    Final(ZohoError),
+}
+
+impl Failure {
+    fn into_error(self) -> ZohoError {
+        match self {
+            Failure::Transient(e) | Failure::Final(e) => e,
+        }
+    }
+}
+
+impl From<ZohoError> for Failure {
+    fn from(error: ZohoError) -> Self {
+        match error {
+            ZohoError::Unavailable(_) => Failure::Transient(error),
+            _ => Failure::Final(error),
+        }
+    }
+}
+
+struct Page {
+    records: Vec<Map<String, Value>>,
+    more: bool,
+    next_token: Option<String>,
+}
+
+impl ZohoClient {
+    /// `http` should carry timeouts. `api_url` is used until a token response names the `api_domain`.
+    pub fn new(
+        http: reqwest::Client,
+        accounts_url: &str,
+        api_url: &str,
+        client_id: &str,
+        client_secret: SecretString,
+        vault: Arc<dyn ZohoVault>,
+    ) -> Self {
+        let auth = ZohoAuth::new(
+            http.clone(),
+            accounts_url,
+            api_url.trim_end_matches('/').to_string(),
+            client_id.to_string(),
+            client_secret,
+            vault,
+        );
+        Self { http, auth: Arc::new(auth), retries: 3, min_delay: Duration::from_millis(500) }
+    }
+
+    /// Retries after a 429, 5xx or timeout: up to `retries` more attempts, backing off from `min_delay`.
+    pub fn with_retries(mut self, retries: usize, min_delay: Duration) -> Self {
+        self.retries = retries;
+        self.min_delay = min_delay;
+        self
+    }
+
+    /// Connects Zoho with a Self Client code (`grant_type=authorization_code`); stores the refresh token.
+    pub async fn exchange_self_client_code(&self, code: &str) -> Result<(), ZohoError> {
+        self.auth.exchange_self_client_code(code).await
+    }
+
+    /// `GET /crm/v8/Products/{id}`; `None` when Zoho says the record does not exist. An empty `fields`
+    /// asks for all fields.
+    pub async fn get_product(&self, id: &str, fields: &[&str]) -> Result<Option<Map<String, Value>>, ZohoError> {
+        let query: Vec<(&str, String)> =
+            if fields.is_empty() { Vec::new() } else { vec![("fields", fields.join(","))] };
+        let segments = ["crm", "v8", "Products", id];
+        let call =
+            Call { method: Method::GET, segments: &segments, query: &query, headers: HeaderMap::new(), body: None };
+        self.run(&call, |reply| match reply.status {
+            StatusCode::OK => Ok(records(&reply)?.into_iter().next()),
+            StatusCode::NO_CONTENT | StatusCode::NOT_FOUND => Ok(None),
+            StatusCode::BAD_REQUEST => {
+                let envelope = Envelope::from_body(&reply.body);
+                // INVALID_DATA about the id (not about a parameter) is how v8 reports a missing record.
+                if envelope.code == "INVALID_DATA" && envelope.detail("param_name").is_none() {
+                    Ok(None)
+                } else {
+                    Err(failure(reply))
+                }
+            }
+            _ => Err(failure(reply)),
+        })
+        .await
+    }
+
+    /// Every product modified after `since` (all when `None`), oldest change first. `fields` must not be
+    /// empty (Zoho requires it). Pages by number for the first 2,000 records, then by `page_token`.
+    pub async fn products_modified_since(
+        &self,
+        since: Option<DateTime<FixedOffset>>,
+        fields: &[&str],
+    ) -> Result<Vec<Map<String, Value>>, ZohoError> {
+        let mut headers = HeaderMap::new();
+        if let Some(since) = since {
+            headers.insert("If-Modified-Since", time_header(since)?);
+        }
+        let segments = ["crm", "v8", "Products"];
+        let mut all = Vec::new();
+        let mut page = 1;
+        let mut token: Option<String> = None;
+        loop {
+            let mut query = vec![
+                ("fields", fields.join(",")),
+                ("per_page", PER_PAGE.to_string()),
+                ("sort_by", "Modified_Time".to_string()),
+                ("sort_order", "asc".to_string()),
+            ];
+            match &token {
+                Some(token) => query.push(("page_token", token.clone())),
+                None => query.push(("page", page.to_string())),
+            }
+            let call =
+                Call { method: Method::GET, segments: &segments, query: &query, headers: headers.clone(), body: None };
+            let result = self
+                .run(&call, |reply| match reply.status {
+                    StatusCode::OK => {
+                        let info = reply.body.get("info");
+                        let flag = |key| info.and_then(|i| i.get(key));
+                        Ok(Page {
+                            records: records(&reply)?,
+                            more: flag("more_records").and_then(Value::as_bool).unwrap_or(false),
+                            next_token: flag("next_page_token").and_then(Value::as_str).map(str::to_string),
+                        })
+                    }
+                    // 304: nothing changed since `since`; 204: no records at all.
+                    StatusCode::NOT_MODIFIED | StatusCode::NO_CONTENT => {
+                        Ok(Page { records: Vec::new(), more: false, next_token: None })
+                    }
+                    _ => Err(failure(reply)),
+                })
+                .await?;
+            let empty = result.records.is_empty();
+            all.extend(result.records);
+            if !result.more {
+                return Ok(all);
+            }
+            // A page claiming more records while giving none would loop forever.
+            if empty {
+                return Err(unexpected_body(200, "more_records with an empty page"));
+            }
+            if token.is_none() && page < NUMBERED_PAGES {
+                page += 1;
+            } else {
+                token = Some(
+                    result.next_token.ok_or_else(|| unexpected_body(200, "more_records without next_page_token"))?,
+                );
+            }
+        }
+    }
+
+    /// `PUT /crm/v8/Products` with [`update_body`]. With `if_unmodified_since`, a record changed after that
+    /// time is left alone and the answer is [`UpdateOutcome::Conflict`].
+    pub async fn update_product(
+        &self,
+        id: &str,
+        fields: Map<String, Value>,
+        if_unmodified_since: Option<DateTime<FixedOffset>>,
+    ) -> Result<UpdateOutcome, ZohoError> {
+        let body = update_body(id, fields);
+        let mut headers = HeaderMap::new();
+        if let Some(since) = if_unmodified_since {
+            headers.insert("If-Unmodified-Since", time_header(since)?);
+        }
+        let segments = ["crm", "v8", "Products"];
+        let call = Call { method: Method::PUT, segments: &segments, query: &[], headers, body: Some(&body) };
+        self.run(&call, |reply| {
+            // 200, 207 and 400 carry a result per record; other errors are envelopes.
+            if let Some(result) = reply.body.get("data").and_then(Value::as_array).and_then(|d| d.first()) {
+                return record_result(result).map_err(Failure::Final);
+            }
+            let envelope = Envelope::from_body(&reply.body);
+            if reply.status == StatusCode::PRECONDITION_FAILED && envelope.code == "ALREADY_MODIFIED" {
+                return Ok(UpdateOutcome::Conflict);
+            }
+            Err(failure(reply))
+        })
+        .await
+    }
+
+    /// Runs `call` with retries on transient failures, reading each reply with `read`.
+    async fn run<T>(&self, call: &Call<'_>, read: impl Fn(Reply) -> Result<T, Failure>) -> Result<T, ZohoError> {
+        let backoff = ExponentialBuilder::default()
+            .with_min_delay(self.min_delay)
+            .with_max_delay(self.min_delay * 8)
+            .with_max_times(self.retries)
+            .with_jitter();
+        let attempt = || async {
+            let reply = self.authorized(call).await?;
+            read(reply)
+        };
+        attempt
+            .retry(backoff)
+            .when(|f| matches!(f, Failure::Transient(_)))
+            .notify(|f, delay| {
+                if let Failure::Transient(e) = f {
+                    tracing::warn!(error = %e, ?delay, "Zoho call failed; retrying");
+                }
+            })
+            .await
+            .map_err(Failure::into_error)
+    }
+
+    /// Sends `call` with the access token; on 401 `INVALID_TOKEN` refreshes once and sends once more.
+    async fn authorized(&self, call: &Call<'_>) -> Result<Reply, Failure> {
+        let access = self.auth.access_token().await?;
+        let reply = self.send(call, &access).await?;
+        let reply = if is_code(&reply, StatusCode::UNAUTHORIZED, "INVALID_TOKEN") {
+            self.auth.invalidate(&access.token).await;
+            let access = self.auth.access_token().await?;
+            self.send(call, &access).await?
+        } else {
+            reply
+        };
+        if is_code(&reply, StatusCode::UNAUTHORIZED, "OAUTH_SCOPE_MISMATCH") {
+            let message = Envelope::from_body(&reply.body).message;
+            let reason = format!("the Zoho grant lacks a scope this call needs ({message})");
+            return Err(Failure::Final(self.auth.give_up(reason).await));
+        }
+        Ok(reply)
+    }
+
+    async fn send(&self, call: &Call<'_>, access: &AccessToken) -> Result<Reply, Failure> {
+        let mut url = Url::parse(&access.api_domain).map_err(|e| {
+            Failure::Final(ZohoError::Unexpected {
+                status: None,
+                code: "INVALID_API_DOMAIN".into(),
+                message: format!("{}: {e}", access.api_domain),
+            })
+        })?;
+        url.path_segments_mut()
+            .map_err(|()| {
+                Failure::Final(ZohoError::Unexpected {
+                    status: None,
+                    code: "INVALID_API_DOMAIN".into(),
+                    message: access.api_domain.clone(),
+                })
+            })?
+            .pop_if_empty()
+            .extend(call.segments);
+        let mut authorization = HeaderValue::from_str(&format!("Zoho-oauthtoken {}", access.token.expose_secret()))
+            .map_err(|_| Failure::Final(unexpected_body(200, "the access token is not a valid header value")))?;
+        authorization.set_sensitive(true);
+        let mut request = self
+            .http
+            .request(call.method.clone(), url)
+            .header(AUTHORIZATION, authorization)
+            .headers(call.headers.clone());
+        if !call.query.is_empty() {
+            request = request.query(call.query);
+        }
+        if let Some(body) = call.body {
+            request = request.json(body);
+        }
+        let response = request.send().await.map_err(|e| Failure::Transient(ZohoError::Unavailable(e.to_string())))?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.map_err(|e| Failure::Transient(ZohoError::Unavailable(e.to_string())))?;
+        let body = if text.trim().is_empty() {
+            Value::Null
+        } else {
+            match serde_json::from_str(&text) {
+                Ok(body) => body,
+                Err(_) if status.is_server_error() => {
+                    return Err(Failure::Transient(ZohoError::Unavailable(format!("Zoho answered {status}"))));
+                }
+                Err(_) => return Err(Failure::Final(unexpected_body(status.as_u16(), "the answer is not JSON"))),
+            }
+        };
+        Ok(Reply { status, headers, body })
+    }
+}
+
+/// The PUT body for one record's write-back. `trigger: []` keeps the CRM's workflows, approvals and
+/// blueprints from firing on our own write. `id` wins over any `id` in `fields`.
+pub fn update_body(id: &str, fields: Map<String, Value>) -> Value {
+    let mut record = fields;
+    record.insert("id".into(), Value::String(id.to_string()));
+    json!({"data": [record], "trigger": []})
+}
+
+/// Zoho's time headers take its own ISO-8601 form, whole seconds with the offset.
+fn time_header(time: DateTime<FixedOffset>) -> Result<HeaderValue, ZohoError> {
+    HeaderValue::from_str(&time.format("%Y-%m-%dT%H:%M:%S%:z").to_string()).map_err(|e| ZohoError::Unexpected {
+        status: None,
+        code: "INVALID_TIME".into(),
+        message: e.to_string(),
+    })
+}
+
+fn is_code(reply: &Reply, status: StatusCode, code: &str) -> bool {
+    reply.status == status && reply.body.get("code").and_then(Value::as_str) == Some(code)
+}
+
+/// `data` of a read as records.
+fn records(reply: &Reply) -> Result<Vec<Map<String, Value>>, Failure> {
+    let data = reply
+        .body
+        .get("data")
+        .and_then(Value::as_array)
+        .ok_or_else(|| Failure::Final(unexpected_body(reply.status.as_u16(), "the answer has no data array")))?;
+    Ok(data.iter().filter_map(|r| r.as_object().cloned()).collect())
+}
+
+/// One record's write result: `{code, details, message, status}`.
+fn record_result(result: &Value) -> Result<UpdateOutcome, ZohoError> {
+    let envelope = Envelope::from_body(result);
+    if result.get("status").and_then(Value::as_str) != Some("success") {
+        if envelope.code == "ALREADY_MODIFIED" {
+            return Ok(UpdateOutcome::Conflict);
+        }
+        return Err(envelope.record_error());
+    }
+    envelope
+        .detail("Modified_Time")
+        .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
+        .map(|modified_time| UpdateOutcome::Updated { modified_time })
+        .ok_or_else(|| unexpected_body(200, "the update result has no Modified_Time"))
+}
+
+/// A reply no operation expected: 429 and 5xx are retried, the rest are final.
+fn failure(reply: Reply) -> Failure {
+    let status = reply.status;
+    let envelope = Envelope::from_body(&reply.body);
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        let retry_after = reply
+            .headers
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse().ok())
+            .map(Duration::from_secs);
+        return Failure::Transient(ZohoError::RateLimited { retry_after });
+    }
+    if status.is_server_error() {
+        return Failure::Transient(ZohoError::Unavailable(format!("{status} {}: {}", envelope.code, envelope.message)));
+    }
+    Failure::Final(envelope.unexpected(status.as_u16()))
+}
+
+fn unexpected_body(status: u16, message: &str) -> ZohoError {
+    ZohoError::Unexpected { status: Some(status), code: "UNEXPECTED_RESPONSE".into(), message: message.into() }
+}

@@ -1,0 +1,87 @@
+//! What a Zoho call can fail with, and the reading of Zoho's error envelopes
+//! (`{code, details, message, status:"error"}`, reference §5.3) into it.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+/// The credential store failed (database, decryption…). Wraps the store's own error.
+#[derive(Debug, thiserror::Error)]
+#[error("Zoho credential store failed: {0}")]
+pub struct VaultError(Box<dyn std::error::Error + Send + Sync>);
+
+impl VaultError {
+    pub fn new(source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self(source.into())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ZohoError {
+    /// The stored grant is missing, revoked or refused: an admin must exchange a new Self Client code.
+    #[error("Zoho needs reconnecting: {0}")]
+    ReconnectNeeded(String),
+    /// Zoho (or our own token budget, which keeps Zoho from blocking the refresh token) says wait.
+    #[error("Zoho rate limit reached{}", retry_hint(.retry_after))]
+    RateLimited { retry_after: Option<Duration> },
+    /// 5xx, timeouts and connection failures that outlasted the retries.
+    #[error("Zoho is unavailable: {0}")]
+    Unavailable(String),
+    /// The record to update does not exist (reads answer `Ok(None)` instead).
+    #[error("the Zoho record does not exist")]
+    NotFound,
+    /// Zoho refused this record's data; `field` is the API name it blames, and `message` Zoho's words.
+    #[error("Zoho refused the record: {code}: {message}{}", field_hint(.field))]
+    Record { code: String, message: String, field: Option<String> },
+    /// Anything else: the HTTP status (when there was a response) and Zoho's code and message.
+    #[error("unexpected Zoho response ({}) {code}: {message}", status_hint(.status))]
+    Unexpected { status: Option<u16>, code: String, message: String },
+    #[error(transparent)]
+    Vault(#[from] VaultError),
+}
+
+fn retry_hint(retry_after: &Option<Duration>) -> String {
+    retry_after.map(|d| format!(", retry in {}s", d.as_secs())).unwrap_or_default()
+}
+
+fn field_hint(field: &Option<String>) -> String {
+    field.as_ref().map(|f| format!(" (field {f})")).unwrap_or_default()
+}
+
+fn status_hint(status: &Option<u16>) -> String {
+    status.map_or_else(|| "no status".to_string(), |s| format!("HTTP {s}"))
+}
+
+/// A Zoho CRM error body, read tolerantly: missing parts become empty.
+#[derive(Debug, Clone)]
+pub(super) struct Envelope {
+    pub code: String,
+    pub message: String,
+    pub details: Value,
+}
+
+impl Envelope {
+    pub fn from_body(body: &Value) -> Self {
+        let text = |key: &str| body.get(key).and_then(Value::as_str).unwrap_or_default().to_string();
+        Self { code: text("code"), message: text("message"), details: body.get("details").cloned().unwrap_or_default() }
+    }
+
+    /// `details.<key>` as text, e.g. `api_name` (the field a validation error blames).
+    pub fn detail(&self, key: &str) -> Option<String> {
+        self.details.get(key).and_then(Value::as_str).map(str::to_string)
+    }
+
+    pub fn unexpected(self, status: u16) -> ZohoError {
+        ZohoError::Unexpected { status: Some(status), code: self.code, message: self.message }
+    }
+
+    /// One record's failed write result. An `INVALID_DATA` that names an `id` rather than a field is
+    /// Zoho's way of saying the record does not exist.
+    pub fn record_error(self) -> ZohoError {
+        let field = self.detail("api_name");
+        if self.code == "INVALID_DATA" && field.is_none() && self.detail("id").is_some() {
+            return ZohoError::NotFound;
+        }
+        ZohoError::Record { code: self.code, message: self.message, field }
+    }
+}

@@ -1,0 +1,13 @@
+//! A small hand-written Zoho CRM client (reference `zoho-crm.md` §5–§6): OAuth with a persisted refresh
+//! token and in-memory access tokens, and the three Products calls the sync needs.
+//!
+//! `tokens` holds the grant ([`ZohoVault`]) and issues access tokens single-flight within Zoho's
+//! 10-per-10-minutes budget; `client` makes the CRM calls with retries; `error` reads Zoho's envelopes.
+
+mod client;
+mod error;
+mod tokens;
+
+pub use client::{UpdateOutcome, ZohoClient, update_body};
+pub use error::{VaultError, ZohoError};
+pub use tokens::{MemoryZohoVault, ZohoGrant, ZohoVault};

@@ -1,0 +1,491 @@
+//! The store against a real SQLite file in a temporary directory.
+
+use std::path::{Path, PathBuf};
+
+use backend::crypto::{Cipher, MasterKey};
+use backend::store::{
+    ConnectionStatus, ItemLink, PendingTenant, Store, StoreError, SyncOutcome, SyncTrigger, XeroConnection, XeroTokens,
+    ZohoConnection, hash_api_key,
+};
+use chrono::{TimeDelta, Utc};
+use secrecy::{ExposeSecret, SecretString};
+
+/// A directory removed when the test ends.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> TempDir {
+        let dir = std::env::temp_dir().join(format!("xero-sync-store-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        TempDir(dir)
+    }
+
+    fn url(&self) -> String {
+        format!("sqlite://{}?mode=rwc", self.db().display())
+    }
+
+    fn db(&self) -> PathBuf {
+        self.0.join("nested").join("xero-sync.db")
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn cipher(byte: u8) -> Cipher {
+    Cipher::new(&MasterKey::from_bytes([byte; 32]))
+}
+
+async fn open(dir: &TempDir) -> Store {
+    Store::connect(&dir.url(), cipher(1)).await.expect("connect")
+}
+
+fn secret(text: &str) -> SecretString {
+    SecretString::from(text)
+}
+
+fn tokens(access: &str, refresh: &str) -> XeroTokens {
+    XeroTokens::new(secret(access), secret(refresh), Utc::now() + TimeDelta::minutes(30))
+}
+
+fn xero_connection(tenant: &str) -> XeroConnection {
+    XeroConnection {
+        tenant_id: tenant.into(),
+        tenant_name: format!("Org {tenant}"),
+        connection_id: format!("conn-{tenant}"),
+        status: ConnectionStatus::Connected,
+        status_reason: None,
+        updated_at: Utc::now(),
+    }
+}
+
+fn zoho_connection(refresh: &str) -> ZohoConnection {
+    ZohoConnection {
+        refresh_token: secret(refresh),
+        api_domain: "https://www.zohoapis.eu".into(),
+        accounts_url: "https://accounts.zoho.eu".into(),
+        status: ConnectionStatus::Connected,
+        status_reason: None,
+        updated_at: Utc::now(),
+    }
+}
+
+fn link(product: &str, item: &str) -> ItemLink {
+    ItemLink {
+        product_id: product.into(),
+        tenant_id: "tenant-1".into(),
+        item_id: item.into(),
+        code: format!("CODE-{product}"),
+        payload_hash: "abc123".into(),
+        synced_at: Utc::now(),
+    }
+}
+
+#[tokio::test]
+async fn xero_tokens_rotate_by_compare_and_set() {
+    let dir = TempDir::new();
+    let store = open(&dir).await;
+    assert!(store.load_xero_tokens().await.expect("load").is_none());
+
+    assert!(store.replace_xero_tokens(None, &tokens("access-1", "refresh-1")).await.expect("first"));
+    assert!(!store.replace_xero_tokens(None, &tokens("access-x", "refresh-x")).await.expect("row exists"));
+    let first = store.load_xero_tokens().await.expect("load").expect("tokens");
+    assert_eq!(first.access_token.expose_secret(), "access-1");
+    assert_eq!(first.refresh_token.expose_secret(), "refresh-1");
+    assert!(first.previous_refresh_token.is_none() && first.rotated_at.is_none());
+    assert_eq!(first.version, 1);
+
+    assert!(store.replace_xero_tokens(Some(first.version), &tokens("access-2", "refresh-2")).await.expect("rotate"));
+    let second = store.load_xero_tokens().await.expect("load").expect("tokens");
+    assert_eq!(second.refresh_token.expose_secret(), "refresh-2");
+    assert_eq!(second.previous_refresh_token.as_ref().map(|t| t.expose_secret()), Some("refresh-1"));
+    let rotated_at = second.rotated_at.expect("rotated_at");
+    assert!((Utc::now() - rotated_at).num_seconds().abs() < 60);
+    assert_eq!(second.retryable_previous(Utc::now()).map(|t| t.expose_secret()), Some("refresh-1"));
+    assert!(second.retryable_previous(rotated_at + TimeDelta::minutes(31)).is_none(), "past Xero's grace");
+    assert_eq!(second.version, 2);
+    let left = (second.access_expires_at - Utc::now()).num_seconds();
+    assert!((28 * 60..=30 * 60).contains(&left), "the expiry round-trips: {left}s left");
+
+    assert!(!store.replace_xero_tokens(Some(1), &tokens("access-3", "refresh-3")).await.expect("stale"));
+    assert_eq!(store.load_xero_tokens().await.expect("load").expect("tokens").version, 2);
+
+    store.clear_xero_tokens().await.expect("clear");
+    assert!(store.load_xero_tokens().await.expect("load").is_none());
+    assert!(
+        !store.replace_xero_tokens(Some(2), &tokens("access-4", "refresh-4")).await.expect("stale after clear"),
+        "a holder from before the clear cannot write"
+    );
+    assert!(store.replace_xero_tokens(None, &tokens("access-5", "refresh-5")).await.expect("reconsent"));
+    let again = store.load_xero_tokens().await.expect("load").expect("tokens");
+    assert_eq!(again.refresh_token.expose_secret(), "refresh-5");
+    assert!(again.previous_refresh_token.is_none(), "nothing of the cleared set survives");
+    assert!(again.version > 2, "versions never repeat: {}", again.version);
+}
+
+#[tokio::test]
+async fn concurrent_refreshes_with_the_same_version_have_exactly_one_winner() {
+    let dir = TempDir::new();
+    let store = open(&dir).await;
+    // A second pool on the same file stands in for a second process.
+    let other = Store::connect(&dir.url(), cipher(1)).await.expect("second connection");
+    let (first_a, first_b) = (tokens("a-0", "a-0"), tokens("b-0", "b-0"));
+    let (a, b) = tokio::join!(store.replace_xero_tokens(None, &first_a), other.replace_xero_tokens(None, &first_b));
+    assert_eq!([a.expect("a"), b.expect("b")].iter().filter(|won| **won).count(), 1);
+
+    for round in 1..=20 {
+        let version = store.load_xero_tokens().await.expect("load").expect("tokens").version;
+        let (mine, theirs) = (tokens(&format!("a-{round}"), &format!("ra-{round}")), tokens("b", "rb"));
+        let clone = store.clone();
+        let (a, b, c) = tokio::join!(
+            store.replace_xero_tokens(Some(version), &mine),
+            other.replace_xero_tokens(Some(version), &theirs),
+            clone.replace_xero_tokens(Some(version), &theirs)
+        );
+        let wins = [a.expect("a"), b.expect("b"), c.expect("c")];
+        assert_eq!(wins.iter().filter(|won| **won).count(), 1, "round {round}: {wins:?}");
+        let now = store.load_xero_tokens().await.expect("load").expect("tokens");
+        assert_eq!(now.version, version + 1);
+        let winner_refresh = if wins[0] { format!("ra-{round}") } else { "rb".to_owned() };
+        assert_eq!(now.refresh_token.expose_secret(), winner_refresh);
+    }
+}
+
+#[tokio::test]
+async fn secrets_never_reach_the_file_in_plaintext() {
+    let dir = TempDir::new();
+    let store = open(&dir).await;
+    store.replace_xero_tokens(None, &tokens("ACCESS-PLAINTEXT-1", "REFRESH-PLAINTEXT-1")).await.expect("tokens");
+    let version = store.load_xero_tokens().await.expect("load").expect("tokens").version;
+    store
+        .replace_xero_tokens(Some(version), &tokens("ACCESS-PLAINTEXT-2", "REFRESH-PLAINTEXT-2"))
+        .await
+        .expect("rotate");
+    store.save_zoho_connection(&zoho_connection("ZOHO-REFRESH-PLAINTEXT")).await.expect("zoho");
+    store.save_oauth_state("state-1", &secret("PKCE-VERIFIER-PLAINTEXT"), TimeDelta::minutes(10)).await.expect("state");
+    let (session_id, csrf) = store.create_admin_session(TimeDelta::hours(1)).await.expect("session");
+    store.set_api_key_hash(&hash_api_key("WIDGET-API-KEY-PLAINTEXT")).await.expect("api key");
+    store.save_xero_connection(&xero_connection("TENANT-VISIBLE")).await.expect("connection");
+
+    // Checkpointed or not, everything is in the database file or its WAL.
+    let mut raw = Vec::new();
+    for suffix in ["", "-wal"] {
+        let path = PathBuf::from(format!("{}{suffix}", dir.db().display()));
+        raw.extend(std::fs::read(&path).unwrap_or_default());
+    }
+    let contains = |needle: &str| raw.windows(needle.len()).any(|window| window == needle.as_bytes());
+    assert!(contains("TENANT-VISIBLE"), "the scan sees what is stored in clear");
+    for plaintext in [
+        "ACCESS-PLAINTEXT-1",
+        "REFRESH-PLAINTEXT-1",
+        "ACCESS-PLAINTEXT-2",
+        "REFRESH-PLAINTEXT-2",
+        "ZOHO-REFRESH-PLAINTEXT",
+        "PKCE-VERIFIER-PLAINTEXT",
+        "WIDGET-API-KEY-PLAINTEXT",
+        session_id.expose_secret(),
+        csrf.expose_secret(),
+    ] {
+        assert!(!contains(plaintext), "{plaintext} is in the database file");
+    }
+}
+
+#[tokio::test]
+async fn reopening_keeps_everything_and_a_wrong_key_cannot_read_secrets() {
+    let dir = TempDir::new();
+    let store = open(&dir).await;
+    store.replace_xero_tokens(None, &tokens("access", "refresh")).await.expect("tokens");
+    store.save_zoho_connection(&zoho_connection("zoho-refresh")).await.expect("zoho");
+    store.save_xero_connection(&xero_connection("t1")).await.expect("connection");
+    store.save_item_link(&link("p1", "i1")).await.expect("link");
+    let run = store.begin_sync("p1", Some("t1"), "ann@example.com", SyncTrigger::Widget).await.expect("begin");
+    store.close().await;
+
+    let reopened = open(&dir).await;
+    let loaded = reopened.load_xero_tokens().await.expect("load").expect("tokens");
+    assert_eq!(loaded.refresh_token.expose_secret(), "refresh");
+    assert_eq!(
+        reopened.zoho_connection().await.expect("zoho").expect("zoho").refresh_token.expose_secret(),
+        "zoho-refresh"
+    );
+    assert_eq!(reopened.xero_connection().await.expect("conn").expect("conn").tenant_id, "t1");
+    assert!(reopened.item_link("p1", "tenant-1").await.expect("link").is_some());
+    let history = reopened.history("p1", 10).await.expect("history");
+    assert_eq!((history[0].run_id.as_str(), history[0].outcome), (run.as_str(), SyncOutcome::Running));
+    reopened.close().await;
+
+    let wrong = Store::connect(&dir.url(), cipher(2)).await.expect("connect with another key");
+    let error = wrong.load_xero_tokens().await.expect_err("wrong key");
+    assert!(matches!(error, StoreError::Secret { .. }), "{error:?}");
+    assert!(error.to_string().contains("wrong master key"), "{error}");
+    assert!(matches!(wrong.zoho_connection().await, Err(StoreError::Secret { .. })));
+    assert_eq!(wrong.xero_connection().await.expect("not secret").expect("conn").tenant_id, "t1");
+}
+
+#[tokio::test]
+async fn xero_connection_status_and_pending_tenants() {
+    let dir = TempDir::new();
+    let store = open(&dir).await;
+    assert!(store.xero_connection().await.expect("none").is_none());
+    assert!(!store.set_xero_status(ConnectionStatus::ReconnectNeeded, Some("x")).await.expect("no row"));
+
+    store.save_xero_connection(&xero_connection("t1")).await.expect("save");
+    store.save_xero_connection(&xero_connection("t2")).await.expect("replace");
+    let saved = store.xero_connection().await.expect("load").expect("connection");
+    assert_eq!(
+        (saved.tenant_id.as_str(), saved.tenant_name.as_str(), saved.connection_id.as_str()),
+        ("t2", "Org t2", "conn-t2")
+    );
+    assert_eq!((saved.status, saved.status_reason.as_deref()), (ConnectionStatus::Connected, None));
+
+    assert!(store.set_xero_status(ConnectionStatus::ReconnectNeeded, Some("invalid_grant")).await.expect("status"));
+    let marked = store.xero_connection().await.expect("load").expect("connection");
+    assert_eq!(
+        (marked.status, marked.status_reason.as_deref()),
+        (ConnectionStatus::ReconnectNeeded, Some("invalid_grant"))
+    );
+    assert!(marked.updated_at >= saved.updated_at);
+    assert!(store.set_xero_status(ConnectionStatus::Connected, None).await.expect("status"));
+    assert_eq!(store.xero_connection().await.expect("load").expect("c").status_reason, None);
+
+    store.delete_xero_connection().await.expect("delete");
+    assert!(store.xero_connection().await.expect("load").is_none());
+
+    assert!(store.pending_tenants().await.expect("none").is_empty());
+    let tenants: Vec<PendingTenant> = ["b", "a", "c"]
+        .iter()
+        .map(|t| PendingTenant {
+            tenant_id: (*t).into(),
+            tenant_name: format!("Org {t}"),
+            connection_id: format!("c-{t}"),
+        })
+        .collect();
+    store.save_pending_tenants(&tenants).await.expect("save");
+    assert_eq!(store.pending_tenants().await.expect("load"), tenants, "in the order saved");
+    store.save_pending_tenants(&tenants[..1]).await.expect("replace");
+    assert_eq!(store.pending_tenants().await.expect("load"), tenants[..1]);
+    store.save_pending_tenants(&[]).await.expect("clear");
+    assert!(store.pending_tenants().await.expect("load").is_empty());
+}
+
+#[tokio::test]
+async fn zoho_connection_round_trips_and_tracks_status() {
+    let dir = TempDir::new();
+    let store = open(&dir).await;
+    assert!(store.zoho_connection().await.expect("none").is_none());
+    assert!(!store.set_zoho_status(ConnectionStatus::ReconnectNeeded, None).await.expect("no row"));
+
+    store.save_zoho_connection(&zoho_connection("r1")).await.expect("save");
+    let saved = store.zoho_connection().await.expect("load").expect("zoho");
+    assert_eq!(saved.refresh_token.expose_secret(), "r1");
+    assert_eq!(
+        (saved.api_domain.as_str(), saved.accounts_url.as_str()),
+        ("https://www.zohoapis.eu", "https://accounts.zoho.eu")
+    );
+
+    let mut moved = zoho_connection("r1");
+    moved.api_domain = "https://www.zohoapis.com.au".into();
+    store.save_zoho_connection(&moved).await.expect("new api domain");
+    assert_eq!(store.zoho_connection().await.expect("load").expect("z").api_domain, "https://www.zohoapis.com.au");
+
+    assert!(store.set_zoho_status(ConnectionStatus::ReconnectNeeded, Some("invalid_code")).await.expect("status"));
+    let marked = store.zoho_connection().await.expect("load").expect("zoho");
+    assert_eq!(
+        (marked.status, marked.status_reason.as_deref()),
+        (ConnectionStatus::ReconnectNeeded, Some("invalid_code"))
+    );
+    assert_eq!(marked.refresh_token.expose_secret(), "r1", "status changes keep the grant");
+
+    store.delete_zoho_connection().await.expect("delete");
+    assert!(store.zoho_connection().await.expect("load").is_none());
+}
+
+#[tokio::test]
+async fn item_links_upsert_and_one_item_belongs_to_one_product() {
+    let dir = TempDir::new();
+    let store = open(&dir).await;
+    assert!(store.item_link("p1", "tenant-1").await.expect("none").is_none());
+
+    store.save_item_link(&link("p1", "item-1")).await.expect("save");
+    let saved = store.item_link("p1", "tenant-1").await.expect("load").expect("link");
+    assert_eq!(
+        (saved.item_id.as_str(), saved.code.as_str(), saved.payload_hash.as_str()),
+        ("item-1", "CODE-p1", "abc123")
+    );
+    assert!(store.item_link("p1", "tenant-2").await.expect("other tenant").is_none());
+
+    let mut updated = link("p1", "item-1");
+    updated.payload_hash = "def456".into();
+    updated.code = "NEW-CODE".into();
+    store.save_item_link(&updated).await.expect("upsert");
+    let by_item = store.item_link_by_item("tenant-1", "item-1").await.expect("by item").expect("link");
+    assert_eq!(
+        (by_item.product_id.as_str(), by_item.code.as_str(), by_item.payload_hash.as_str()),
+        ("p1", "NEW-CODE", "def456")
+    );
+    assert_eq!(by_item.synced_at.timestamp_millis(), updated.synced_at.timestamp_millis());
+    assert!(store.item_link_by_item("tenant-1", "item-2").await.expect("none").is_none());
+
+    match store.save_item_link(&link("p2", "item-1")).await {
+        Err(StoreError::ItemLinkedElsewhere { product_id, item_id, .. }) => {
+            assert_eq!((product_id.as_str(), item_id.as_str()), ("p1", "item-1"))
+        }
+        other => panic!("expected ItemLinkedElsewhere, got {other:?}"),
+    }
+    // The same item id in another tenant is another item.
+    let mut elsewhere = link("p2", "item-1");
+    elsewhere.tenant_id = "tenant-2".into();
+    store.save_item_link(&elsewhere).await.expect("other tenant");
+    // A product may move to a new item (e.g. the old one was deleted in Xero).
+    store.save_item_link(&link("p1", "item-9")).await.expect("relink");
+    assert!(store.item_link_by_item("tenant-1", "item-1").await.expect("freed").is_none());
+}
+
+#[tokio::test]
+async fn the_sync_log_records_runs_newest_first() {
+    let dir = TempDir::new();
+    let store = open(&dir).await;
+    let first = store.begin_sync("p1", Some("t1"), "ann@example.com", SyncTrigger::Widget).await.expect("begin");
+    let request = serde_json::json!({"Items": [{"Code": "A1", "Name": "Widget"}]});
+    store
+        .finish_sync(&first, SyncOutcome::Created, Some("item-1"), Some(&request), &["Item created".to_owned()])
+        .await
+        .expect("finish");
+    let second = store.begin_sync("p1", None, "admin", SyncTrigger::Admin).await.expect("begin");
+    store
+        .finish_sync(&second, SyncOutcome::Refused, None, None, &["Xero_GL_Account: choose an account".to_owned()])
+        .await
+        .expect("finish");
+    let crashed = store.begin_sync("p1", Some("t1"), "scheduler", SyncTrigger::Schedule).await.expect("begin");
+    let other = store.begin_sync("p2", Some("t1"), "scheduler", SyncTrigger::Bulk).await.expect("begin");
+
+    let history = store.history("p1", 10).await.expect("history");
+    let runs: Vec<_> = history.iter().map(|e| (e.run_id.as_str(), e.outcome)).collect();
+    assert_eq!(
+        runs,
+        [
+            (crashed.as_str(), SyncOutcome::Running),
+            (second.as_str(), SyncOutcome::Refused),
+            (first.as_str(), SyncOutcome::Created)
+        ]
+    );
+    let running = &history[0];
+    assert!(running.finished_at.is_none() && running.messages.is_empty() && running.request.is_none());
+    let created = &history[2];
+    assert_eq!(created.product_id, "p1");
+    assert_eq!(created.tenant_id.as_deref(), Some("t1"));
+    assert_eq!((created.actor.as_str(), created.trigger), ("ann@example.com", SyncTrigger::Widget));
+    assert_eq!(created.request.as_ref(), Some(&request));
+    assert_eq!(created.item_id.as_deref(), Some("item-1"));
+    assert_eq!(created.messages, ["Item created"]);
+    assert!(created.finished_at.expect("finished") >= created.started_at);
+    assert_eq!((history[1].tenant_id.as_deref(), history[1].trigger), (None, SyncTrigger::Admin));
+
+    assert_eq!(store.history("p1", 2).await.expect("limited").len(), 2);
+    assert!(store.history("p3", 10).await.expect("none").is_empty());
+    let recent: Vec<_> = store.recent_log(3).await.expect("recent").into_iter().map(|e| e.run_id).collect();
+    assert_eq!(recent, [other.clone(), crashed.clone(), second.clone()]);
+
+    assert!(matches!(
+        store.finish_sync(&first, SyncOutcome::Updated, None, None, &[]).await,
+        Err(StoreError::RunNotRunning(_))
+    ));
+    assert!(matches!(
+        store.finish_sync("no-such-run", SyncOutcome::Failed, None, None, &[]).await,
+        Err(StoreError::RunNotRunning(_))
+    ));
+    assert!(matches!(
+        store.finish_sync(&other, SyncOutcome::Running, None, None, &[]).await,
+        Err(StoreError::InvalidArgument(_))
+    ));
+    let entry = serde_json::to_value(&history[2]).expect("serialize");
+    assert_eq!((entry["outcome"].as_str(), entry["trigger"].as_str()), (Some("created"), Some("widget")));
+}
+
+#[tokio::test]
+async fn the_api_key_is_kept_as_a_hash_and_rotates() {
+    let dir = TempDir::new();
+    let store = open(&dir).await;
+    assert!(store.api_key_hash().await.expect("none").is_none());
+    store.set_api_key_hash(&hash_api_key("key-1")).await.expect("set");
+    assert_eq!(store.api_key_hash().await.expect("load"), Some(hash_api_key("key-1")));
+    store.set_api_key_hash(&hash_api_key("key-2")).await.expect("rotate");
+    let stored = store.api_key_hash().await.expect("load").expect("hash");
+    assert_eq!(stored, hash_api_key("key-2"));
+    assert_ne!(stored, hash_api_key("key-1"));
+}
+
+#[tokio::test]
+async fn admin_sessions_live_until_they_expire_or_are_deleted() {
+    let dir = TempDir::new();
+    let store = open(&dir).await;
+    let (id, csrf) = store.create_admin_session(TimeDelta::hours(8)).await.expect("create");
+    assert_eq!(id.expose_secret().len(), 43, "32 bytes, base64url");
+    assert_eq!(csrf.expose_secret().len(), 43);
+    assert_ne!(id.expose_secret(), csrf.expose_secret());
+
+    let session = store.admin_session(id.expose_secret()).await.expect("load").expect("live");
+    assert_eq!(session.csrf_token.expose_secret(), csrf.expose_secret());
+    assert!((session.expires_at - Utc::now() - TimeDelta::hours(8)).num_seconds().abs() < 60);
+    assert!(session.csrf_matches(csrf.expose_secret()));
+    assert!(!session.csrf_matches("nope"));
+    assert!(!session.csrf_matches(&csrf.expose_secret().replace(|_: char| true, "A")));
+    assert!(store.admin_session("not-a-session").await.expect("unknown").is_none());
+    assert!(store.admin_session(csrf.expose_secret()).await.expect("csrf is no session id").is_none());
+
+    let (other, _) = store.create_admin_session(TimeDelta::hours(1)).await.expect("second");
+    store.delete_admin_session(id.expose_secret()).await.expect("logout");
+    assert!(store.admin_session(id.expose_secret()).await.expect("gone").is_none());
+    assert!(store.admin_session(other.expose_secret()).await.expect("other").is_some(), "only that session ends");
+
+    let (expired, _) = store.create_admin_session(TimeDelta::seconds(-1)).await.expect("expired");
+    assert!(store.admin_session(expired.expose_secret()).await.expect("expired").is_none());
+    assert!(matches!(store.create_admin_session(TimeDelta::MAX).await, Err(StoreError::InvalidArgument(_))));
+}
+
+#[tokio::test]
+async fn oauth_states_are_single_use_and_expire() {
+    let dir = TempDir::new();
+    let store = open(&dir).await;
+    store.save_oauth_state("state-a", &secret("verifier-a"), TimeDelta::minutes(10)).await.expect("save");
+    store.save_oauth_state("state-b", &secret("verifier-b"), TimeDelta::minutes(10)).await.expect("save");
+    store.save_oauth_state("state-old", &secret("verifier-old"), TimeDelta::seconds(-1)).await.expect("save");
+
+    let taken = store.take_oauth_state("state-a").await.expect("take").expect("verifier");
+    assert_eq!(taken.expose_secret(), "verifier-a");
+    assert!(store.take_oauth_state("state-a").await.expect("again").is_none(), "single use");
+    assert!(store.take_oauth_state("state-old").await.expect("expired").is_none());
+    assert!(store.take_oauth_state("state-unknown").await.expect("unknown").is_none());
+    assert_eq!(store.take_oauth_state("state-b").await.expect("take").expect("b").expose_secret(), "verifier-b");
+}
+
+#[tokio::test]
+async fn connect_creates_the_directory_and_in_memory_stores_are_shared_by_clones() {
+    let dir = TempDir::new();
+    assert!(!dir.db().parent().is_some_and(Path::exists));
+    let store = open(&dir).await;
+    assert!(dir.db().exists());
+    drop(store);
+
+    let memory = Store::in_memory(cipher(1)).await.expect("memory");
+    let clone = memory.clone();
+    clone.save_xero_connection(&xero_connection("m1")).await.expect("save");
+    // Several concurrent reads use several pooled connections: all see the one database.
+    let reads = futures_join(&memory).await;
+    assert!(reads.iter().all(|tenant| tenant == "m1"), "{reads:?}");
+    let fresh = Store::in_memory(cipher(1)).await.expect("another");
+    assert!(fresh.xero_connection().await.expect("empty").is_none(), "each in-memory store is private");
+}
+
+async fn futures_join(store: &Store) -> Vec<String> {
+    let (a, b, c, d) = tokio::join!(
+        store.xero_connection(),
+        store.xero_connection(),
+        store.xero_connection(),
+        store.xero_connection()
+    );
+    [a, b, c, d].into_iter().map(|r| r.expect("read").expect("connection").tenant_id).collect()
+}

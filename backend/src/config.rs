@@ -47,6 +47,8 @@ const FIELD_TAX_RATE: &str = "XERO_SYNC_FIELD_TAX_RATE";
 const FIELD_ITEM_ID: &str = "XERO_SYNC_FIELD_ITEM_ID";
 const FIELD_LAST_SYNCED: &str = "XERO_SYNC_FIELD_LAST_SYNCED";
 const FIELD_SYNC_STATUS: &str = "XERO_SYNC_FIELD_SYNC_STATUS";
+const ZOHO_SDK_URL: &str = "ZOHO_SDK_URL";
+const FRAME_ANCESTORS: &str = "XERO_SYNC_FRAME_ANCESTORS";
 
 /// Every variable the service reads (besides [`CONFIG_FILE_VAR`]); a file key outside this list is a typo.
 pub const VARIABLES: &[&str] = &[
@@ -75,6 +77,8 @@ pub const VARIABLES: &[&str] = &[
     FIELD_ITEM_ID,
     FIELD_LAST_SYNCED,
     FIELD_SYNC_STATUS,
+    ZOHO_SDK_URL,
+    FRAME_ANCESTORS,
 ];
 
 /// Why the settings were refused. Messages name the variable and never include a secret's value.
@@ -218,7 +222,17 @@ pub struct Settings {
     pub zoho_endpoints: ZohoEndpoints,
     /// `XERO_SYNC_FIELD_*`, defaults those of [`FieldMap`]: the organisation's custom field API names.
     pub fields: FieldMap,
+    /// `ZOHO_SDK_URL`, default Zoho's CDN copy of the embedded-app SDK (1.2): the script the widget page
+    /// loads for `window.ZOHO`. Sandbox mode serves the project's stand-in instead.
+    pub zoho_sdk_url: String,
+    /// `XERO_SYNC_FRAME_ANCESTORS`, default the CRM hosts of every Zoho data centre: who may frame the
+    /// widget (the `frame-ancestors` of its Content-Security-Policy), space-separated.
+    pub frame_ancestors: String,
 }
+
+/// Zoho's CRM web hosts, per data centre: the pages that frame the widget.
+const ZOHO_CRM_ORIGINS: &str = "https://*.zoho.com https://*.zoho.eu https://*.zoho.in https://*.zoho.com.au \
+https://*.zoho.jp https://*.zoho.com.cn https://*.zohocloud.ca https://*.zoho.sa";
 
 impl Settings {
     /// The settings of this process: its environment and the file `XERO_SYNC_CONFIG` names.
@@ -314,6 +328,13 @@ impl Settings {
             xero_endpoints,
             zoho_endpoints,
             fields,
+            zoho_sdk_url: match get(ZOHO_SDK_URL) {
+                Some(text) => base_url(ZOHO_SDK_URL, &text)?,
+                None => "https://live.zwidgets.com/js-sdk/1.2/ZohoEmbededAppSDK.min.js".to_owned(),
+            },
+            frame_ancestors: get(FRAME_ANCESTORS)
+                .map(|text| text.split_whitespace().collect::<Vec<_>>().join(" "))
+                .unwrap_or_else(|| ZOHO_CRM_ORIGINS.to_owned()),
         };
         if settings.xero.is_some() {
             // Xero accepts plain-http redirect URIs for localhost only.

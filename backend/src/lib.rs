@@ -13,16 +13,14 @@ pub mod crypto;
 pub mod server;
 pub mod store;
 pub mod sync;
+pub mod widget;
 pub mod xero;
 pub mod zoho;
-
-use std::path::Path;
 
 use axum::http::{HeaderName, Request};
 use axum::{Json, Router, routing::get};
 use serde::Serialize;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::services::ServeDir;
 use tower_http::trace::TraceLayer;
 
 pub use api::AppState;
@@ -41,13 +39,14 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The whole HTTP surface, so tests drive it in-process or on port 0 exactly as `main` serves it.
 /// Every request gets an id (echoed in `x-request-id`) that its log lines carry.
-pub fn app(state: AppState, widget_dir: &Path) -> Router {
+pub fn app(state: AppState) -> Router {
+    let widget_dir = state.widget.dir.clone();
     Router::new()
         .route("/health", get(health))
         .merge(api::routes())
         .merge(admin::routes())
+        .merge(widget::routes(widget_dir))
         .with_state(state)
-        .nest_service("/widget", ServeDir::new(widget_dir).append_index_html_on_directories(true))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
             let id = request.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");

@@ -16,6 +16,7 @@ use crate::config::{ClientCredentials, Settings};
 use crate::crypto::{Cipher, MasterKey};
 use crate::store::{ConnectionStatus, Store, XeroConnection, vaults::ZohoGrantVault};
 use crate::sync::Engine;
+use crate::widget::WidgetPage;
 use crate::xero::{XeroClient, XeroClientConfig, XeroCredentials, XeroUrls};
 use crate::zoho::ZohoClient;
 
@@ -105,6 +106,12 @@ pub async fn start_with(mut settings: Settings, listener: TcpListener, tuning: T
         sessions: SessionKeys::new(key.derive("widget-session")),
         admin_key: key.derive("admin"),
         sandbox: sandbox_mode,
+        widget: WidgetPage {
+            dir: settings.widget_dir.clone(),
+            sdk_url: settings.zoho_sdk_url.clone(),
+            frame_ancestors: settings.frame_ancestors.clone(),
+            sandbox: sandbox_mode,
+        },
     };
 
     let sandbox = match sandbox {
@@ -112,7 +119,7 @@ pub async fn start_with(mut settings: Settings, listener: TcpListener, tuning: T
         None => None,
     };
 
-    let router = crate::app(state.clone(), &settings.widget_dir);
+    let router = crate::app(state.clone());
     let task = tokio::spawn(async move { axum::serve(listener, router).await });
     Ok(Server { url, state, sandbox, created_key_file, task })
 }
@@ -180,6 +187,9 @@ fn point_at_sandbox(
     settings.xero_endpoints.connections_url = xero.connections_url();
     settings.zoho_endpoints.accounts_url = sandbox.zoho.url.clone();
     settings.zoho_endpoints.api_url = sandbox.zoho.url.clone();
+    // The emulated CRM page frames the widget and serves the SDK stand-in.
+    settings.zoho_sdk_url = sandbox.crm.sdk_url();
+    settings.frame_ancestors = sandbox.crm.url.clone();
 }
 
 /// Does in-process what an admin does once in production: consents to Xero (the Australian demo

@@ -379,6 +379,26 @@ fn check_taxes(product: &CrmProduct, issues: &mut Vec<Issue>) {
     }
 }
 
+/// The name typed in a Xero pick-list field, or the issue saying why there is none.
+fn chosen<'a>(
+    value: &'a FieldValue<String>,
+    field: &str,
+    requirement: Requirement,
+    missing: IssueCode,
+    missing_message: &str,
+    issues: &mut Vec<Issue>,
+) -> Option<&'a str> {
+    if let FieldValue::WrongType(k) = value {
+        issues.push(wrong_type(field, requirement.label(), *k, "text"));
+        return None;
+    }
+    let typed = value.text();
+    if typed.is_none() {
+        issues.push(Issue::error(field, missing, missing_message));
+    }
+    typed
+}
+
 /// Case-insensitive equality of trimmed names, without allocating (it runs per account, per keystroke).
 fn same(a: &str, b: &str) -> bool {
     a.trim().chars().flat_map(char::to_lowercase).eq(b.trim().chars().flat_map(char::to_lowercase))
@@ -392,23 +412,14 @@ fn check_gl_account(
     issues: &mut Vec<Issue>,
 ) -> Option<String> {
     let field = map.gl_account.as_str();
-    let typed = match &product.gl_account {
-        FieldValue::WrongType(k) => {
-            issues.push(wrong_type(field, "Xero GL Account", *k, "text"));
-            return None;
-        }
-        v => match v.text() {
-            Some(t) => t,
-            None => {
-                issues.push(Issue::error(
-                    field,
-                    IssueCode::GlAccountMissing,
-                    "Choose the Xero GL account that sales of this product are posted to.",
-                ));
-                return None;
-            }
-        },
-    };
+    let typed = chosen(
+        &product.gl_account,
+        field,
+        Requirement::GlAccount,
+        IssueCode::GlAccountMissing,
+        "Choose the Xero GL account that sales of this product are posted to.",
+        issues,
+    )?;
     let accounts = accounts?;
     let named = |a: &&Account| same(&a.name, typed) || a.usable_code().is_some_and(|c| same(c, typed));
     // Prefer a usable account when an archived one shares the name.
@@ -479,23 +490,14 @@ fn check_tax_rate(
     issues: &mut Vec<Issue>,
 ) -> Option<String> {
     let field = map.tax_rate.as_str();
-    let typed = match &product.tax_rate {
-        FieldValue::WrongType(k) => {
-            issues.push(wrong_type(field, "Xero Tax Rate", *k, "text"));
-            return None;
-        }
-        v => match v.text() {
-            Some(t) => t,
-            None => {
-                issues.push(Issue::error(
-                    field,
-                    IssueCode::TaxRateMissing,
-                    "Choose the Xero tax rate that applies when this product is sold.",
-                ));
-                return None;
-            }
-        },
-    };
+    let typed = chosen(
+        &product.tax_rate,
+        field,
+        Requirement::TaxRate,
+        IssueCode::TaxRateMissing,
+        "Choose the Xero tax rate that applies when this product is sold.",
+        issues,
+    )?;
     let rates = rates?;
     let named = |r: &&TaxRate| same(&r.name, typed) || same(&r.tax_type, typed);
     let found = rates.iter().filter(named).max_by_key(|r| (r.is_selectable(), r.is_active()));

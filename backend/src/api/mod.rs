@@ -15,6 +15,7 @@ use std::sync::Arc;
 use crate::config::Settings;
 use crate::store::{Store, SyncTrigger};
 use crate::sync::{Actor, Engine};
+use crate::widget::WidgetPage;
 use crate::xero::XeroClient;
 use crate::zoho::ZohoClient;
 pub use error::AppError;
@@ -36,6 +37,7 @@ pub struct AppState {
     pub admin_key: [u8; 32],
     /// Sandbox mode: every page says so.
     pub sandbox: bool,
+    pub widget: WidgetPage,
 }
 
 /// `/api/...`

@@ -246,7 +246,7 @@ impl Engine {
         let (result, request) = match self.plan(product_id).await {
             Ok(plan) => {
                 let request = plan.payload.as_ref().map(|p| json!(p));
-                (self.write(&plan).await, request)
+                (self.write(&plan, &run).await, request)
             }
             Err(error) => (Err(error), None),
         };
@@ -273,7 +273,7 @@ impl Engine {
         result
     }
 
-    async fn write(&self, plan: &Plan) -> Result<SyncResponse, SyncError> {
+    async fn write(&self, plan: &Plan, run: &str) -> Result<SyncResponse, SyncError> {
         let blocking: Vec<Issue> = plan.issues.iter().filter(|i| i.is_error()).cloned().collect();
         let Some(payload) = plan.payload.clone().filter(|_| blocking.is_empty()) else {
             return Err(SyncError::Refused(blocking));
@@ -288,8 +288,7 @@ impl Engine {
                 (SyncOutcome::Unchanged, existing.item_id.clone())
             }
             Some(existing) => {
-                // The key names this exact write, so Xero replays rather than repeats a retried request.
-                let key = idempotency_key(tenant, &existing.item_id, &hash);
+                let key = idempotency_key(run, &existing.item_id, &hash);
                 let result = if same_code(&existing.code, &payload.code) {
                     xero.upsert_items(tenant, std::slice::from_ref(&payload), &key).await?.into_iter().next()
                 } else {
@@ -299,7 +298,7 @@ impl Engine {
                 (SyncOutcome::Updated, self.accepted(tenant, result)?)
             }
             None => {
-                let key = idempotency_key(tenant, "new", &hash);
+                let key = idempotency_key(run, "new", &hash);
                 let result = xero.upsert_items(tenant, std::slice::from_ref(&payload), &key).await?.into_iter().next();
                 (SyncOutcome::Created, self.accepted(tenant, result)?)
             }
@@ -433,11 +432,13 @@ fn outcome_word(outcome: LogOutcome) -> &'static str {
     }
 }
 
-/// Stable for the same write (tenant, item, content), so retries of it within Xero's 6-minute window are
-/// replayed; different for any other write. ≤ 128 characters.
-fn idempotency_key(tenant: &str, item: &str, content_hash: &str) -> String {
+/// One key per write of one run: the client's retries of it (timeouts, 5xx) reuse it, so Xero replays
+/// rather than repeats a request it already processed. A new run gets a new key, because Xero also caches
+/// error answers under a key for 6 minutes and a user's retry must really be retried. What prevents a
+/// duplicate across runs is the code match, not the key. ≤ 128 characters.
+fn idempotency_key(run: &str, item: &str, content_hash: &str) -> String {
     use sha2::{Digest, Sha256};
-    let digest = Sha256::digest(format!("{tenant}|{item}|{content_hash}").as_bytes());
+    let digest = Sha256::digest(format!("{run}|{item}|{content_hash}").as_bytes());
     let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
     format!("xero-sync-{hex}")
 }

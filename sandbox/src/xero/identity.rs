@@ -140,6 +140,15 @@ pub struct Identity {
     pub stats: TokenStats,
 }
 
+impl Identity {
+    /// Ends every access token's life now, as if their 30 minutes had passed; refresh tokens are untouched.
+    pub fn expire_access_tokens(&mut self, now: Duration) {
+        for token in self.access.values_mut() {
+            token.expires = token.expires.min(now);
+        }
+    }
+}
+
 /// A refused bearer token: the `Detail` of Xero's 401.
 pub struct Unauthorized(String);
 

@@ -235,6 +235,13 @@ impl XeroSim {
         Some(item_id)
     }
 
+    /// Expires every access token now, without waiting: the next API call with one gets Xero's 401
+    /// `TokenExpired`, while the client still believes its token has most of its 30 minutes left.
+    pub fn expire_access_tokens(&self) {
+        let now = self.shared.time.now();
+        self.shared.lock().identity.expire_access_tokens(now);
+    }
+
     /// Archives an account, as an accountant would in Xero's web app; `false` if there is no such account.
     /// Clients that cached the chart before keep sending its code and get Xero's validation error.
     pub fn archive_account(&self, tenant_id: &str, code: &str) -> bool {

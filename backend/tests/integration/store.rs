@@ -10,29 +10,15 @@ use backend::store::{
 use chrono::{TimeDelta, Utc};
 use secrecy::{ExposeSecret, SecretString};
 
-/// A directory removed when the test ends.
-struct TempDir(PathBuf);
+use crate::support::TempDir;
 
-impl TempDir {
-    fn new() -> TempDir {
-        let dir = std::env::temp_dir().join(format!("xero-sync-store-{}", uuid::Uuid::new_v4()));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        TempDir(dir)
-    }
-
-    fn url(&self) -> String {
-        format!("sqlite://{}?mode=rwc", self.db().display())
-    }
-
-    fn db(&self) -> PathBuf {
-        self.0.join("nested").join("xero-sync.db")
-    }
+/// The database file, in a directory the store must create.
+fn db(dir: &TempDir) -> PathBuf {
+    dir.0.join("nested").join("xero-sync.db")
 }
 
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+fn url(dir: &TempDir) -> String {
+    format!("sqlite://{}?mode=rwc", db(dir).display())
 }
 
 fn cipher(byte: u8) -> Cipher {
@@ -40,7 +26,7 @@ fn cipher(byte: u8) -> Cipher {
 }
 
 async fn open(dir: &TempDir) -> Store {
-    Store::connect(&dir.url(), cipher(1)).await.expect("connect")
+    Store::connect(&url(dir), cipher(1)).await.expect("connect")
 }
 
 fn secret(text: &str) -> SecretString {
@@ -86,7 +72,7 @@ fn link(product: &str, item: &str) -> ItemLink {
 
 #[tokio::test]
 async fn xero_tokens_rotate_by_compare_and_set() {
-    let dir = TempDir::new();
+    let dir = TempDir::new("store");
     let store = open(&dir).await;
     assert!(store.load_xero_tokens().await.expect("load").is_none());
 
@@ -128,10 +114,10 @@ async fn xero_tokens_rotate_by_compare_and_set() {
 
 #[tokio::test]
 async fn concurrent_refreshes_with_the_same_version_have_exactly_one_winner() {
-    let dir = TempDir::new();
+    let dir = TempDir::new("store");
     let store = open(&dir).await;
     // A second pool on the same file stands in for a second process.
-    let other = Store::connect(&dir.url(), cipher(1)).await.expect("second connection");
+    let other = Store::connect(&url(&dir), cipher(1)).await.expect("second connection");
     let (first_a, first_b) = (tokens("a-0", "a-0"), tokens("b-0", "b-0"));
     let (a, b) = tokio::join!(store.replace_xero_tokens(None, &first_a), other.replace_xero_tokens(None, &first_b));
     assert_eq!([a.expect("a"), b.expect("b")].iter().filter(|won| **won).count(), 1);
@@ -156,7 +142,7 @@ async fn concurrent_refreshes_with_the_same_version_have_exactly_one_winner() {
 
 #[tokio::test]
 async fn secrets_never_reach_the_file_in_plaintext() {
-    let dir = TempDir::new();
+    let dir = TempDir::new("store");
     let store = open(&dir).await;
     store.replace_xero_tokens(None, &tokens("ACCESS-PLAINTEXT-1", "REFRESH-PLAINTEXT-1")).await.expect("tokens");
     let version = store.load_xero_tokens().await.expect("load").expect("tokens").version;
@@ -173,7 +159,7 @@ async fn secrets_never_reach_the_file_in_plaintext() {
     // Checkpointed or not, everything is in the database file or its WAL.
     let mut raw = Vec::new();
     for suffix in ["", "-wal"] {
-        let path = PathBuf::from(format!("{}{suffix}", dir.db().display()));
+        let path = PathBuf::from(format!("{}{suffix}", db(&dir).display()));
         raw.extend(std::fs::read(&path).unwrap_or_default());
     }
     let contains = |needle: &str| raw.windows(needle.len()).any(|window| window == needle.as_bytes());
@@ -195,7 +181,7 @@ async fn secrets_never_reach_the_file_in_plaintext() {
 
 #[tokio::test]
 async fn reopening_keeps_everything_and_a_wrong_key_cannot_read_secrets() {
-    let dir = TempDir::new();
+    let dir = TempDir::new("store");
     let store = open(&dir).await;
     store.replace_xero_tokens(None, &tokens("access", "refresh")).await.expect("tokens");
     store.save_zoho_connection(&zoho_connection("zoho-refresh")).await.expect("zoho");
@@ -217,7 +203,7 @@ async fn reopening_keeps_everything_and_a_wrong_key_cannot_read_secrets() {
     assert_eq!((history[0].run_id.as_str(), history[0].outcome), (run.as_str(), SyncOutcome::Running));
     reopened.close().await;
 
-    let wrong = Store::connect(&dir.url(), cipher(2)).await.expect("connect with another key");
+    let wrong = Store::connect(&url(&dir), cipher(2)).await.expect("connect with another key");
     let error = wrong.load_xero_tokens().await.expect_err("wrong key");
     assert!(matches!(error, StoreError::Secret { .. }), "{error:?}");
     assert!(error.to_string().contains("wrong master key"), "{error}");
@@ -227,7 +213,7 @@ async fn reopening_keeps_everything_and_a_wrong_key_cannot_read_secrets() {
 
 #[tokio::test]
 async fn xero_connection_status_and_pending_tenants() {
-    let dir = TempDir::new();
+    let dir = TempDir::new("store");
     let store = open(&dir).await;
     assert!(store.xero_connection().await.expect("none").is_none());
     assert!(!store.set_xero_status(ConnectionStatus::ReconnectNeeded, Some("x")).await.expect("no row"));
@@ -273,7 +259,7 @@ async fn xero_connection_status_and_pending_tenants() {
 
 #[tokio::test]
 async fn zoho_connection_round_trips_and_tracks_status() {
-    let dir = TempDir::new();
+    let dir = TempDir::new("store");
     let store = open(&dir).await;
     assert!(store.zoho_connection().await.expect("none").is_none());
     assert!(!store.set_zoho_status(ConnectionStatus::ReconnectNeeded, None).await.expect("no row"));
@@ -305,7 +291,7 @@ async fn zoho_connection_round_trips_and_tracks_status() {
 
 #[tokio::test]
 async fn item_links_upsert_and_one_item_belongs_to_one_product() {
-    let dir = TempDir::new();
+    let dir = TempDir::new("store");
     let store = open(&dir).await;
     assert!(store.item_link("p1", "tenant-1").await.expect("none").is_none());
 
@@ -346,7 +332,7 @@ async fn item_links_upsert_and_one_item_belongs_to_one_product() {
 
 #[tokio::test]
 async fn the_sync_log_records_runs_newest_first() {
-    let dir = TempDir::new();
+    let dir = TempDir::new("store");
     let store = open(&dir).await;
     let first = store.begin_sync("p1", Some("t1"), "ann@example.com", SyncTrigger::Widget).await.expect("begin");
     let request = serde_json::json!({"Items": [{"Code": "A1", "Name": "Widget"}]});
@@ -407,7 +393,7 @@ async fn the_sync_log_records_runs_newest_first() {
 
 #[tokio::test]
 async fn the_api_key_is_kept_as_a_hash_and_rotates() {
-    let dir = TempDir::new();
+    let dir = TempDir::new("store");
     let store = open(&dir).await;
     assert!(store.api_key_hash().await.expect("none").is_none());
     store.set_api_key_hash(&hash_api_key("key-1")).await.expect("set");
@@ -420,7 +406,7 @@ async fn the_api_key_is_kept_as_a_hash_and_rotates() {
 
 #[tokio::test]
 async fn admin_sessions_live_until_they_expire_or_are_deleted() {
-    let dir = TempDir::new();
+    let dir = TempDir::new("store");
     let store = open(&dir).await;
     let (id, csrf) = store.create_admin_session(TimeDelta::hours(8)).await.expect("create");
     assert_eq!(id.expose_secret().len(), 43, "32 bytes, base64url");
@@ -448,7 +434,7 @@ async fn admin_sessions_live_until_they_expire_or_are_deleted() {
 
 #[tokio::test]
 async fn oauth_states_are_single_use_and_expire() {
-    let dir = TempDir::new();
+    let dir = TempDir::new("store");
     let store = open(&dir).await;
     store.save_oauth_state("state-a", &secret("verifier-a"), TimeDelta::minutes(10)).await.expect("save");
     store.save_oauth_state("state-b", &secret("verifier-b"), TimeDelta::minutes(10)).await.expect("save");
@@ -464,10 +450,10 @@ async fn oauth_states_are_single_use_and_expire() {
 
 #[tokio::test]
 async fn connect_creates_the_directory_and_in_memory_stores_are_shared_by_clones() {
-    let dir = TempDir::new();
-    assert!(!dir.db().parent().is_some_and(Path::exists));
+    let dir = TempDir::new("store");
+    assert!(!db(&dir).parent().is_some_and(Path::exists));
     let store = open(&dir).await;
-    assert!(dir.db().exists());
+    assert!(db(&dir).exists());
     drop(store);
 
     let memory = Store::in_memory(cipher(1)).await.expect("memory");

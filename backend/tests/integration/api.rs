@@ -4,27 +4,19 @@
 
 use std::time::Duration;
 
-use backend::config::Settings;
-use backend::server::{Server, Tuning, start_with};
+use backend::server::{Server, Tuning};
 use reqwest::StatusCode;
 use sandbox::xero::{Fault, FaultTarget, RateProblem};
 use sandbox::zoho::products;
 use secrecy::ExposeSecret;
 use serde_json::{Map, Value, json};
 
+use crate::support::{TempDir, start_in};
+
 struct TestApp {
     server: Server,
     http: reqwest::Client,
-    _dir: TempDir,
-}
-
-/// A directory removed on drop.
-struct TempDir(std::path::PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        std::fs::remove_dir_all(&self.0).ok();
-    }
+    dir: TempDir,
 }
 
 async fn spawn() -> TestApp {
@@ -32,18 +24,9 @@ async fn spawn() -> TestApp {
 }
 
 async fn spawn_tuned(tuning: Tuning) -> TestApp {
-    let dir = std::env::temp_dir().join(format!("xero-sync-api-{}", uuid::Uuid::new_v4()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let dir_text = dir.display().to_string();
-    let settings = Settings::load(&|name| match name {
-        "XERO_SYNC_DATA_DIR" | "XERO_SYNC_WIDGET_DIR" => Some(dir_text.clone()),
-        _ => None,
-    })
-    .expect("settings");
-    assert!(settings.sandbox_mode());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let server = start_with(settings, listener, tuning).await.expect("start");
-    TestApp { server, http: reqwest::Client::new(), _dir: TempDir(dir) }
+    let dir = TempDir::new("api");
+    let server = start_in(&dir, |_| None, tuning).await;
+    TestApp { server, http: reqwest::Client::new(), dir }
 }
 
 impl TestApp {
@@ -316,11 +299,17 @@ async fn a_dropped_item_response_is_retried_without_a_duplicate() {
 #[tokio::test]
 async fn an_expired_access_token_is_refreshed_once_for_many_concurrent_syncs() {
     use backend::xero::{LimiterConfig, XeroClientConfig};
-    // 1000× simulated time: Xero's 30-minute access token lasts 1.8 s; the client's pacing follows.
+    // Xero's limits lifted so that 100 syncs do not wait out minute windows; the client's pacing follows.
     let tuning = Tuning {
-        sandbox: sandbox::SandboxConfig { time_scale: 1000.0, ..Default::default() },
+        sandbox: sandbox::SandboxConfig {
+            xero: sandbox::xero::XeroConfig {
+                limits: sandbox::xero::RateLimits { per_minute: 10_000, ..Default::default() },
+                ..Default::default()
+            },
+            ..Default::default()
+        },
         xero: XeroClientConfig {
-            limiter: LimiterConfig { window: Duration::from_millis(60), ..Default::default() },
+            limiter: LimiterConfig { per_window: 10_000, ..Default::default() },
             ..Default::default()
         },
     };
@@ -337,7 +326,8 @@ async fn an_expired_access_token_is_refreshed_once_for_many_concurrent_syncs() {
     for id in &ids {
         tokens.push(app.session(id).await);
     }
-    tokio::time::sleep(Duration::from_millis(2000)).await; // the access token is now expired in Xero
+    // The access token dies in Xero while the service still believes it has most of its life left.
+    app.sandbox().xero.expire_access_tokens();
     let before = app.sandbox().xero.token_stats().refreshes;
     let paths: Vec<String> = ids.iter().map(|id| format!("/api/products/{id}/sync")).collect();
     let syncs =
@@ -379,4 +369,43 @@ async fn a_refused_refresh_token_shows_reconnect_needed() {
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(app.sandbox().xero.token_stats().refresh_failures, failures);
     assert!(app.items().is_empty());
+}
+
+#[tokio::test]
+async fn the_widget_page_names_the_sdk_and_who_may_frame_it() {
+    let app = spawn().await;
+    let dir = &app.dir.0;
+    std::fs::write(
+        dir.join("index.html"),
+        r#"<meta name="xero-sync-mode" content="__XERO_SYNC_MODE__"><script src="__ZOHO_SDK_URL__"></script>"#,
+    )
+    .expect("index");
+    std::fs::write(dir.join("widget.js"), "export default 1;").expect("asset");
+    let page = app.http.get(format!("{}/widget/?serviceOrigin=x", app.server.url)).send().await.expect("page");
+    assert_eq!(page.status(), StatusCode::OK);
+    let csp = page.headers()["content-security-policy"].to_str().expect("csp").to_owned();
+    assert_eq!(csp, format!("frame-ancestors 'self' {}", app.sandbox().crm.url));
+    let html = page.text().await.expect("html");
+    assert!(html.contains(&format!(r#"src="{}""#, app.sandbox().crm.sdk_url())), "{html}");
+    assert!(html.contains(r#"content="sandbox""#));
+    let asset = app.http.get(format!("{}/widget/widget.js", app.server.url)).send().await.expect("asset");
+    assert_eq!(asset.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_sync_that_outlasts_xeros_errors_can_simply_be_tried_again() {
+    let app = spawn().await;
+    assert_eq!(app.sync(products::WIRELESS_MOUSE).await.0, StatusCode::OK);
+    app.edit_product(products::WIRELESS_MOUSE, json!({"Unit_Price": 27.0}));
+    // More server errors than the client retries: the item write gives up.
+    app.sandbox().xero.fail_next(FaultTarget::Api, 8, Fault::Status(500));
+    let (status, body) = app.sync(products::WIRELESS_MOUSE).await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY, "{body}");
+    assert_eq!(body["error"]["code"], "upstream_unavailable");
+    app.sandbox().xero.clear_faults();
+    let (status, body) = app.sync(products::WIRELESS_MOUSE).await;
+    assert_eq!((status, body["outcome"].as_str()), (StatusCode::OK, Some("updated")), "{body}");
+    let items = app.items();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0].sales.unit_price, Some(27.0));
 }

@@ -1,0 +1,538 @@
+//! The admin pages over HTTP, as a browser uses them: the service spawned on a random port (in sandbox mode,
+//! with the simulators in-process, unless a test says otherwise), redirects not followed, and the session
+//! cookie carried by hand so its attributes can be checked.
+
+use std::time::{Duration, Instant};
+
+use backend::server::{Server, Tuning};
+use backend::store::ConnectionStatus;
+use reqwest::StatusCode;
+use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
+use sandbox::xero::{AU_ORG, UK_ORG};
+use sandbox::zoho::products;
+use secrecy::ExposeSecret;
+use serde_json::{Map, Value, json};
+
+use crate::support::{TempDir, start_in};
+
+const PASSWORD: &str = "correct horse battery staple";
+
+struct TestApp {
+    server: Server,
+    http: reqwest::Client,
+    _dir: TempDir,
+}
+
+/// A logged-in browser: its session cookie and the CSRF token its pages carry.
+struct Browser {
+    cookie: String,
+    csrf: String,
+}
+
+struct Page {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: String,
+}
+
+impl Page {
+    fn location(&self) -> &str {
+        self.headers.get(LOCATION).and_then(|v| v.to_str().ok()).unwrap_or_default()
+    }
+
+    /// The `Set-Cookie` of the session cookie, whole.
+    fn session_cookie(&self) -> Option<String> {
+        self.headers
+            .get_all(SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with("xero_sync_admin="))
+            .map(str::to_owned)
+    }
+}
+
+/// The sandbox default (no password hash), or `XERO_SYNC_ADMIN_PASSWORD_HASH` set to a hash of [`PASSWORD`].
+async fn spawn(with_hash: bool) -> TestApp {
+    let hash = with_hash.then(|| backend::crypto::hash_password(PASSWORD).expect("hash"));
+    spawn_with(move |name| match name {
+        "XERO_SYNC_ADMIN_PASSWORD_HASH" => hash.clone(),
+        _ => None,
+    })
+    .await
+}
+
+/// `vars` adds to the settings the test sets.
+async fn spawn_with(vars: impl Fn(&str) -> Option<String>) -> TestApp {
+    let dir = TempDir::new("admin");
+    let server = start_in(&dir, vars, Tuning::default()).await;
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+    TestApp { server, http, _dir: dir }
+}
+
+/// The value of the first `<input name="{name}" value="…">` of a page.
+fn input_value(body: &str, name: &str) -> Option<String> {
+    let start = body.find(&format!(r#"name="{name}" value=""#))? + name.len() + 15;
+    let end = body[start..].find('"')? + start;
+    Some(unescape(&body[start..end]))
+}
+
+fn unescape(text: &str) -> String {
+    text.replace("&quot;", "\"").replace("&#39;", "'").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+}
+
+impl TestApp {
+    fn sandbox(&self) -> &sandbox::Sandbox {
+        &self.server.sandbox.as_ref().expect("sandbox mode").sandbox
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.server.url)
+    }
+
+    async fn read(response: reqwest::Response) -> Page {
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response.text().await.expect("body");
+        Page { status, headers, body }
+    }
+
+    async fn get(&self, path: &str, browser: Option<&Browser>) -> Page {
+        let mut request = self.http.get(self.url(path));
+        if let Some(b) = browser {
+            request = request.header("cookie", &b.cookie);
+        }
+        Self::read(request.send().await.expect("get")).await
+    }
+
+    async fn post(&self, path: &str, browser: Option<&Browser>, form: &[(&str, &str)]) -> Page {
+        let mut request = self.http.post(self.url(path)).form(form);
+        if let Some(b) = browser {
+            request = request.header("cookie", &b.cookie);
+        }
+        Self::read(request.send().await.expect("post")).await
+    }
+
+    /// A form POSTed with the browser's CSRF token.
+    async fn submit(&self, path: &str, browser: &Browser, fields: &[(&str, &str)]) -> Page {
+        let mut form = vec![("csrf", browser.csrf.as_str())];
+        form.extend_from_slice(fields);
+        self.post(path, Some(browser), &form).await
+    }
+
+    async fn login(&self, password: &str) -> Page {
+        self.post("/admin/login", None, &[("password", password)]).await
+    }
+
+    /// Logs in and opens the dashboard.
+    async fn browser(&self, password: &str) -> Browser {
+        let page = self.login(password).await;
+        assert_eq!((page.status, page.location()), (StatusCode::SEE_OTHER, "/admin"), "{}", page.body);
+        let set_cookie = page.session_cookie().expect("session cookie");
+        let cookie = set_cookie.split(';').next().expect("pair").to_owned();
+        let dashboard = self.get("/admin", Some(&Browser { cookie: cookie.clone(), csrf: String::new() })).await;
+        assert_eq!(dashboard.status, StatusCode::OK);
+        let csrf = input_value(&dashboard.body, "csrf").expect("csrf field");
+        Browser { cookie, csrf }
+    }
+
+    /// What Zoho's servers do for the widget: present an API key for a session.
+    async fn open_session(&self, key: &str, user: &str) -> (StatusCode, Value) {
+        let response = self
+            .http
+            .post(self.url("/api/session"))
+            .header("x-api-key", key)
+            .json(&json!({"record_id": products::WIRELESS_MOUSE, "user": user}))
+            .send()
+            .await
+            .expect("session");
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// POST connect, then Xero's consent page: returns the page's form fields and where it posts.
+    async fn start_connect(&self, browser: &Browser) -> (String, Vec<(String, String)>) {
+        let page = self.submit("/admin/xero/connect", browser, &[]).await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+        let authorize = page.location().to_owned();
+        assert!(authorize.starts_with(&self.sandbox().xero.login_url()), "{authorize}");
+        assert!(authorize.contains("code_challenge_method=S256"), "{authorize}");
+        let consent = Self::read(self.http.get(&authorize).send().await.expect("consent")).await;
+        assert_eq!(consent.status, StatusCode::OK, "{}", consent.body);
+        let mut fields = Vec::new();
+        for name in
+            ["response_type", "client_id", "redirect_uri", "scope", "state", "code_challenge", "code_challenge_method"]
+        {
+            if let Some(value) = input_value(&consent.body, name) {
+                fields.push((name.to_owned(), value));
+            }
+        }
+        (self.sandbox().xero.login_url(), fields)
+    }
+
+    /// Submits Xero's consent form; returns where Xero sends the browser back to (our callback).
+    async fn decide(&self, action: &str, mut fields: Vec<(String, String)>, tenants: &[String], allow: bool) -> String {
+        fields.extend(tenants.iter().map(|t| ("tenant".to_owned(), t.clone())));
+        fields.push(("decision".to_owned(), if allow { "allow" } else { "deny" }.to_owned()));
+        let answer = Self::read(self.http.post(action).form(&fields).send().await.expect("decide")).await;
+        assert_eq!(answer.status, StatusCode::FOUND, "{}", answer.body);
+        let back = answer.location().to_owned();
+        let path = back.strip_prefix(&self.server.url).expect("back to us").to_owned();
+        assert!(path.starts_with("/admin/xero/callback?"), "{path}");
+        path
+    }
+
+    fn tenant(&self, name: &str) -> String {
+        self.sandbox().xero.tenant_id(name).expect("org")
+    }
+}
+
+#[tokio::test]
+async fn pages_need_a_login() {
+    let app = spawn(false).await;
+    for path in ["/admin", "/admin/xero/tenant", "/admin/xero/callback?code=c&state=s&resume=1"] {
+        let page = app.get(path, None).await;
+        assert_eq!((page.status, page.location()), (StatusCode::SEE_OTHER, "/admin/login"), "{path}");
+    }
+    let page = app.post("/admin/api-key", None, &[("csrf", "x")]).await;
+    assert_eq!((page.status, page.location()), (StatusCode::SEE_OTHER, "/admin/login"));
+    // A session id nobody issued is no session.
+    let forged = Browser { cookie: "xero_sync_admin=forged".into(), csrf: String::new() };
+    assert_eq!(app.get("/admin", Some(&forged)).await.location(), "/admin/login");
+
+    let login = app.get("/admin/login", None).await;
+    assert_eq!(login.status, StatusCode::OK);
+    assert!(login.body.contains("SANDBOX MODE"), "{}", login.body);
+    assert!(login.body.contains("the password is <code>sandbox</code>"), "{}", login.body);
+    assert_eq!(login.headers["cache-control"], "no-store");
+}
+
+#[tokio::test]
+async fn a_wrong_password_is_refused_slowly_and_the_right_one_sets_a_strict_cookie() {
+    let app = spawn(true).await;
+    let login = app.get("/admin/login", None).await;
+    assert!(login.body.contains("SANDBOX MODE"));
+    assert!(!login.body.contains("the password is"), "a configured password is never hinted");
+
+    let started = Instant::now();
+    // With a hash configured, the sandbox default no longer works.
+    let refused = app.login("sandbox").await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+    assert!(started.elapsed() >= Duration::from_millis(900), "a failure answers late");
+    assert!(refused.session_cookie().is_none());
+    assert!(refused.body.contains("That password is not right."));
+    let blank = app.login("").await;
+    assert_eq!(blank.status, StatusCode::UNAUTHORIZED);
+    assert!(blank.session_cookie().is_none());
+
+    let accepted = app.login(PASSWORD).await;
+    assert_eq!((accepted.status, accepted.location()), (StatusCode::SEE_OTHER, "/admin"));
+    let cookie = accepted.session_cookie().expect("cookie");
+    for attribute in ["HttpOnly", "SameSite=Strict", "Path=/admin"] {
+        assert!(cookie.contains(attribute), "{attribute} missing: {cookie}");
+    }
+    assert!(!cookie.contains("Secure"), "plain http here: {cookie}");
+    let browser = app.browser(PASSWORD).await;
+    let dashboard = app.get("/admin", Some(&browser)).await;
+    assert!(dashboard.body.contains("<h1>Dashboard</h1>") && dashboard.body.contains("SANDBOX MODE"));
+    // Already logged in: the login page sends to the dashboard.
+    assert_eq!(app.get("/admin/login", Some(&browser)).await.location(), "/admin");
+}
+
+#[tokio::test]
+async fn a_login_from_another_site_is_refused() {
+    let app = spawn(false).await;
+    let response = app
+        .http
+        .post(app.url("/admin/login"))
+        .header("origin", "https://evil.example")
+        .form(&[("password", "sandbox")])
+        .send()
+        .await
+        .expect("post");
+    let page = TestApp::read(response).await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    assert!(page.session_cookie().is_none());
+}
+
+#[tokio::test]
+async fn ten_failed_logins_lock_logins_for_a_while() {
+    let app = spawn(false).await;
+    let attempts = (0..10).map(|i| {
+        let app = &app;
+        async move { app.login(&format!("guess {i}")).await.status }
+    });
+    let statuses = futures::future::join_all(attempts).await;
+    assert!(statuses.iter().all(|s| *s == StatusCode::UNAUTHORIZED), "{statuses:?}");
+    // Even the right password is refused while locked.
+    let locked = app.login("sandbox").await;
+    assert_eq!(locked.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(locked.session_cookie().is_none());
+    let wait: u64 = locked.headers["retry-after"].to_str().expect("text").parse().expect("seconds");
+    assert!((1..=60).contains(&wait), "{wait}");
+}
+
+#[tokio::test]
+async fn without_a_hash_outside_sandbox_mode_nobody_can_log_in() {
+    let app = spawn_with(|name| match name {
+        "XERO_CLIENT_ID" | "ZOHO_CLIENT_ID" => Some("client".into()),
+        "XERO_CLIENT_SECRET" | "ZOHO_CLIENT_SECRET" => Some("secret".into()),
+        _ => None,
+    })
+    .await;
+    assert!(app.server.sandbox.is_none());
+    let login = app.get("/admin/login", None).await;
+    assert!(login.body.contains("XERO_SYNC_ADMIN_PASSWORD_HASH") && login.body.contains("xero-sync hash-password"));
+    assert!(!login.body.contains("SANDBOX") && !login.body.contains("the password is"), "{}", login.body);
+    for password in ["sandbox", "", "anything"] {
+        let page = app.login(password).await;
+        assert_eq!(page.status, StatusCode::FORBIDDEN, "{password:?}");
+        assert!(page.session_cookie().is_none());
+    }
+}
+
+#[tokio::test]
+async fn over_https_the_cookie_is_secure() {
+    let hash = backend::crypto::hash_password(PASSWORD).expect("hash");
+    let app = spawn_with(move |name| match name {
+        "XERO_SYNC_ADMIN_PASSWORD_HASH" => Some(hash.clone()),
+        "XERO_SYNC_PUBLIC_URL" => Some("https://sync.example.test".into()),
+        "XERO_CLIENT_ID" | "ZOHO_CLIENT_ID" => Some("client".into()),
+        "XERO_CLIENT_SECRET" | "ZOHO_CLIENT_SECRET" => Some("secret".into()),
+        _ => None,
+    })
+    .await;
+    let page = app.login(PASSWORD).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    let cookie = page.session_cookie().expect("cookie");
+    assert!(cookie.contains("Secure") && cookie.contains("HttpOnly"), "{cookie}");
+}
+
+#[tokio::test]
+async fn posts_need_the_session_csrf_token_and_our_origin() {
+    let app = spawn(false).await;
+    let browser = app.browser("sandbox").await;
+    let store = &app.server.state.store;
+    let key_before = store.api_key_hash().await.expect("store");
+
+    let missing = app.post("/admin/api-key", Some(&browser), &[]).await;
+    assert_eq!(missing.status, StatusCode::FORBIDDEN);
+    assert!(missing.body.contains("SANDBOX MODE"), "error pages wear the banner");
+    let wrong = app.post("/admin/api-key", Some(&browser), &[("csrf", "not-the-token")]).await;
+    assert_eq!(wrong.status, StatusCode::FORBIDDEN);
+    // Another session's token is not this one's.
+    let other = app.browser("sandbox").await;
+    let crossed = app.post("/admin/api-key", Some(&browser), &[("csrf", other.csrf.as_str())]).await;
+    assert_eq!(crossed.status, StatusCode::FORBIDDEN);
+    let foreign = app
+        .http
+        .post(app.url("/admin/api-key"))
+        .header("cookie", &browser.cookie)
+        .header("origin", "https://evil.example")
+        .form(&[("csrf", browser.csrf.as_str())])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(foreign.status(), StatusCode::FORBIDDEN);
+    assert_eq!(store.api_key_hash().await.expect("store"), key_before, "nothing changed");
+
+    let no_logout = app.post("/admin/logout", Some(&browser), &[]).await;
+    assert_eq!(no_logout.status, StatusCode::FORBIDDEN);
+    let disconnect = app.post("/admin/xero/disconnect", Some(&browser), &[("csrf", "")]).await;
+    assert_eq!(disconnect.status, StatusCode::FORBIDDEN);
+    assert!(store.xero_connection().await.expect("store").is_some(), "still connected");
+    assert_eq!(app.get("/admin", Some(&browser)).await.status, StatusCode::OK, "still logged in");
+}
+
+#[tokio::test]
+async fn connecting_xero_with_two_organisations_lets_the_admin_choose() {
+    let app = spawn(false).await;
+    let store = &app.server.state.store;
+    let browser = app.browser("sandbox").await;
+    // Sandbox start-up connected the AU organisation; make it need reconnecting.
+    store.set_xero_status(ConnectionStatus::ReconnectNeeded, Some("refresh token <refused>")).await.expect("store");
+    let dashboard = app.get("/admin", Some(&browser)).await;
+    assert!(dashboard.body.contains("reconnect needed</span>: refresh token &lt;refused&gt;"), "{}", dashboard.body);
+    assert!(dashboard.body.contains("Reconnect Xero"));
+
+    let (action, fields) = app.start_connect(&browser).await;
+    let both = [app.tenant(AU_ORG), app.tenant(UK_ORG)];
+    let callback = app.decide(&action, fields, &both, true).await;
+    let arrived = app.get(&callback, Some(&browser)).await;
+    assert_eq!((arrived.status, arrived.location()), (StatusCode::SEE_OTHER, "/admin/xero/tenant"), "{}", arrived.body);
+
+    let choice = app.get("/admin/xero/tenant", Some(&browser)).await;
+    assert_eq!(choice.status, StatusCode::OK);
+    assert!(choice.body.contains(AU_ORG) && choice.body.contains(UK_ORG), "{}", choice.body);
+    // Only a tenant the consent offered can be chosen.
+    let bogus = app.submit("/admin/xero/tenant", &browser, &[("tenant", "not-a-tenant")]).await;
+    assert_eq!(bogus.status, StatusCode::BAD_REQUEST);
+    let uk = app.tenant(UK_ORG);
+    let chosen = app.submit("/admin/xero/tenant", &browser, &[("tenant", uk.as_str())]).await;
+    assert_eq!((chosen.status, chosen.location()), (StatusCode::SEE_OTHER, "/admin"));
+
+    let connection = store.xero_connection().await.expect("store").expect("connection");
+    assert_eq!((connection.tenant_id.as_str(), connection.tenant_name.as_str()), (uk.as_str(), UK_ORG));
+    assert_eq!((connection.status, connection.status_reason), (ConnectionStatus::Connected, None));
+    let at_xero = app.sandbox().xero.connections();
+    assert!(at_xero.iter().any(|c| c.id == connection.connection_id && c.tenant_id == uk));
+    assert!(store.pending_tenants().await.expect("store").is_empty());
+    let dashboard = app.get("/admin", Some(&browser)).await;
+    assert!(
+        dashboard.body.contains(&format!("<strong>{UK_ORG}</strong> (<span class=\"ok\">connected</span>")),
+        "{}",
+        dashboard.body
+    );
+
+    // The state was single-use: replaying Xero's answer is refused.
+    let replay = app.get(&callback, Some(&browser)).await;
+    assert_eq!(replay.status, StatusCode::BAD_REQUEST);
+    assert_eq!(store.xero_connection().await.expect("store").expect("kept").tenant_id, uk);
+}
+
+#[tokio::test]
+async fn one_organisation_connects_directly_and_cancelling_changes_nothing() {
+    let app = spawn(false).await;
+    let store = &app.server.state.store;
+    let browser = app.browser("sandbox").await;
+
+    let (action, fields) = app.start_connect(&browser).await;
+    let callback = app.decide(&action, fields, &[], false).await;
+    assert!(callback.contains("error=access_denied"));
+    let cancelled = app.get(&callback, Some(&browser)).await;
+    assert_eq!(cancelled.status, StatusCode::OK);
+    assert!(cancelled.body.contains("You cancelled at Xero"), "{}", cancelled.body);
+    assert_eq!(store.xero_connection().await.expect("store").expect("kept").tenant_name, AU_ORG);
+
+    // Xero lists the tenants the user connected; with one left, no choice is needed.
+    let uk = app.sandbox().xero.connections().into_iter().find(|c| c.tenant_name == UK_ORG);
+    app.server.state.xero.disconnect(&uk.expect("UK connected at start-up").id).await.expect("disconnect UK");
+    let (action, fields) = app.start_connect(&browser).await;
+    let callback = app.decide(&action, fields, &[app.tenant(AU_ORG)], true).await;
+    let arrived = app.get(&callback, Some(&browser)).await;
+    assert_eq!((arrived.status, arrived.location()), (StatusCode::SEE_OTHER, "/admin"), "{}", arrived.body);
+    let connection = store.xero_connection().await.expect("store").expect("connection");
+    assert_eq!(connection.tenant_id, app.tenant(AU_ORG));
+}
+
+#[tokio::test]
+async fn xeros_return_without_the_strict_cookie_reloads_from_our_origin_once() {
+    let app = spawn(false).await;
+    let first = app.get("/admin/xero/callback?code=c&state=s", None).await;
+    assert_eq!(first.status, StatusCode::OK);
+    assert!(first.body.contains(r#"href="/admin/xero/callback?code=c&amp;state=s&amp;resume=1""#), "{}", first.body);
+    let second = app.get("/admin/xero/callback?code=c&state=s&resume=1", None).await;
+    assert_eq!((second.status, second.location()), (StatusCode::SEE_OTHER, "/admin/login"));
+    // With the session, an unknown state is refused.
+    let browser = app.browser("sandbox").await;
+    let unknown = app.get("/admin/xero/callback?code=c&state=s", Some(&browser)).await;
+    assert_eq!(unknown.status, StatusCode::BAD_REQUEST);
+    assert!(unknown.body.contains("unknown, expired or already used"));
+}
+
+#[tokio::test]
+async fn disconnecting_clears_the_connection_and_the_tokens() {
+    let app = spawn(false).await;
+    let store = &app.server.state.store;
+    let browser = app.browser("sandbox").await;
+    let connection = store.xero_connection().await.expect("store").expect("connected");
+    assert!(store.load_xero_tokens().await.expect("store").is_some());
+
+    let page = app.submit("/admin/xero/disconnect", &browser, &[]).await;
+    assert_eq!((page.status, page.location()), (StatusCode::SEE_OTHER, "/admin"), "{}", page.body);
+    assert!(store.xero_connection().await.expect("store").is_none());
+    assert!(store.load_xero_tokens().await.expect("store").is_none());
+    assert!(!app.sandbox().xero.connections().iter().any(|c| c.id == connection.connection_id), "removed at Xero");
+    let dashboard = app.get("/admin", Some(&browser)).await;
+    assert!(dashboard.body.contains("Not connected.") && dashboard.body.contains("Connect Xero"));
+    assert!(!dashboard.body.contains("Disconnect Xero"));
+}
+
+#[tokio::test]
+async fn a_rotated_api_key_is_shown_once_and_replaces_the_old_one() {
+    let app = spawn(false).await;
+    let old = app.server.sandbox.as_ref().expect("sandbox").api_key.expose_secret().to_owned();
+    assert_eq!(app.open_session(&old, "Olivia").await.0, StatusCode::OK);
+    let browser = app.browser("sandbox").await;
+
+    let page = app.submit("/admin/api-key", &browser, &[]).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert_eq!(page.headers["cache-control"], "no-store");
+    let start = page.body.find(r#"id="api-key">"#).expect("key shown") + 13;
+    let end = page.body[start..].find('<').expect("end") + start;
+    let new = page.body[start..end].to_owned();
+    assert_eq!(new.len(), 43, "{new}");
+
+    let (status, body) = app.open_session(&new, "Olivia").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(app.open_session(&old, "Olivia").await.0, StatusCode::UNAUTHORIZED);
+    let dashboard = app.get("/admin", Some(&browser)).await;
+    assert!(!dashboard.body.contains(&new), "never shown again");
+    assert!(dashboard.body.contains("An API key is set") && dashboard.body.contains("Rotate API key"));
+    assert!(dashboard.body.contains(&format!("<code>{}</code>", app.server.state.settings.widget_url())));
+    assert!(dashboard.body.contains("<code>xero_sync_backend</code>") && dashboard.body.contains("X-Api-Key"));
+}
+
+#[tokio::test]
+async fn the_sync_log_shows_syncs_with_every_value_escaped() {
+    let app = spawn(false).await;
+    let zoho = &app.sandbox().zoho;
+    let mut record: Map<String, Value> =
+        zoho.product(products::WIRELESS_MOUSE).and_then(|v| v.as_object().cloned()).expect("product");
+    record.insert("Product_Name".into(), json!("<script>alert(1)</script> Mouse"));
+    zoho.set_product(products::WIRELESS_MOUSE, record);
+
+    let key = app.server.sandbox.as_ref().expect("sandbox").api_key.expose_secret().to_owned();
+    let (status, session) = app.open_session(&key, "<b>Eve</b> & co").await;
+    assert_eq!(status, StatusCode::OK, "{session}");
+    let token = session["token"].as_str().expect("token");
+    let response = app
+        .http
+        .post(app.url(&format!("/api/products/{}/sync", products::WIRELESS_MOUSE)))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("sync");
+    assert_eq!(response.status(), StatusCode::OK);
+    let synced: Value = response.json().await.expect("json");
+    let item_id = synced["item_id"].as_str().expect("item id");
+
+    let browser = app.browser("sandbox").await;
+    let dashboard = app.get("/admin", Some(&browser)).await;
+    let body = &dashboard.body;
+    assert!(body.contains("&lt;script&gt;alert(1)&lt;/script&gt; Mouse"), "{body}");
+    assert!(body.contains("&lt;b&gt;Eve&lt;/b&gt; &amp; co"), "{body}");
+    assert!(!body.contains("<script") && !body.contains("<b>Eve"), "{body}");
+    assert!(body.contains(products::WIRELESS_MOUSE) && body.contains(item_id));
+    assert!(body.contains("<td>widget</td><td>created</td>"), "{body}");
+}
+
+#[tokio::test]
+async fn a_zoho_self_client_code_connects_zoho() {
+    let app = spawn(false).await;
+    let store = &app.server.state.store;
+    let browser = app.browser("sandbox").await;
+    store.delete_zoho_connection().await.expect("store");
+    assert!(app.get("/admin", Some(&browser)).await.body.contains("Zoho CRM</h2><p class=\"warn\">Not connected."));
+
+    let refused = app.submit("/admin/zoho/code", &browser, &[("code", "1000.not.a-code")]).await;
+    assert_eq!(refused.status, StatusCode::BAD_GATEWAY, "{}", refused.body);
+    assert!(store.zoho_connection().await.expect("store").is_none());
+    let code = app.sandbox().zoho.self_client_code(&["ZohoCRM.modules.products.ALL", "ZohoCRM.settings.fields.READ"]);
+    let page = app.submit("/admin/zoho/code", &browser, &[("code", &format!(" {code} "))]).await;
+    assert_eq!((page.status, page.location()), (StatusCode::SEE_OTHER, "/admin"), "{}", page.body);
+    assert!(store.zoho_connection().await.expect("store").is_some_and(|c| c.status == ConnectionStatus::Connected));
+}
+
+#[tokio::test]
+async fn logging_out_ends_the_session() {
+    let app = spawn(false).await;
+    let browser = app.browser("sandbox").await;
+    let page = app.submit("/admin/logout", &browser, &[]).await;
+    assert_eq!((page.status, page.location()), (StatusCode::SEE_OTHER, "/admin/login"));
+    let removal = page.session_cookie().expect("cookie removed");
+    assert!(removal.contains("Max-Age=0") && removal.contains("Path=/admin"), "{removal}");
+    // The old cookie, replayed, no longer opens anything.
+    assert_eq!(app.get("/admin", Some(&browser)).await.location(), "/admin/login");
+    let session_id = browser.cookie.trim_start_matches("xero_sync_admin=");
+    assert!(app.server.state.store.admin_session(session_id).await.expect("store").is_none());
+}

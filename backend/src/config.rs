@@ -203,9 +203,10 @@ pub struct Settings {
     pub database_url: String,
     /// `XERO_SYNC_DATA_DIR`, default `./data`: where the generated master key file goes.
     pub data_dir: PathBuf,
-    /// `XERO_SYNC_WIDGET_DIR`, default `widget/dist` of the source tree: the widget's release build
-    /// (`trunk build --release`), served at `/widget/`.
-    pub widget_dir: PathBuf,
+    /// `XERO_SYNC_WIDGET_DIR`, default none: the build embedded in the binary (release builds embed
+    /// `widget/dist` at compile time; debug builds read it from the source tree). Set, the widget is served
+    /// from that directory instead.
+    pub widget_dir: Option<PathBuf>,
     /// `XERO_SYNC_MASTER_KEY`, default none (then `{data_dir}/master.key`, created if missing): base64 of
     /// 32 bytes encrypting secrets at rest.
     pub master_key: Option<MasterKey>,
@@ -317,9 +318,7 @@ impl Settings {
                 None => "sqlite://./data/xero-sync.db?mode=rwc".to_owned(),
             },
             data_dir: get(DATA_DIR).map(PathBuf::from).unwrap_or_else(|| PathBuf::from("./data")),
-            widget_dir: get(WIDGET_DIR)
-                .map(PathBuf::from)
-                .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../widget/dist"))),
+            widget_dir: get(WIDGET_DIR).map(PathBuf::from),
             master_key,
             admin_password_hash,
             xero,

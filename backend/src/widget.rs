@@ -1,11 +1,13 @@
 //! Serves the built widget. Its page is the one file the backend shapes as it serves it: it names the SDK
 //! script (Zoho's CDN in production, the sandbox's stand-in in sandbox mode), tells the widget which mode
-//! it runs in, and says who may frame it. The other files (wasm, js, css) are served as built.
+//! it runs in, and says who may frame it. The other files (wasm, js, css) are served as built: from the
+//! binary (release builds embed `widget/dist`), or from a directory when one is configured.
 
+use std::borrow::Cow;
 use std::path::PathBuf;
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -18,34 +20,44 @@ pub const SDK_PLACEHOLDER: &str = "__ZOHO_SDK_URL__";
 /// In `widget/index.html`, replaced by `sandbox` or `production`.
 pub const MODE_PLACEHOLDER: &str = "__XERO_SYNC_MODE__";
 
+/// Trunk's output, compiled into release binaries (debug builds read the folder at run time).
+#[derive(rust_embed::Embed)]
+#[folder = "../widget/dist"]
+#[allow_missing = true]
+struct Built;
+
 /// How the widget page is served.
 #[derive(Debug, Clone)]
 pub struct WidgetPage {
-    /// Trunk's output (`widget/dist`).
-    pub dir: PathBuf,
+    /// A directory to serve the build from instead of the embedded one.
+    pub dir: Option<PathBuf>,
     pub sdk_url: String,
     /// `frame-ancestors` sources: the CRM's origins.
     pub frame_ancestors: String,
     pub sandbox: bool,
 }
 
-pub fn routes(dir: PathBuf) -> Router<AppState> {
-    let files = Router::new().route("/index.html", get(index)).fallback_service(ServeDir::new(dir));
-    Router::new().route("/widget/", get(index)).nest("/widget", files)
+pub fn routes(dir: Option<PathBuf>) -> Router<AppState> {
+    let files = match dir {
+        Some(dir) => Router::new().fallback_service(ServeDir::new(dir)),
+        None => Router::new().route("/{*path}", get(embedded_asset)),
+    };
+    Router::new().route("/widget/", get(index)).route("/widget/index.html", get(index)).nest("/widget", files)
+}
+
+async fn index_html(page: &WidgetPage) -> Option<String> {
+    match &page.dir {
+        Some(dir) => tokio::fs::read_to_string(dir.join("index.html")).await.ok(),
+        None => Built::get("index.html").and_then(|file| String::from_utf8(file.data.into_owned()).ok()),
+    }
 }
 
 async fn index(State(state): State<AppState>) -> Response {
     let page = &state.widget;
-    let html = match tokio::fs::read_to_string(page.dir.join("index.html")).await {
-        Ok(html) => html,
-        Err(error) => {
-            tracing::error!(%error, dir = %page.dir.display(), "the widget is not built");
-            return (
-                StatusCode::SERVICE_UNAVAILABLE,
-                "The widget is not built yet (trunk build --release in widget/).",
-            )
-                .into_response();
-        }
+    let Some(html) = index_html(page).await else {
+        tracing::error!(dir = ?page.dir, "the widget is not built");
+        return (StatusCode::SERVICE_UNAVAILABLE, "The widget is not built yet (trunk build --release in widget/).")
+            .into_response();
     };
     let mode = if page.sandbox { "sandbox" } else { "production" };
     let html = html.replace(SDK_PLACEHOLDER, &escape_attribute(&page.sdk_url)).replace(MODE_PLACEHOLDER, mode);
@@ -56,6 +68,20 @@ async fn index(State(state): State<AppState>) -> Response {
     if let Ok(csp) = HeaderValue::from_str(&format!("frame-ancestors 'self' {}", page.frame_ancestors)) {
         headers.insert(header::CONTENT_SECURITY_POLICY, csp);
     }
+    response
+}
+
+async fn embedded_asset(Path(path): Path<String>) -> Response {
+    let Some(file) = Built::get(&path) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let mime = file.metadata.mimetype().to_owned();
+    let body: Cow<'static, [u8]> = file.data;
+    let mut response = ([(header::CONTENT_TYPE, mime)], body.into_owned()).into_response();
+    // Trunk puts a content hash in every asset's name: a name never changes content.
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=31536000, immutable"));
     response
 }
 

@@ -1,8 +1,14 @@
-//! The built widget, served by the backend, in a real headless Chromium.
+//! The release build of the widget, served by the backend in sandbox mode, opened by the emulated CRM
+//! record page's "Sync to Xero" button in real headless Chromium, through the SDK stand-in's protocol.
+
+use std::time::{Duration, Instant};
 
 use backend::config::Settings;
 use e2e::browser::Browser;
 use e2e::repo_root;
+use fantoccini::{Client, Locator};
+use sandbox::zoho::products;
+use serde_json::{Value, json};
 
 /// The backend in sandbox mode, serving the release build of the widget.
 async fn spawn_backend() -> backend::server::Server {
@@ -18,22 +24,326 @@ async fn spawn_backend() -> backend::server::Server {
     backend::server::start(settings, listener).await.expect("backend")
 }
 
-#[tokio::test]
-async fn the_release_widget_renders_the_sample_checklist() {
+fn simulators(server: &backend::server::Server) -> &sandbox::Sandbox {
+    &server.sandbox.as_ref().expect("sandbox mode").sandbox
+}
+
+/// Opens the record page, clicks "Sync to Xero" and enters the popup's frame once the checklist shows.
+async fn open_widget(browser: &Browser, crm: &sandbox::crm_page::CrmPage, id: &str) {
+    let client = &browser.client;
+    client.goto(&crm.record_url(id)).await.expect("record page");
+    client.find(Locator::Id("sync-to-xero")).await.expect("button").click().await.expect("click");
+    browser.wait_for("#widget-frame").await.enter_frame().await.expect("enter the widget frame");
+    browser.wait_for(".checklist").await;
+}
+
+/// Back on the record page, closes the popup.
+async fn close_widget(browser: &Browser) {
+    let client = &browser.client;
+    client.find(Locator::Id("close")).await.expect("close button").click().await.expect("click");
+    client.enter_parent_frame().await.expect("parent");
+    wait_until(client, "the popup closes", "return !document.getElementById('widget-popup')").await;
+}
+
+async fn script(client: &Client, js: &str) -> Value {
+    client.execute(js, vec![]).await.unwrap_or_else(|e| panic!("script {js}: {e}"))
+}
+
+/// Waits up to 20 s for `js` (a function body) to return true.
+async fn wait_until(client: &Client, what: &str, js: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while script(client, js).await != json!(true) {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn row_class(client: &Client, field: &str) -> String {
+    let js = format!("return document.querySelector('.checklist li[data-field=\"{field}\"]').className");
+    script(client, &js).await.as_str().unwrap_or_default().to_owned()
+}
+
+async fn failing_fields(client: &Client) -> Value {
+    script(client, "return [...document.querySelectorAll('.checklist li.error')].map(li => li.dataset.field)").await
+}
+
+async fn resource_count(client: &Client) -> Value {
+    script(client, "return performance.getEntriesByType('resource').length").await
+}
+
+async fn type_into(client: &Client, css: &str, text: &str) {
+    client.find(Locator::Css(css)).await.expect(css).send_keys(text).await.expect("typed");
+}
+
+async fn click(client: &Client, css: &str) {
+    client.find(Locator::Css(css)).await.expect(css).click().await.expect("clicked");
+}
+
+async fn sync_and_wait(client: &Client, outcome: &str) {
+    wait_until(
+        client,
+        "the sync button is enabled",
+        "return document.getElementById('sync').getAttribute('aria-disabled') === 'false'",
+    )
+    .await;
+    click(client, "#sync").await;
+    wait_until(
+        client,
+        &format!("the sync says {outcome}"),
+        &format!("return !!document.querySelector('.result.{outcome}')"),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_mouse_pad_is_fixed_in_the_widget_saved_and_synced_twice() {
     let server = spawn_backend().await;
-    let base = server.url.clone();
-    Browser::run(|browser| async move {
-        browser.client.goto(&format!("{base}/widget/?serviceOrigin=https%3A%2F%2Fcrm.zoho.com")).await.expect("goto");
-        browser.wait_for(".checklist li.error").await;
-        let failing = browser
-            .client
-            .execute("return [...document.querySelectorAll('.checklist li.error')].map(li => li.dataset.field)", vec![])
-            .await
-            .expect("script");
-        assert_eq!(failing, serde_json::json!(["Product_Code", "Xero_GL_Account"]));
-        let summary = browser.wait_for(".summary").await.text().await.expect("text");
+    let id = products::NO_CODE_NO_GL_ACCOUNT;
+    let tenant = simulators(&server).xero.tenant_id(sandbox::xero::AU_ORG).expect("AU org");
+    Browser::run(move |browser| async move {
+        let sim = simulators(&server);
+        let client = browser.client.clone();
+        open_widget(&browser, &sim.crm, id).await;
+
+        // (a) The real record at first paint: exactly its two broken rules fail.
+        assert_eq!(failing_fields(&client).await, json!(["Product_Code", "Xero_GL_Account"]));
+        let summary = client.find(Locator::Css(".summary")).await.expect("summary").text().await.expect("text");
         assert_eq!(summary, "2 things to fix before this product can go to Xero.");
-        browser.screenshot("widget-sample-checklist").await;
+        let sync_disabled = script(&client, "return document.getElementById('sync').getAttribute('aria-disabled')");
+        assert_eq!(sync_disabled.await, json!("true"));
+        browser.screenshot("widget-first-paint").await;
+        let timing = script(
+            &client,
+            "const m = n => performance.getEntriesByName(n)[0].startTime; \
+             return [m('xero-sync:page-load'), m('xero-sync:checklist')]",
+        )
+        .await;
+        let (page_load, checklist) = (timing[0].as_f64().expect("ms"), timing[1].as_f64().expect("ms"));
+        println!(
+            "BENCH widget: PageLoad at {page_load:.1} ms, checklist rendered at {checklist:.1} ms after the popup's \
+             navigation start: {:.1} ms from PageLoad to the rendered checklist",
+            checklist - page_load
+        );
+
+        // (b) Typing fixes turns the rows green with no network call: the shared rules run in the page.
+        browser.wait_for("#xero-accounts option").await;
+        let resources = resource_count(&client).await;
+        let sdk_messages = sim.crm.messages().iter().filter(|m| m["eventName"] == "CRM_EVENT").count();
+        type_into(&client, "#fix-Product_Code", "MP-100").await;
+        assert_eq!(row_class(&client, "Product_Code").await, "ok");
+        type_into(&client, "#fix-Xero_GL_Account", "Sales").await;
+        assert_eq!(row_class(&client, "Xero_GL_Account").await, "ok");
+        assert_eq!(failing_fields(&client).await, json!([]));
+        assert_eq!(resource_count(&client).await, resources, "no request while typing");
+        let reads_or_invokes = sim
+            .crm
+            .messages()
+            .iter()
+            .filter(|m| m["eventName"] == "CRM_EVENT")
+            .skip(sdk_messages)
+            .filter(|m| m["data"]["category"] != "UI")
+            .count();
+        assert_eq!(reads_or_invokes, 0, "only popup resizes went to the CRM while typing");
+        let blocked = script(&client, "return document.getElementById('sync-blocked').textContent").await;
+        assert!(blocked.as_str().expect("text").starts_with("Save your changes"), "{blocked}");
+        browser.screenshot("widget-fixed-before-save").await;
+
+        // (c) Save writes the fixes to the CRM; the sync creates the item and writes its id back.
+        click(&client, "#save").await;
+        wait_until(
+            &client,
+            "the save is done",
+            "return document.getElementById('status').textContent.includes('Saved to the CRM')",
+        )
+        .await;
+        let record = sim.zoho.product(id).expect("record");
+        assert_eq!((&record["Product_Code"], &record["Xero_GL_Account"]), (&json!("MP-100"), &json!("Sales")));
+        let focused = script(&client, "return document.activeElement.id").await;
+        assert_eq!(focused, json!("save"), "the keyboard focus stays on the button after saving");
+        sync_and_wait(&client, "created").await;
+        let items = sim.xero.items(&tenant);
+        let item = items.iter().find(|i| i.code == "MP-100").expect("the item in Xero");
+        assert_eq!(item.name.as_deref(), Some("Mouse Pad"));
+        assert_eq!(item.sales.account_code.as_deref(), Some("200"));
+        assert_eq!(item.sales.tax_type.as_deref(), Some("OUTPUT"));
+        assert_eq!(item.sales.unit_price, Some(9.95));
+        assert_eq!(sim.zoho.product(id).expect("record")["Xero_Item_ID"], json!(item.item_id));
+        let link = script(&client, "return document.querySelector('.result a').getAttribute('href')").await;
+        assert!(link.as_str().expect("href").ends_with(&item.item_id), "{link}");
+        wait_until(
+            &client,
+            "the history lists the sync",
+            "return document.querySelectorAll('.history tbody tr').length === 1",
+        )
+        .await;
+        browser.screenshot("widget-synced").await;
+
+        // (d) Changed in the CRM, synced again: the same item is updated, never duplicated.
+        let mut record = sim.zoho.product(id).expect("record").as_object().expect("object").clone();
+        record.insert("Unit_Price".into(), json!(12.5));
+        sim.zoho.set_product(id, record);
+        sync_and_wait(&client, "updated").await;
+        let items: Vec<_> = sim.xero.items(&tenant).into_iter().filter(|i| i.code == "MP-100").collect();
+        assert_eq!(items.len(), 1, "one item");
+        assert_eq!(items[0].sales.unit_price, Some(12.5));
+        wait_until(
+            &client,
+            "the history lists both syncs",
+            "return document.querySelectorAll('.history tbody tr').length === 2",
+        )
+        .await;
+        browser.screenshot("widget-updated").await;
+    })
+    .await;
+}
+
+/// A name Xero does not know comes back from the sync on its field, with one-click suggestions; and an
+/// error Xero itself raises (e) lands on its field too: the account was archived after the backend cached
+/// the chart, so Xero refuses the item.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_names_and_errors_xero_raises_appear_on_their_field() {
+    let server = spawn_backend().await;
+    let tenant = simulators(&server).xero.tenant_id(sandbox::xero::AU_ORG).expect("AU org");
+    Browser::run(move |browser| async move {
+        let sim = simulators(&server);
+        let client = browser.client.clone();
+        open_widget(&browser, &sim.crm, products::WIRELESS_MOUSE).await;
+        browser.wait_for("#xero-accounts option").await;
+        assert_eq!(failing_fields(&client).await, json!([]));
+        let items_before = sim.xero.items(&tenant).len();
+
+        let gl = "#fix-Xero_GL_Account";
+        client.find(Locator::Css(gl)).await.expect(gl).clear().await.expect("cleared");
+        assert_eq!(row_class(&client, "Xero_GL_Account").await, "error", "emptied: nothing chosen");
+        type_into(&client, gl, "Salse").await;
+        click(&client, "#save").await;
+        wait_until(
+            &client,
+            "the save is done",
+            "return document.getElementById('status').textContent.includes('Saved')",
+        )
+        .await;
+        click(&client, "#sync").await;
+        wait_until(&client, "the sync is refused", "return !!document.querySelector('.result.failed')").await;
+        assert_eq!(failing_fields(&client).await, json!(["Xero_GL_Account"]));
+        let message =
+            script(&client, "return document.querySelector('li[data-field=\"Xero_GL_Account\"] .detail').textContent")
+                .await;
+        assert!(message.as_str().expect("text").contains("Salse"), "{message}");
+        let suggestion = "li[data-field=\"Xero_GL_Account\"] button.suggestion";
+        assert_eq!(
+            client.find(Locator::Css(suggestion)).await.expect("a suggestion").text().await.expect("text"),
+            "Use “Sales”"
+        );
+        click(&client, suggestion).await;
+        assert_eq!(row_class(&client, "Xero_GL_Account").await, "ok");
+        click(&client, "#save").await;
+        wait_until(
+            &client,
+            "the fix is saved",
+            "return document.getElementById('status').textContent.includes('Saved')",
+        )
+        .await;
+        assert_eq!(sim.zoho.product(products::WIRELESS_MOUSE).expect("record")["Xero_GL_Account"], "Sales");
+
+        assert!(sim.xero.archive_account(&tenant, "200"));
+        sync_and_wait(&client, "failed").await;
+        assert_eq!(failing_fields(&client).await, json!(["Xero_GL_Account"]));
+        let message =
+            script(&client, "return document.querySelector('li[data-field=\"Xero_GL_Account\"] .detail').textContent")
+                .await;
+        let message = message.as_str().expect("text");
+        assert_eq!(message, "Account code '200' is not a valid code for this document.", "Xero's own message");
+        assert!(client.find(Locator::Id("retry")).await.is_ok(), "a Try again button");
+        assert_eq!(sim.xero.items(&tenant).len(), items_before, "nothing was created");
+        browser.screenshot("widget-xero-error").await;
+    })
+    .await;
+}
+
+/// (f) The token is kept for the tab, so reopening the popup reuses it; a token the backend refuses (here
+/// its signature is broken, which the backend answers with the same 401 as an expired one) is replaced by
+/// a new session through the CRM Connection, and the call is retried once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_session_renews_itself() {
+    let server = spawn_backend().await;
+    let id = products::USB_C_HUB;
+    Browser::run(move |browser| async move {
+        let sim = simulators(&server);
+        let client = browser.client.clone();
+        let invokes = || sim.crm.messages().iter().filter(|m| m["data"]["category"] == "CRM_CONNECTION").count();
+        open_widget(&browser, &sim.crm, id).await;
+        browser.wait_for("#xero-accounts option").await;
+        assert_eq!(invokes(), 1, "one session for the first opening");
+
+        close_widget(&browser).await;
+        open_widget(&browser, &sim.crm, id).await;
+        browser.wait_for("#xero-accounts option").await;
+        assert_eq!(invokes(), 1, "reopened: the stored token is reused");
+
+        let key = format!("xero-sync:session:{id}");
+        let tampered = script(
+            &client,
+            &format!(
+                "const t = sessionStorage.getItem('{key}'); const bad = t.slice(0, -4) + 'AAAA'; \
+                      sessionStorage.setItem('{key}', bad); return bad !== t"
+            ),
+        )
+        .await;
+        assert_eq!(tampered, json!(true));
+        close_widget(&browser).await;
+        open_widget(&browser, &sim.crm, id).await;
+        browser.wait_for("#xero-accounts option").await;
+        assert_eq!(invokes(), 2, "the refused token was replaced by one new session");
+        sync_and_wait(&client, "done").await;
+        assert_eq!(invokes(), 2, "the renewed token serves the sync");
+        browser.screenshot("widget-session-renewed").await;
+
+        // The narrowest popup: 320 px, and nothing overflows sideways.
+        client.enter_parent_frame().await.expect("parent");
+        script(&client, "document.getElementById('widget-frame').style.width = '320px'; return true").await;
+        client.find(Locator::Id("widget-frame")).await.expect("frame").enter_frame().await.expect("enter");
+        wait_until(&client, "the frame is 320 px wide", "return window.innerWidth === 320").await;
+        let overflow =
+            script(&client, "const e = document.documentElement; return e.scrollWidth - e.clientWidth").await;
+        assert_eq!(overflow, json!(0), "no horizontal scrolling at 320 px");
+        browser.screenshot("widget-320px").await;
+    })
+    .await;
+}
+
+/// Zoho's SDK has no timeouts: a CRM that refuses a call, or never answers it, ends in a message with a
+/// way out, never in a blank or endlessly loading popup.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crm_that_fails_or_never_answers_gets_a_message() {
+    let server = spawn_backend().await;
+    Browser::run(move |browser| async move {
+        let sim = simulators(&server);
+        let client = browser.client.clone();
+        let alert = "const a = document.querySelector('[role=alert]'); return a ? a.textContent : null";
+
+        sim.crm.set_event_fault(Some(sandbox::crm_page::EventFault::Fail));
+        client.goto(&sim.crm.record_url(products::WIRELESS_MOUSE)).await.expect("record page");
+        click(&client, "#sync-to-xero").await;
+        browser.wait_for("#widget-frame").await.enter_frame().await.expect("enter the widget frame");
+        wait_until(&client, "the failure is shown", "return !!document.querySelector('[role=alert]')").await;
+        assert_eq!(script(&client, alert).await, json!("Could not read the product: invalid data"));
+        // The widget's own Close goes through the failing CRM too; the popup's × always works.
+        client.enter_parent_frame().await.expect("parent");
+        click(&client, ".crm-popup-close").await;
+        wait_until(&client, "the popup closes", "return !document.getElementById('widget-popup')").await;
+
+        sim.crm.set_event_fault(Some(sandbox::crm_page::EventFault::Hang));
+        click(&client, "#sync-to-xero").await;
+        browser.wait_for("#widget-frame").await.enter_frame().await.expect("enter the widget frame");
+        let loading = script(&client, "return document.querySelector('.loading').textContent").await;
+        assert_eq!(loading, json!("Reading the product…"), "a loading state meanwhile");
+        wait_until(&client, "the timeout is shown", "return !!document.querySelector('[role=alert]')").await;
+        assert_eq!(
+            script(&client, alert).await,
+            json!("The CRM did not answer (could not read the product); close and reopen the widget.")
+        );
+        browser.screenshot("widget-crm-timeout").await;
     })
     .await;
 }

@@ -1,0 +1,171 @@
+//! The backend's widget API (README "Widget API"), with the session token it needs.
+//!
+//! The token comes from `POST /api/session`, which only Zoho's servers can call (they add the API key), so
+//! the widget asks through `CONNECTION.invoke`. Tokens last 15 minutes: on a 401 the client opens a new
+//! session once and retries once, so an expired session renews itself. The token is kept in the tab's
+//! `sessionStorage`, so reopening the popup on the same record within its life skips the round trip
+//! through Zoho's servers.
+
+use std::cell::RefCell;
+
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use shared::wire::{ApiError, ErrorCode, ErrorEnvelope, HistoryEntry, PickLists, SyncResponse};
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{RequestInit, Response};
+
+use crate::zoho;
+
+/// Talks to the backend for one record.
+#[derive(Debug)]
+pub struct Client {
+    /// The backend's origin: it serves this page, so it is the page's own.
+    origin: String,
+    record_id: String,
+    user: Option<String>,
+    token: RefCell<Option<String>>,
+}
+
+fn failure(code: ErrorCode, message: impl Into<String>) -> ApiError {
+    ApiError { code, message: message.into(), issues: Vec::new(), request_id: None }
+}
+
+#[derive(Clone, Copy)]
+enum Method {
+    Get,
+    Post,
+}
+
+impl Client {
+    pub fn new(origin: String, record_id: String, user: Option<String>) -> Self {
+        let token = storage().and_then(|s| s.get_item(&storage_key(&record_id)).ok().flatten());
+        Self { origin, record_id, user, token: RefCell::new(token) }
+    }
+
+    fn keep(&self, token: Option<&str>) {
+        *self.token.borrow_mut() = token.map(str::to_owned);
+        if let Some(storage) = storage() {
+            let key = storage_key(&self.record_id);
+            // Storage can be full or blocked; the token still lives in memory.
+            let _ = match token {
+                Some(token) => storage.set_item(&key, token),
+                None => storage.remove_item(&key),
+            };
+        }
+    }
+
+    /// The origin of the page, where the backend serves both the widget and its API.
+    pub fn page_origin() -> Option<String> {
+        web_sys::window().and_then(|w| w.location().origin().ok())
+    }
+
+    /// A fresh token, through the CRM Connection.
+    async fn open_session(&self) -> Result<String, ApiError> {
+        let parameters = json!({"record_id": self.record_id, "user": self.user});
+        let body = zoho::invoke(&format!("{}/api/session", self.origin), &parameters)
+            .await
+            .map_err(|m| failure(ErrorCode::UpstreamUnavailable, m))?;
+        // Only `token` of the SessionResponse is needed; reading just that field keeps a typed parse (about
+        // 2 KB gzip) out of the bundle.
+        let token = serde_json::from_str::<Value>(&body).ok().and_then(|v| v["token"].as_str().map(str::to_owned));
+        match token {
+            Some(token) => {
+                self.keep(Some(&token));
+                Ok(token)
+            }
+            None => Err(serde_json::from_str::<ErrorEnvelope>(&body).map_or_else(
+                |_| failure(ErrorCode::UpstreamUnavailable, "xero-sync did not open a session; try again shortly."),
+                |envelope| envelope.error,
+            )),
+        }
+    }
+
+    /// One authenticated call, its body on success. Not generic, so the request code exists once in the
+    /// bundle; [`typed`] reads the body as the route's type.
+    async fn call(&self, method: Method, path: &str) -> Result<String, ApiError> {
+        let url = format!("{}{path}", self.origin);
+        let mut renewed = false;
+        loop {
+            let current = self.token.borrow().clone();
+            let token = match current {
+                Some(token) => token,
+                None => {
+                    renewed = true;
+                    self.open_session().await?
+                }
+            };
+            let init = RequestInit::new();
+            init.set_method(match method {
+                Method::Get => "GET",
+                Method::Post => "POST",
+            });
+            let headers = web_sys::Headers::new().map_err(|_| no_fetch())?;
+            // A fresh Headers accepts any valid name and value.
+            let _ = headers.set("Authorization", &format!("Bearer {token}"));
+            init.set_headers(&headers);
+            let response = fetch(&url, &init)
+                .await
+                .ok_or_else(|| failure(ErrorCode::UpstreamUnavailable, "xero-sync could not be reached; try again."))?;
+            if response.status() == 401 && !renewed {
+                // Expired (or refused): one new session, one retry.
+                self.keep(None);
+                continue;
+            }
+            return read(response).await;
+        }
+    }
+
+    pub async fn sync(&self) -> Result<SyncResponse, ApiError> {
+        typed(&self.call(Method::Post, &format!("/api/products/{}/sync", self.record_id)).await?)
+    }
+
+    pub async fn history(&self) -> Result<Vec<HistoryEntry>, ApiError> {
+        typed(&self.call(Method::Get, &format!("/api/products/{}/history", self.record_id)).await?)
+    }
+
+    pub async fn options(&self) -> Result<PickLists, ApiError> {
+        typed(&self.call(Method::Get, "/api/xero/options").await?)
+    }
+}
+
+/// Where the token of a record's session is kept between openings of the popup.
+pub fn storage_key(record_id: &str) -> String {
+    format!("xero-sync:session:{record_id}")
+}
+
+fn storage() -> Option<web_sys::Storage> {
+    web_sys::window().and_then(|w| w.session_storage().ok().flatten())
+}
+
+fn no_fetch() -> ApiError {
+    failure(ErrorCode::Internal, "The browser cannot make requests.")
+}
+
+async fn fetch(url: &str, init: &RequestInit) -> Option<Response> {
+    let promise = web_sys::window()?.fetch_with_str_and_init(url, init);
+    JsFuture::from(promise).await.ok()?.dyn_into().ok()
+}
+
+/// The body of a 2xx answer, or the API's error (an [`ErrorEnvelope`]).
+async fn read(response: Response) -> Result<String, ApiError> {
+    let status = response.status();
+    let text = match response.text() {
+        Ok(promise) => JsFuture::from(promise).await.ok().and_then(|t| t.as_string()),
+        Err(_) => None,
+    };
+    let body = text.unwrap_or_default();
+    if (200..300).contains(&status) {
+        return Ok(body);
+    }
+    Err(serde_json::from_str::<ErrorEnvelope>(&body).map_or_else(
+        |_| failure(ErrorCode::UpstreamUnavailable, format!("xero-sync answered {status}; try again shortly.")),
+        |envelope| envelope.error,
+    ))
+}
+
+/// A 2xx body as the route's type (from text, so serde_json's `Value` deserialiser stays out of the bundle).
+fn typed<T: DeserializeOwned>(body: &str) -> Result<T, ApiError> {
+    serde_json::from_str(body)
+        .map_err(|_| failure(ErrorCode::Internal, "xero-sync sent an answer the widget does not understand."))
+}

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::fields::FieldMap;
 use crate::rules::Issue;
 use crate::xero::ItemPayload;
 
@@ -98,9 +99,13 @@ pub struct SyncResponse {
     pub warnings: Vec<Issue>,
 }
 
-/// The organisation's choices for the widget's pick-lists.
+/// The organisation's choices for the widget's pick-lists, and the CRM field names it syncs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PickLists {
+    /// The organisation's custom field API names (`XERO_SYNC_FIELD_*`), so the widget checks and writes
+    /// the same fields the backend reads.
+    #[serde(default)]
+    pub fields: FieldMap,
     /// Active accounts with a code, revenue accounts first.
     pub accounts: Vec<AccountOption>,
     /// Active rates that can apply to revenue.

@@ -188,6 +188,8 @@ impl Model {
                 }
             }
             Action::Options(lists) => {
+                // The organisation's field names: the record is read again through them below.
+                self.map = lists.fields;
                 self.accounts = lists.accounts;
                 self.tax_rates = lists.tax_rates;
                 self.options_error = None;

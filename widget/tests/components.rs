@@ -67,6 +67,20 @@ fn the_reducer_keeps_edits_apart_from_the_record_until_saved() {
 }
 
 #[wasm_bindgen_test]
+fn the_organisations_field_names_come_with_the_pick_lists() {
+    // An organisation whose GL account field is called `GL_Account__c`, holding "Sales".
+    let mut record = mouse_pad();
+    record.remove("Xero_GL_Account");
+    record.insert("GL_Account__c".into(), json!("Sales"));
+    let model = Model::with_record(record);
+    assert_eq!(errors(&model), ["Product_Code", "Xero_GL_Account"], "read with the default names");
+    let fields = shared::FieldMap { gl_account: "GL_Account__c".into(), ..shared::FieldMap::default() };
+    let lists = shared::wire::PickLists { fields, accounts: Vec::new(), tax_rates: Vec::new() };
+    let model = model.apply(Action::Options(lists));
+    assert_eq!(errors(&model), ["Product_Code"], "read again with the organisation's names");
+}
+
+#[wasm_bindgen_test]
 fn issues_from_the_sync_stay_on_their_field_until_it_is_edited() {
     let mut record = mouse_pad();
     record.insert("Product_Code".into(), json!("MP-100"));

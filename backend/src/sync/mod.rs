@@ -171,7 +171,7 @@ impl Engine {
                 rate: r.effective_rate,
             })
             .collect();
-        Ok(PickLists { accounts, tax_rates })
+        Ok(PickLists { fields: self.inner.fields.clone(), accounts, tax_rates })
     }
 
     async fn plan(&self, product_id: &str) -> Result<Plan, SyncError> {

@@ -228,6 +228,7 @@ async fn options_list_the_organisations_sales_accounts_and_rates() {
     let token = app.session(products::WIRELESS_MOUSE).await;
     let (status, body) = app.call(reqwest::Method::GET, "/api/xero/options", Some(&token)).await;
     assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["fields"]["gl_account"], "Xero_GL_Account", "the organisation's CRM field names");
     let accounts = body["accounts"].as_array().expect("accounts");
     assert_eq!(accounts[0]["revenue"], true, "revenue accounts first");
     assert!(accounts.iter().any(|a| a["code"] == "200" && a["name"] == "Sales"));

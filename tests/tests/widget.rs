@@ -12,14 +12,13 @@ use serde_json::{Value, json};
 
 /// The backend in sandbox mode, serving the release build of the widget.
 async fn spawn_backend() -> backend::server::Server {
-    let widget_dir = repo_root().join("widget/dist");
     assert!(
-        widget_dir.join("index.html").exists(),
+        repo_root().join("widget/dist/index.html").exists(),
         "the widget is not built: run scripts/test.sh (or `trunk build --release` in widget/)"
     );
-    let widget_dir = widget_dir.display().to_string();
-    let settings =
-        Settings::load(&|name| (name == "XERO_SYNC_WIDGET_DIR").then(|| widget_dir.clone())).expect("settings");
+    // No XERO_SYNC_WIDGET_DIR: the widget is served the way `xero-sync` serves it, from its embedded build
+    // (which a debug build reads from widget/dist).
+    let settings = Settings::load(&|_| None).expect("settings");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     backend::server::start(settings, listener).await.expect("backend")
 }

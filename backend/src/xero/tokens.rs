@@ -233,9 +233,7 @@ impl TokenManager {
         if !self.vault.replace(expected, &set).await? {
             return Err(VaultError("the stored tokens changed during the connection; try again".into()).into());
         }
-        let stored = TokenSet { version: expected.map_or(1, |v| v + 1), ..set };
-        self.set_cached(Some(stored.clone()));
-        Ok(stored)
+        self.cache_stored().await
     }
 
     /// An access token with more than a minute left, refreshing it (once, however many callers) if needed.
@@ -301,21 +299,24 @@ impl TokenManager {
         Err(XeroError::ReconnectNeeded(reason.into()))
     }
 
+    /// Caches the set just stored, with the version the vault gave it: a vault may number versions its own
+    /// way (the store never reuses one, even across a disconnect), and a wrong version here would make the
+    /// next refresh lose its compare-and-set and, with it, the refresh token Xero just rotated.
+    async fn cache_stored(&self) -> Result<TokenSet, XeroError> {
+        // Normally `set` itself; if another process replaced it meanwhile, that newer set is the one to use.
+        let Some(stored) = self.vault.load().await? else {
+            return Err(XeroError::ReconnectNeeded("the stored Xero tokens were removed".into()));
+        };
+        self.set_cached(Some(stored.clone()));
+        Ok(stored)
+    }
+
     /// Stores a freshly refreshed set before anyone uses it. If another holder stored first, its set wins.
     async fn persist(&self, expected: i64, set: TokenSet) -> Result<TokenSet, XeroError> {
-        if self.vault.replace(Some(expected), &set).await? {
-            let stored = TokenSet { version: expected + 1, ..set };
-            self.set_cached(Some(stored.clone()));
-            return Ok(stored);
+        if !self.vault.replace(Some(expected), &set).await? {
+            tracing::info!("xero tokens were refreshed by another holder; using the stored set");
         }
-        tracing::info!("xero tokens were refreshed by another holder; using the stored set");
-        let latest = self
-            .vault
-            .load()
-            .await?
-            .ok_or_else(|| XeroError::ReconnectNeeded("the stored Xero tokens were removed".into()))?;
-        self.set_cached(Some(latest.clone()));
-        Ok(latest)
+        self.cache_stored().await
     }
 
     /// `refresh_token` grant, retried with backoff on transient failures with the same refresh token

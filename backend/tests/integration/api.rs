@@ -410,3 +410,40 @@ async fn a_sync_that_outlasts_xeros_errors_can_simply_be_tried_again() {
     assert_eq!(items.len(), 1);
     assert_eq!(items[0].sales.unit_price, Some(27.0));
 }
+
+#[tokio::test]
+async fn after_a_reconnect_every_rotated_refresh_token_is_kept() {
+    use sandbox::xero::{AuthorizeRequest, Lifetimes, XeroConfig};
+    // No grace: a refresh token lost even once would mean "reconnect needed".
+    let lifetimes = Lifetimes { refresh_grace: Duration::ZERO, ..Lifetimes::default() };
+    let tuning = Tuning {
+        sandbox: sandbox::SandboxConfig {
+            xero: XeroConfig { lifetimes, ..XeroConfig::default() },
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let app = spawn_tuned(tuning).await;
+    let state = &app.server.state;
+    // What the admin's disconnect then connect do to the tokens.
+    state.store.clear_xero_tokens().await.expect("clear");
+    let redirect = state.settings.xero_redirect_uri();
+    let consent = AuthorizeRequest {
+        response_type: "code".into(),
+        client_id: XeroConfig::default().client_id,
+        redirect_uri: redirect.clone(),
+        scope: state.settings.xero_scopes.clone(),
+        state: Some("again".into()),
+        code_challenge: None,
+        code_challenge_method: None,
+    };
+    let code = app.sandbox().xero.approve(&consent).expect("consent");
+    state.xero.exchange_code(&code, &redirect, None).await.expect("exchange");
+
+    for product in [products::WIRELESS_MOUSE, products::USB_C_HUB, products::MECHANICAL_KEYBOARD] {
+        app.sandbox().xero.expire_access_tokens();
+        let (status, body) = app.sync(product).await;
+        assert_eq!(status, StatusCode::OK, "{product}: {body}");
+    }
+    assert_eq!(app.sandbox().xero.token_stats().refresh_failures, 0);
+}

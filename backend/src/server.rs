@@ -105,7 +105,7 @@ pub async fn start_with(mut settings: Settings, listener: TcpListener, tuning: T
         zoho: zoho.clone(),
         sessions: SessionKeys::new(key.derive("widget-session")),
         admin_key: key.derive("admin"),
-        sandbox: sandbox_mode,
+        sandbox: sandbox.as_ref().map(|s| s.crm.clone()),
         widget: WidgetPage {
             dir: settings.widget_dir.clone(),
             sdk_url: settings.zoho_sdk_url.clone(),

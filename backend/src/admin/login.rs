@@ -75,7 +75,7 @@ async fn password_hash(state: &AppState, login: &LoginState) -> Result<Option<St
     if let Some(hash) = &state.settings.admin_password_hash {
         return Ok(Some(hash.expose_secret().to_owned()));
     }
-    if !state.sandbox {
+    if state.sandbox.is_none() {
         return Ok(None);
     }
     let hash = login
@@ -92,13 +92,13 @@ async fn password_hash(state: &AppState, login: &LoginState) -> Result<Option<St
 
 fn login_page(state: &AppState, status: StatusCode, message: Option<&str>) -> Response {
     let configured = state.settings.admin_password_hash.is_some();
-    let note = match (configured, state.sandbox) {
+    let note = match (configured, state.sandbox.is_some()) {
         (false, true) => format!("<p>Sandbox mode: the password is <code>{SANDBOX_PASSWORD}</code>.</p>"),
         (false, false) => {
             let body = "<p class=\"warn\">No admin password is configured, so nobody can log in.</p>\
                 <p>Run <code>xero-sync hash-password</code>, type the password on its input, and set \
                 <code>XERO_SYNC_ADMIN_PASSWORD_HASH</code> to what it prints; then restart the service.</p>";
-            return respond(status, layout(state.sandbox, "Log in", None, body));
+            return respond(status, layout(state.sandbox.is_some(), "Log in", None, body));
         }
         (true, _) => String::new(),
     };
@@ -109,7 +109,7 @@ fn login_page(state: &AppState, status: StatusCode, message: Option<&str>) -> Re
 <input type="password" id="password" name="password" autocomplete="current-password" required autofocus></p>
 <p><button type="submit">Log in</button></p></form>"#
     );
-    respond(status, layout(state.sandbox, "Log in", None, &body))
+    respond(status, layout(state.sandbox.is_some(), "Log in", None, &body))
 }
 
 /// `GET /admin/login`

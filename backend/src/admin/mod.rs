@@ -148,7 +148,7 @@ async fn dashboard(State(state): State<AppState>, admin: AdminSession) -> Result
         key_button = button(csrf, "/admin/api-key", if has_key { "Rotate API key" } else { "Create API key" }),
         log = log_table(&log),
     );
-    Ok(respond(StatusCode::OK, layout(state.sandbox, "Dashboard", Some(csrf), &body)))
+    Ok(respond(StatusCode::OK, layout(state.sandbox.is_some(), "Dashboard", Some(csrf), &body)))
 }
 
 fn log_table(entries: &[SyncLogEntry]) -> String {
@@ -215,10 +215,13 @@ async fn rotate_api_key(State(state): State<AppState>, form: AdminForm) -> Resul
     let hash = crate::api::session::api_key_hash(key.expose_secret());
     state.store.set_api_key_hash(&hash).await.map_err(|e| Failure::internal(&state, e))?;
     tracing::info!("widget api key rotated");
-    let sandbox_note = if state.sandbox {
-        "<p class=\"warn\">Sandbox mode: the emulated CRM page still presents the key made at start-up, so its widget stops working until the service restarts.</p>"
-    } else {
-        ""
+    // The emulated CRM plays Zoho's part: its Connection gets the new key, as an admin would paste it.
+    let sandbox_note = match &state.sandbox {
+        Some(crm) => {
+            crm.set_connection(crate::server::CONNECTION_NAME, &state.settings.public_url, key.expose_secret());
+            "<p>Sandbox mode: the emulated CRM's Connection now presents this key.</p>"
+        }
+        None => "",
     };
     let body = format!(
         r#"<p>The new API key (shown <strong>only on this page</strong>; the previous key no longer works):</p>
@@ -228,5 +231,5 @@ async fn rotate_api_key(State(state): State<AppState>, form: AdminForm) -> Resul
         page::escape(key.expose_secret()),
         page::escape(crate::server::CONNECTION_NAME),
     );
-    Ok(respond(StatusCode::OK, layout(state.sandbox, "New API key", Some(form.admin.csrf()), &body)))
+    Ok(respond(StatusCode::OK, layout(state.sandbox.is_some(), "New API key", Some(form.admin.csrf()), &body)))
 }

@@ -92,7 +92,7 @@ pub struct Failure {
 
 impl Failure {
     pub fn new(state: &AppState, status: StatusCode, title: &'static str, message: impl Into<String>) -> Self {
-        Self { status, title, message: message.into(), sandbox: state.sandbox }
+        Self { status, title, message: message.into(), sandbox: state.sandbox.is_some() }
     }
 
     /// A failure of ours: the detail goes to the log, the page says something generic.

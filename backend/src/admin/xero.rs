@@ -72,7 +72,7 @@ pub async fn callback(
         };
         let body =
             format!(r#"<p role="alert">{}</p><p><a href="/admin">Back to the dashboard</a></p>"#, escape(&message));
-        return Ok(respond(StatusCode::OK, layout(state.sandbox, "Xero not connected", csrf, &body)));
+        return Ok(respond(StatusCode::OK, layout(state.sandbox.is_some(), "Xero not connected", csrf, &body)));
     }
     let Some(verifier) = verifier else {
         return Err(bad("This Xero answer is unknown, expired or already used. Start again from the dashboard."));
@@ -140,7 +140,7 @@ fn resume_page(state: &AppState, raw_query: &str) -> Response {
 <meta http-equiv="refresh" content="0; url={0}">"#,
         escape(&target)
     );
-    respond(StatusCode::OK, layout(state.sandbox, "Connecting Xero", None, &body))
+    respond(StatusCode::OK, layout(state.sandbox.is_some(), "Connecting Xero", None, &body))
 }
 
 /// `GET /admin/xero/tenant`: which organisation to sync to, after a consent that reached several.
@@ -168,7 +168,10 @@ pub async fn choose_page(State(state): State<AppState>, admin: AdminSession) -> 
 <p><button type="submit">Use this organisation</button></p></form>"#,
         escape(admin.csrf())
     );
-    Ok(respond(StatusCode::OK, layout(state.sandbox, "Choose the Xero organisation", Some(admin.csrf()), &body)))
+    Ok(respond(
+        StatusCode::OK,
+        layout(state.sandbox.is_some(), "Choose the Xero organisation", Some(admin.csrf()), &body),
+    ))
 }
 
 /// `POST /admin/xero/tenant`
@@ -208,7 +211,10 @@ pub async fn disconnect(State(state): State<AppState>, form: AdminForm) -> Resul
 <p>To be sure, remove the app under <em>Connected Apps</em> in Xero's settings.</p><p><a href="/admin">Back to the dashboard</a></p>"#,
                 escape(&e.to_string())
             );
-            Ok(respond(StatusCode::OK, layout(state.sandbox, "Xero disconnected", Some(form.admin.csrf()), &body)))
+            Ok(respond(
+                StatusCode::OK,
+                layout(state.sandbox.is_some(), "Xero disconnected", Some(form.admin.csrf()), &body),
+            ))
         }
     }
 }

@@ -35,8 +35,8 @@ pub struct AppState {
     pub sessions: SessionKeys,
     /// Keys for signing admin cookies and CSRF tokens, derived from the master key.
     pub admin_key: [u8; 32],
-    /// Sandbox mode: every page says so.
-    pub sandbox: bool,
+    /// Sandbox mode (every page says so), with the emulated CRM page, whose Connection holds the API key.
+    pub sandbox: Option<sandbox::crm_page::CrmPage>,
     pub widget: WidgetPage,
 }
 

@@ -470,6 +470,28 @@ async fn a_rotated_api_key_is_shown_once_and_replaces_the_old_one() {
     assert!(dashboard.body.contains("An API key is set") && dashboard.body.contains("Rotate API key"));
     assert!(dashboard.body.contains(&format!("<code>{}</code>", app.server.state.settings.widget_url())));
     assert!(dashboard.body.contains("<code>xero_sync_backend</code>") && dashboard.body.contains("X-Api-Key"));
+
+    // Sandbox mode: the emulated CRM's Connection now presents the new key, server-side, as Zoho's would.
+    let crm = &app.sandbox().crm;
+    let invoke = json!({"type": "SDK.EVENT", "eventName": "CRM_EVENT", "uniqueID": "u1", "time": 1, "promiseid": "Promise100",
+        "data": {"category": "CRM_CONNECTION", "connectionName": "xero_sync_backend",
+            "data": {"data": {"url": app.url("/api/session"), "method": "POST", "param_type": 2,
+                "parameters": json!({"record_id": products::WIRELESS_MOUSE}).to_string(), "headers": "{}"}}}});
+    let answer: Value = app
+        .http
+        .post(format!("{}/crm-host/message", crm.url))
+        .json(&json!({"record_id": products::WIRELESS_MOUSE, "message": invoke}))
+        .send()
+        .await
+        .expect("host")
+        .json()
+        .await
+        .expect("json");
+    let reply = &answer["replies"][0]["data"];
+    assert_eq!(reply["code"], "SUCCESS", "{answer}");
+    let message = &reply["details"]["statusMessage"];
+    let session: Value = message.as_str().map_or_else(|| message.clone(), |s| serde_json::from_str(s).expect("json"));
+    assert!(session["token"].is_string(), "the backend accepted the key: {answer}");
 }
 
 #[tokio::test]

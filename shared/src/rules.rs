@@ -399,8 +399,9 @@ fn chosen<'a>(
     typed
 }
 
-/// Case-insensitive equality of trimmed names, without allocating (it runs per account, per keystroke).
-fn same(a: &str, b: &str) -> bool {
+/// Case-insensitive equality of trimmed names and codes, without allocating (it runs per account, per
+/// keystroke). Xero compares item codes and account names this way too.
+pub fn same_name(a: &str, b: &str) -> bool {
     a.trim().chars().flat_map(char::to_lowercase).eq(b.trim().chars().flat_map(char::to_lowercase))
 }
 
@@ -421,7 +422,7 @@ fn check_gl_account(
         issues,
     )?;
     let accounts = accounts?;
-    let named = |a: &&Account| same(&a.name, typed) || a.usable_code().is_some_and(|c| same(c, typed));
+    let named = |a: &&Account| same_name(&a.name, typed) || a.usable_code().is_some_and(|c| same_name(c, typed));
     // Prefer a usable account when an archived one shares the name.
     let found = accounts.iter().filter(named).max_by_key(|a| (a.is_selectable(), a.is_active()));
     match found {
@@ -499,7 +500,7 @@ fn check_tax_rate(
         issues,
     )?;
     let rates = rates?;
-    let named = |r: &&TaxRate| same(&r.name, typed) || same(&r.tax_type, typed);
+    let named = |r: &&TaxRate| same_name(&r.name, typed) || same_name(&r.tax_type, typed);
     let found = rates.iter().filter(named).max_by_key(|r| (r.is_selectable(), r.is_active()));
     let suggestions = || closest(typed, rates.iter().filter(|r| r.is_selectable()).map(|r| r.name.as_str()), 3);
     match found {

@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use chrono::{SecondsFormat, Utc};
 use serde_json::{Map, json};
+use shared::rules::same_name;
 use shared::wire::{HistoryEntry, PickLists, SyncOutcome, SyncResponse};
 use shared::{CrmProduct, FieldMap, Issue, ItemPayload, XeroContext, validate};
 
@@ -215,7 +216,7 @@ impl Engine {
         }
         let Some(code) = product.code.text() else { return Ok(None) };
         let items = self.inner.xero.items(tenant_id).await?;
-        let Some(item) = items.into_iter().find(|i| same_code(&i.code, code)) else { return Ok(None) };
+        let Some(item) = items.into_iter().find(|i| same_name(&i.code, code)) else { return Ok(None) };
         // Two CRM products whose codes differ only in case would silently share one Xero item.
         if let Some(owner) = self.inner.store.item_link_by_item(tenant_id, &item.item_id).await?
             && owner.product_id != product_id
@@ -289,7 +290,7 @@ impl Engine {
             }
             Some(existing) => {
                 let key = idempotency_key(run, &existing.item_id, &hash);
-                let result = if same_code(&existing.code, &payload.code) {
+                let result = if same_name(&existing.code, &payload.code) {
                     xero.upsert_items(tenant, std::slice::from_ref(&payload), &key).await?.into_iter().next()
                 } else {
                     // A renamed code: only the item's own endpoint changes a Code.
@@ -406,10 +407,6 @@ impl Engine {
 
 fn found(item: XeroItem) -> Existing {
     Existing { item_id: item.item_id, code: item.code, last_hash: None }
-}
-
-fn same_code(a: &str, b: &str) -> bool {
-    a.trim().to_lowercase() == b.trim().to_lowercase()
 }
 
 fn log_outcome(outcome: SyncOutcome) -> LogOutcome {

@@ -12,6 +12,9 @@
  *   - calls throw synchronously when made too early: a TypeError before init(), and
  *     "Parentwindow reference not found." between init() and SET_CONTEXT;
  *   - DEREGISTER is posted on unload.
+ * META.getFields sends {category:"META", type:"FIELD_LIST", Entity}: the SDK's getMeta sends
+ * {category:"META", type, Entity, Id}; the type's name is our reading and only this stand-in and the host
+ * page depend on it (a widget sees the public call and its documented answer, {fields:[...]}).
  */
 (function (global) {
   'use strict';
@@ -131,6 +134,11 @@
         getCurrentUser: function () { return request({ category: 'CONFIG', type: 'CURRENT_USER' }); },
         GetCurrentEnvironment: function () { return request({ category: 'CONFIG', type: 'ORG_LEVEL_INFO' }); },
         getOrgInfo: function () { return request({ category: 'CONFIG', type: 'ORG' }); }
+      },
+      META: {
+        getFields: function (config) {
+          return request({ category: 'META', type: 'FIELD_LIST', Entity: config.Entity, Id: config.Id });
+        }
       },
       CONNECTION: {
         invoke: function (connectionName, req) {

@@ -1,8 +1,9 @@
 //! The sync rules: what a product needs before it can become a Xero Item.
 //!
-//! [`validate`] runs in two settings with the same code: in the browser on every keystroke with no Xero
-//! data ([`XeroContext::NONE`]), and on the server with the organisation's live accounts and tax rates,
-//! where it also resolves the names typed in the CRM to the codes Xero wants ([`Report::resolved`]).
+//! [`validate`] runs in two settings with the same code: in the browser on every keystroke (without Xero
+//! data, [`XeroContext::NONE`], until the organisation's lists have arrived, then with them), and on the
+//! server with the organisation's live accounts and tax rates before every write, where it also resolves
+//! the names typed in the CRM to the codes Xero wants ([`Report::resolved`]).
 
 use serde::{Deserialize, Serialize};
 
@@ -444,7 +445,11 @@ fn check_gl_account(
                 Issue::error(
                     field,
                     IssueCode::GlAccountArchived,
-                    format!("The Xero account “{}” is {}; choose an active account.", a.name, a.status.to_lowercase()),
+                    format!(
+                        "The Xero account “{}” is {}; choose an active account.",
+                        a.name,
+                        a.status.to_ascii_lowercase()
+                    ),
                 )
                 .with_suggestions(account_suggestions(typed, accounts)),
             );
@@ -510,7 +515,11 @@ fn check_tax_rate(
                 Issue::error(
                     field,
                     IssueCode::TaxRateInactive,
-                    format!("The Xero tax rate “{}” is {}; choose an active rate.", r.name, r.status.to_lowercase()),
+                    format!(
+                        "The Xero tax rate “{}” is {}; choose an active rate.",
+                        r.name,
+                        r.status.to_ascii_lowercase()
+                    ),
                 )
                 .with_suggestions(suggestions()),
             );
@@ -552,10 +561,14 @@ fn did_you_mean(suggestions: &[String]) -> String {
     }
 }
 
-/// Decimals in the shortest representation of `value` (Rust's `Display` never uses an exponent).
+/// Decimals in the shortest representation of `value`, as serde_json writes it ("12.5", "1.0", "1e-7"):
+/// its float printer is in the widget's bundle anyway, and `f64`'s `Display` would add 7 KB gzip to it.
 fn decimals(value: f64) -> u32 {
-    let text = value.abs().to_string();
-    text.split_once('.').map_or(0, |(_, frac)| u32::try_from(frac.len()).unwrap_or(u32::MAX))
+    let text = serde_json::Number::from_f64(value.abs()).map(|n| n.to_string()).unwrap_or_default();
+    let (mantissa, exponent) = text.split_once(['e', 'E']).unwrap_or((&text, "0"));
+    let fraction = mantissa.split_once('.').map_or("", |(_, f)| f).trim_end_matches('0');
+    let places = i64::try_from(fraction.len()).unwrap_or(i64::MAX) - exponent.parse::<i64>().unwrap_or(0);
+    u32::try_from(places.max(0)).unwrap_or(u32::MAX)
 }
 
 fn check_price(product: &CrmProduct, issues: &mut Vec<Issue>) {
@@ -625,6 +638,9 @@ mod tests {
         assert_eq!(decimals(0.125), 3);
         assert_eq!(decimals(-19.99001), 5);
         assert_eq!(decimals(1e-7), 7);
+        assert_eq!(decimals(1.5e-7), 8);
+        assert_eq!(decimals(1e21), 0);
+        assert_eq!(decimals(123_456_789.125), 3);
     }
 
     #[test]

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::fields::FieldMap;
 use crate::rules::Issue;
-use crate::xero::ItemPayload;
+use crate::xero::{Account, ItemPayload, TaxRate};
 
 /// Every error response has this body: `{"error": {...}}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -99,32 +99,19 @@ pub struct SyncResponse {
     pub warnings: Vec<Issue>,
 }
 
-/// The organisation's choices for the widget's pick-lists, and the CRM field names it syncs.
+/// The organisation's Xero lists, for the widget's rules and pick-lists, and the CRM field names it syncs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PickLists {
     /// The organisation's custom field API names (`XERO_SYNC_FIELD_*`), so the widget checks and writes
     /// the same fields the backend reads.
     #[serde(default)]
     pub fields: FieldMap,
-    /// Active accounts with a code, revenue accounts first.
-    pub accounts: Vec<AccountOption>,
-    /// Active rates that can apply to revenue.
-    pub tax_rates: Vec<TaxRateOption>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AccountOption {
-    pub code: String,
-    pub name: String,
-    pub revenue: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TaxRateOption {
-    pub tax_type: String,
-    pub name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rate: Option<f64>,
+    /// The whole chart of accounts as Xero lists it, archived ones included: the widget runs the same rules
+    /// as the backend on it, so a mistyped or archived account is flagged, with suggestions, as it is typed.
+    /// The pick-list offers [`crate::xero::account_choices`].
+    pub accounts: Vec<Account>,
+    /// The active tax rates as Xero lists them; the pick-list offers the ones that apply to sales.
+    pub tax_rates: Vec<TaxRate>,
 }
 
 /// One past sync of a product, newest first in lists.

@@ -50,6 +50,13 @@ impl Account {
     }
 }
 
+/// The accounts a product can be posted to, as pick-lists offer them: revenue accounts first, each group in
+/// the order Xero lists them.
+pub fn account_choices(accounts: &[Account]) -> impl Iterator<Item = &Account> {
+    let selectable = |revenue: bool| accounts.iter().filter(move |a| a.is_selectable() && a.is_revenue() == revenue);
+    selectable(true).chain(selectable(false))
+}
+
 /// A tax rate of the organisation (`GET /TaxRates`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]

@@ -216,7 +216,7 @@ fn crm_event(promiseid: &str, data: Value) -> Value {
 }
 
 /// The host's answers without a browser: PageLoad overrides, failing and hanging requests, rejected
-/// updates, and connections that keep their key to their own service.
+/// updates, field metadata, and connections that keep their key to their own service.
 #[tokio::test]
 async fn host_answers_can_be_shaped_failed_or_withheld() {
     let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
@@ -279,11 +279,27 @@ async fn host_answers_can_be_shaped_failed_or_withheld() {
     assert_eq!(host(&crm, id, unknown).await["replies"][0]["eventName"], "EVENT_RESPONSE_FAILURE");
     assert!(received.lock().unwrap_or_else(|p| p.into_inner()).is_empty());
 
+    // Field metadata: the Tax multi-select lists the org's taxes; only Products is emulated.
+    let meta = crm_event("Promise105", json!({"category": "META", "type": "FIELD_LIST", "Entity": "Products"}));
+    let answer = host(&crm, id, meta).await;
+    let fields = answer["replies"][0]["data"]["fields"].as_array().expect("fields").clone();
+    let tax = fields.iter().find(|f| f["api_name"] == "Tax").expect("Tax field");
+    let taxes: Vec<&str> = tax["pick_list_values"]
+        .as_array()
+        .expect("values")
+        .iter()
+        .filter_map(|v| v["display_value"].as_str())
+        .collect();
+    assert_eq!(taxes, ["GST - 10.0 %", "GST Free - 0.0 %"]);
+    assert!(fields.iter().any(|f| f["api_name"] == "Xero_GL_Account" && f["custom_field"] == true));
+    let leads = crm_event("Promise106", json!({"category": "META", "type": "FIELD_LIST", "Entity": "Leads"}));
+    assert_eq!(host(&crm, id, leads).await["replies"][0]["data"]["code"], "INVALID_MODULE");
+
     let resize =
         crm_event("Promise104", json!({"category": "UI", "action": "RESIZE", "data": {"width": 500, "height": "80%"}}));
     let answer = host(&crm, id, resize).await;
     assert_eq!(answer["ui"], json!({"resize": {"width": 500, "height": "80%"}}));
     let deregister = json!({"type": "SDK.EVENT", "eventName": "DEREGISTER", "uniqueID": "u1"});
     assert_eq!(host(&crm, id, deregister).await["replies"], json!([]));
-    assert_eq!(crm.messages().len(), 10);
+    assert_eq!(crm.messages().len(), 12);
 }

@@ -9,12 +9,13 @@
 use std::cell::RefCell;
 
 use serde::de::DeserializeOwned;
-use serde_json::{Value, json};
+use serde_json::Value;
 use shared::wire::{ApiError, ErrorCode, ErrorEnvelope, HistoryEntry, PickLists, SyncResponse};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{RequestInit, Response};
 
+use crate::json::object;
 use crate::zoho;
 
 /// Talks to the backend for one record.
@@ -62,7 +63,8 @@ impl Client {
 
     /// A fresh token, through the CRM Connection.
     async fn open_session(&self) -> Result<String, ApiError> {
-        let parameters = json!({"record_id": self.record_id, "user": self.user});
+        let parameters =
+            object(vec![("record_id", self.record_id.as_str().into()), ("user", self.user.clone().into())]);
         let body = zoho::invoke(&format!("{}/api/session", self.origin), &parameters)
             .await
             .map_err(|m| failure(ErrorCode::UpstreamUnavailable, m))?;

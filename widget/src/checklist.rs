@@ -1,14 +1,15 @@
 use serde_json::Value;
+use shared::xero::account_choices;
 use shared::{Requirement, Severity};
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
-use crate::state::Model;
+use crate::state::{Action, Model};
 
 /// Every sync requirement, met (✓) or not (✗ blocks the sync, ⚠ does not), with the reasons and, for the
-/// fields a sales person can fix here, the input that fixes it; `on_edit` gets a field's API name and new
-/// value (`null` when cleared). A plain function rather than a component: one component less in the bundle.
-pub fn checklist(model: &Model, on_edit: &Callback<(String, Value)>) -> Html {
+/// fields a sales person can fix here, the input that fixes it; `dispatch` gets the user's changes (a
+/// cleared field is `null`). A plain function rather than a component: one component less in the bundle.
+pub fn checklist(model: &Model, dispatch: &Callback<Action>) -> Html {
     let blocked = Requirement::ALL
         .into_iter()
         .filter(|r| model.severity_of(r.field(&model.map)) == Some(Severity::Error))
@@ -19,7 +20,7 @@ pub fn checklist(model: &Model, on_edit: &Callback<(String, Value)>) -> Html {
         <section aria-labelledby="checklist-title">
             <h2 id="checklist-title" class="visually-hidden">{ "Sync requirements" }</h2>
             <ul class="checklist">
-                { for Requirement::ALL.into_iter().map(|requirement| row(model, requirement, on_edit)) }
+                { for Requirement::ALL.into_iter().map(|requirement| row(model, requirement, dispatch)) }
             </ul>
             <p class="summary" role="status" aria-live="polite">
                 { match blocked {
@@ -38,7 +39,7 @@ pub fn checklist(model: &Model, on_edit: &Callback<(String, Value)>) -> Html {
     }
 }
 
-fn row(model: &Model, requirement: Requirement, on_edit: &Callback<(String, Value)>) -> Html {
+fn row(model: &Model, requirement: Requirement, dispatch: &Callback<Action>) -> Html {
     let field = requirement.field(&model.map).to_owned();
     let issues: Vec<_> = model.issues_on(&field).collect();
     let (class, mark, state) = match model.severity_of(&field) {
@@ -48,13 +49,17 @@ fn row(model: &Model, requirement: Requirement, on_edit: &Callback<(String, Valu
     };
     let detail_id = format!("detail-{field}");
     let fix_id = format!("fix-{field}");
-    let control = fix(model, requirement, &field, &fix_id, &detail_id, on_edit);
+    let control = fix(model, requirement, &field, &fix_id, &detail_id, dispatch);
     let suggestions: Vec<String> = issues.iter().flat_map(|i| i.suggestions.iter().cloned()).collect();
     html! {
         <li class={classes!(class, (control == Html::default()).then_some("nofix"))} data-field={field.clone()}>
             <span class="mark" role="img" aria-label={state}>{ mark }</span>
             if control == Html::default() {
                 <span class="label">{ requirement.label() }</span>
+            } else if requirement == Requirement::Tax {
+                // A group of checkboxes is named by its label's id, not by `for`.
+                <span class="label" id={format!("label-{field}")}>{ requirement.label() }</span>
+                <span class="control">{ control }</span>
             } else {
                 <label class="label" for={fix_id}>{ requirement.label() }</label>
                 <span class="control">{ control }</span>
@@ -69,10 +74,10 @@ fn row(model: &Model, requirement: Requirement, on_edit: &Callback<(String, Valu
             if !suggestions.is_empty() {
                 <span class="suggestions">
                     { for suggestions.into_iter().map(|s| {
-                        let on_edit = on_edit.clone();
+                        let dispatch = dispatch.clone();
                         let field = field.clone();
                         let value = s.clone();
-                        let onclick = Callback::from(move |_| on_edit.emit((field.clone(), Value::String(value.clone()))));
+                        let onclick = Callback::from(move |_| dispatch.emit(Action::Edit(field.clone(), Value::String(value.clone()))));
                         html! { <button type="button" class="suggestion" {onclick}>{ format!("Use “{s}”") }</button> }
                     }) }
                 </span>
@@ -88,16 +93,16 @@ fn fix(
     field: &str,
     id: &str,
     described_by: &str,
-    on_edit: &Callback<(String, Value)>,
+    dispatch: &Callback<Action>,
 ) -> Html {
     let text_input = |list: Option<&'static str>, placeholder: &'static str| {
         let edit = {
-            let (on_edit, name) = (on_edit.clone(), field.to_owned());
+            let (dispatch, name) = (dispatch.clone(), field.to_owned());
             move |input: HtmlInputElement| {
                 let value = input.value();
                 // Zoho stores an emptied field as null.
                 let value = if value.is_empty() { Value::Null } else { Value::String(value) };
-                on_edit.emit((name.clone(), value));
+                dispatch.emit(Action::Edit(name.clone(), value));
             }
         };
         // `change` too: some ways of setting a value (autofill, scripted clears) fire no `input` event.
@@ -112,11 +117,11 @@ fn fix(
         }
     };
     let toggle = || {
-        let on_edit = on_edit.clone();
+        let dispatch = dispatch.clone();
         let name = field.to_owned();
         let onchange = Callback::from(move |e: Event| {
             let checked = e.target_unchecked_into::<HtmlInputElement>().checked();
-            on_edit.emit((name.clone(), Value::Bool(checked)));
+            dispatch.emit(Action::Edit(name.clone(), Value::Bool(checked)));
         });
         html! {
             <input id={id.to_owned()} class="fix" type="checkbox" checked={model.value(field) == &Value::Bool(true)}
@@ -130,8 +135,8 @@ fn fix(
             <>
                 { text_input(Some("xero-accounts"), "Type to search Xero's accounts") }
                 <datalist id="xero-accounts">
-                    { for model.accounts.iter().map(|a| html! {
-                        <option value={a.name.clone()}>{ format!("{} · {}", a.code, a.name) }</option>
+                    { for model.accounts.iter().flat_map(|chart| account_choices(chart)).map(|a| html! {
+                        <option value={a.name.clone()}>{ format!("{} · {}", a.usable_code().unwrap_or_default(), a.name) }</option>
                     }) }
                 </datalist>
             </>
@@ -140,11 +145,30 @@ fn fix(
             <>
                 { text_input(Some("xero-tax-rates"), "Type to search Xero's tax rates") }
                 <datalist id="xero-tax-rates">
-                    { for model.tax_rates.iter().map(|r| html! {
+                    { for model.tax_rates.iter().flatten().filter(|r| r.is_selectable()).map(|r| html! {
                         <option value={r.name.clone()}>{ &r.tax_type }</option>
                     }) }
                 </datalist>
             </>
+        },
+        Requirement::Tax if model.crm_taxes.is_some() && !model.tax_choices().is_empty() => html! {
+            <span class="taxes" role="group" id={id.to_owned()} aria-labelledby={format!("label-{field}")}
+                aria-describedby={described_by.to_owned()}>
+                { for model.tax_choices().into_iter().map(|tax| {
+                    let checked = model.has_tax(&tax);
+                    let (dispatch, label, id) = (dispatch.clone(), tax.label.clone(), tax.id.clone());
+                    let onchange = Callback::from(move |e: Event| {
+                        let ticked = e.target_unchecked_into::<HtmlInputElement>().checked();
+                        dispatch.emit(Action::ToggleTax(tax.clone(), ticked));
+                    });
+                    html! {
+                        <label class="tax">
+                            <input class="fix" type="checkbox" {checked} value={id} {onchange} />
+                            { label }
+                        </label>
+                    }
+                }) }
+            </span>
         },
         _ => Html::default(),
     }

@@ -6,6 +6,7 @@
 
 pub mod api;
 mod checklist;
+mod json;
 pub mod state;
 pub mod zoho;
 
@@ -15,6 +16,7 @@ use std::rc::Rc;
 use serde_json::{Map, Value};
 use shared::wire::{ApiError, ErrorCode, SyncOutcome};
 use state::{Action, Activity, Model, Phase, advice};
+use wasm_bindgen::JsCast;
 use yew::platform::spawn_local;
 use yew::prelude::*;
 
@@ -39,7 +41,8 @@ fn sandbox_mode() -> bool {
         .is_some_and(|mode| mode == "sandbox")
 }
 
-/// Reads the record and the user, then the Xero pick-lists and the history through the backend.
+/// Reads the record, the CRM's taxes (alongside) and the user, then Xero's lists and the history through the
+/// backend.
 async fn start(model: UseReducerDispatcher<Model>, client: Rc<RefCell<Option<Rc<Client>>>>) {
     let record_id = match zoho::start().await {
         Ok(id) => id,
@@ -52,6 +55,9 @@ async fn start(model: UseReducerDispatcher<Model>, client: Rc<RefCell<Option<Rc<
         Err(message) => return model.dispatch(Action::Fail(message)),
     };
     model.dispatch(Action::Record(record));
+    // The CRM's taxes come from the CRM, apart from the backend's calls, so neither waits for the other.
+    let taxes = model.clone();
+    spawn_local(async move { taxes.dispatch(Action::CrmTaxes(zoho::crm_taxes().await)) });
     // The name only labels the sync log; without it the backend logs "CRM user".
     let user = zoho::current_user().await.ok().flatten();
     let Some(origin) = Client::page_origin() else {
@@ -171,6 +177,7 @@ pub struct ProductViewProps {
     pub model: UseReducerHandle<Model>,
     pub on_save: Callback<()>,
     pub on_sync: Callback<()>,
+    /// Closes the popup (unsaved changes are asked about first).
     pub on_close: Callback<()>,
 }
 
@@ -178,6 +185,7 @@ pub struct ProductViewProps {
 #[function_component(ProductView)]
 pub fn product_view(props: &ProductViewProps) -> Html {
     let ProductViewProps { model, on_save, on_sync, on_close } = props;
+    use_confirm_focus(model.confirm_close);
     match &model.phase {
         Phase::Loading(what) => {
             return html! { <p class="loading" role="status" aria-live="polite">{ *what }</p> };
@@ -192,9 +200,9 @@ pub fn product_view(props: &ProductViewProps) -> Html {
         }
         Phase::Ready => {}
     }
-    let on_edit = {
+    let dispatch = {
         let dispatcher = model.dispatcher();
-        Callback::from(move |(field, value): (String, Value)| dispatcher.dispatch(Action::Edit(field, value)))
+        Callback::from(move |action| dispatcher.dispatch(action))
     };
     let busy = matches!(model.activity, Activity::Saving | Activity::Syncing);
     let blocked = model.sync_blocked();
@@ -217,18 +225,34 @@ pub fn product_view(props: &ProductViewProps) -> Html {
             }
         })
     };
-    let close = on_close.reform(|_: MouseEvent| ());
+    let close = {
+        let (dispatcher, on_close, unsaved) = (model.dispatcher(), on_close.clone(), model.has_edits());
+        Callback::from(
+            move |_: MouseEvent| {
+                if unsaved { dispatcher.dispatch(Action::AskToClose) } else { on_close.emit(()) }
+            },
+        )
+    };
     html! {
         <>
             <header>
                 <h1>{ model.product.name.text().unwrap_or("Unnamed product") }</h1>
                 <p class="code">{ model.product.code.text().map_or("No product code".to_owned(), |c| format!("Code {c}")) }</p>
             </header>
-            { checklist::checklist(model, &on_edit) }
+            { checklist::checklist(model, &dispatch) }
+            if let Some(note) = &model.crm_taxes_error {
+                <p class="note">{ format!("The CRM's taxes could not be loaded ({note}); choose them on the record itself.") }</p>
+            }
+            if model.crm_taxes.as_ref().is_some_and(Vec::is_empty) && model.tax_choices().is_empty() {
+                <p class="note">{ "The CRM has no taxes to choose from; an administrator adds them in Zoho CRM's setup." }</p>
+            }
             if let Some(note) = &model.options_error {
                 <p class="note">{ format!("Xero's lists could not be loaded ({note}); names are checked when you sync.") }</p>
             }
-            <div class="actions">
+            if model.confirm_close {
+                { confirm_close(model, on_close) }
+            } else {
+            <div class="actions" key="actions">
                 <button type="button" id="save" onclick={save} aria-disabled={(!can_save).to_string()}>
                     { if matches!(model.activity, Activity::Saving) { "Saving…" } else { "Save to CRM" } }
                 </button>
@@ -238,6 +262,7 @@ pub fn product_view(props: &ProductViewProps) -> Html {
                 </button>
                 <button type="button" id="close" onclick={close}>{ "Close" }</button>
             </div>
+            }
             if let Some(reason) = &blocked {
                 <p id="sync-blocked" class="reason">{ reason }</p>
             }
@@ -245,6 +270,56 @@ pub fn product_view(props: &ProductViewProps) -> Html {
             { history(model) }
         </>
     }
+}
+
+/// Asked when Close is pressed with unsaved changes, in place of the action buttons; the focus moves to
+/// "Keep editing", the safe choice, and Escape chooses it too.
+fn confirm_close(model: &UseReducerHandle<Model>, on_close: &Callback<()>) -> Html {
+    let keep = {
+        let dispatcher = model.dispatcher();
+        Callback::from(move |_: MouseEvent| dispatcher.dispatch(Action::KeepEditing))
+    };
+    let onkeydown = {
+        let dispatcher = model.dispatcher();
+        Callback::from(move |e: KeyboardEvent| {
+            if e.key() == "Escape" {
+                dispatcher.dispatch(Action::KeepEditing)
+            }
+        })
+    };
+    let close = on_close.reform(|_: MouseEvent| ());
+    html! {
+        <div class="actions confirm" key="confirm" role="group" aria-labelledby="confirm-close-text" {onkeydown}>
+            <p id="confirm-close-text" role="alert">{ "You have unsaved changes. Close without saving them?" }</p>
+            <button type="button" id="keep-editing" class="primary" onclick={keep}>{ "Keep editing" }</button>
+            <button type="button" id="close-anyway" onclick={close}>{ "Close without saving" }</button>
+        </div>
+    }
+}
+
+/// Moves the focus into the close question when it opens, and back to Close when it goes while the focus
+/// was in it (its buttons are gone, so the focus fell to the page), so a keyboard user is never stranded;
+/// a user who went on editing keeps the focus where it is.
+#[hook]
+fn use_confirm_focus(confirming: bool) {
+    let was = use_mut_ref(|| false);
+    use_effect_with(confirming, move |&confirming| {
+        let document = web_sys::window().and_then(|w| w.document());
+        let focus_fell = || {
+            let active = document.as_ref().and_then(|d| d.active_element());
+            active.is_none() || active.is_some_and(|a| a.tag_name().eq_ignore_ascii_case("body"))
+        };
+        let target = match (*was.borrow(), confirming) {
+            (false, true) => Some("keep-editing"),
+            (true, false) if focus_fell() => Some("close"),
+            _ => None,
+        };
+        *was.borrow_mut() = confirming;
+        let element = target.and_then(|id| document.as_ref()?.get_element_by_id(id));
+        if let Some(element) = element.and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok()) {
+            let _ = element.focus();
+        }
+    });
 }
 
 fn status(model: &Model, on_sync: &Callback<()>) -> Html {

@@ -3,18 +3,19 @@
 //! The record as the CRM holds it and the user's unsaved edits are kept apart; the product the checklist
 //! shows is the two merged, revalidated with the shared rules on every edit, with no network call.
 //!
-//! The rules run without Xero's lists ([`XeroContext::NONE`]): matching names against the chart (with its
-//! Unicode case folding and closest-name suggestions) would add 17 KB gzip to the bundle, over its budget.
-//! The pick-lists offer only valid names instead, and a name Xero does not know comes back from the sync
-//! as an issue on its field, with suggestions.
+//! Until Xero's lists arrive from the backend the rules run without them ([`XeroContext::NONE`]); from then
+//! on with them, exactly as the backend runs them, so a mistyped or archived account or rate is flagged,
+//! with the closest names suggested, as it is typed.
 
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use serde_json::{Map, Value};
-use shared::wire::{AccountOption, ApiError, ErrorCode, HistoryEntry, PickLists, SyncResponse, TaxRateOption};
-use shared::{CrmProduct, FieldMap, Issue, Report, Severity, XeroContext, validate};
+use shared::wire::{ApiError, ErrorCode, HistoryEntry, PickLists, SyncResponse};
+use shared::{Account, CrmProduct, FieldMap, Issue, Report, Severity, TaxRate, XeroContext, fields, validate};
 use yew::Reducible;
+
+use crate::json::object;
 
 /// Where the widget is in its start-up.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,6 +39,82 @@ pub enum Activity {
     SyncFailed(ApiError),
 }
 
+/// A tax, as the CRM's `Tax` multi-select offers and stores it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CrmTax {
+    /// The CRM's id of the tax; records from older API versions name taxes without one.
+    pub id: Option<String>,
+    /// What the CRM shows, and stores as the tax's `value`: e.g. "GST - 10.0 %".
+    pub label: String,
+}
+
+impl CrmTax {
+    /// The taxes the `Tax` field offers, from `META.getFields`' answer: `{fields:[{api_name:"Tax",
+    /// pick_list_values:[{id, display_value, actual_value}]}]}` (reference §2.2).
+    pub fn from_fields(meta: &Value) -> Result<Vec<CrmTax>, String> {
+        let described = meta["fields"].as_array().and_then(|f| f.iter().find(|f| f["api_name"] == fields::TAX));
+        let tax = described.ok_or("the CRM described no Tax field for products")?;
+        let values = tax["pick_list_values"].as_array().map(Vec::as_slice).unwrap_or_default();
+        Ok(values
+            .iter()
+            .filter_map(|v| {
+                let label = v["display_value"].as_str().or_else(|| v["actual_value"].as_str())?.trim();
+                let id = v["id"].as_str().map(str::to_owned);
+                (!label.is_empty()).then(|| CrmTax { id, label: label.to_owned() })
+            })
+            .collect())
+    }
+
+    /// One element of the `Tax` field: `{id, value}` in v8, a name alone in older versions (the shared
+    /// parser reads `name` too).
+    fn from_item(item: &Value) -> Option<CrmTax> {
+        let (id, label) = match item {
+            Value::String(name) => (None, name.as_str()),
+            Value::Object(tax) => {
+                let label = tax.get("value").or_else(|| tax.get("name")).and_then(Value::as_str)?;
+                (tax.get("id").and_then(Value::as_str).map(str::to_owned), label)
+            }
+            _ => return None,
+        };
+        let label = label.trim();
+        (!label.is_empty()).then(|| CrmTax { id, label: label.to_owned() })
+    }
+
+    /// The same tax: the same id when both have one, else the same label.
+    pub fn same(&self, other: &CrmTax) -> bool {
+        match (&self.id, &other.id) {
+            (Some(a), Some(b)) => a == b,
+            _ => self.label == other.label,
+        }
+    }
+
+    /// As `updateRecord` takes it.
+    fn to_value(&self) -> Value {
+        match &self.id {
+            Some(id) => object(vec![("id", id.as_str().into()), ("value", self.label.as_str().into())]),
+            None => object(vec![("value", self.label.as_str().into())]),
+        }
+    }
+}
+
+/// The taxes a `Tax` field value holds: a list, or one name (older API versions).
+fn taxes_in(value: &Value) -> Vec<CrmTax> {
+    match value {
+        Value::Array(items) => items.iter().filter_map(CrmTax::from_item).collect(),
+        one => CrmTax::from_item(one).into_iter().collect(),
+    }
+}
+
+/// Whether two values of `field` mean the same: for `Tax`, the same taxes in any order and shape.
+fn same_value(field: &str, a: &Value, b: &Value) -> bool {
+    if field != fields::TAX {
+        return a == b;
+    }
+    let (a, b) = (taxes_in(a), taxes_in(b));
+    let within = |x: &[CrmTax], y: &[CrmTax]| x.iter().all(|t| y.iter().any(|u| t.same(u)));
+    within(&a, &b) && within(&b, &a)
+}
+
 #[derive(Debug, Clone)]
 pub struct Model {
     /// Counts transitions: a model is only ever compared with its own earlier versions (Yew's props
@@ -52,11 +129,18 @@ pub struct Model {
     /// `record` with `edits` applied.
     pub product: CrmProduct,
     pub report: Report,
-    /// Xero's active sales accounts and revenue tax rates, for the pick-lists.
-    pub accounts: Vec<AccountOption>,
-    pub tax_rates: Vec<TaxRateOption>,
+    /// The organisation's chart of accounts and tax rates, for the rules and the pick-lists; `None` until
+    /// loaded.
+    pub accounts: Option<Vec<Account>>,
+    pub tax_rates: Option<Vec<TaxRate>>,
     /// Why the Xero pick-lists are missing, when they failed to load.
     pub options_error: Option<String>,
+    /// The organisation's CRM taxes, for the `Tax` field; `None` until loaded.
+    pub crm_taxes: Option<Vec<CrmTax>>,
+    /// Why the CRM's taxes are missing, when they failed to load.
+    pub crm_taxes_error: Option<String>,
+    /// The user pressed Close with unsaved changes and is asked whether to drop them.
+    pub confirm_close: bool,
     /// Issues the backend or Xero raised on the last sync, until their field is edited.
     pub server_issues: Vec<Issue>,
     pub activity: Activity,
@@ -77,9 +161,12 @@ impl Default for Model {
             edits: BTreeMap::new(),
             product,
             report,
-            accounts: Vec::new(),
-            tax_rates: Vec::new(),
+            accounts: None,
+            tax_rates: None,
             options_error: None,
+            crm_taxes: None,
+            crm_taxes_error: None,
+            confirm_close: false,
             server_issues: Vec::new(),
             activity: Activity::Idle,
             history: None,
@@ -95,8 +182,14 @@ pub enum Action {
     Record(Map<String, Value>),
     /// The user changed a field; `Value::Null` clears it.
     Edit(String, Value),
+    /// The user ticked (`true`) or unticked a tax.
+    ToggleTax(CrmTax, bool),
     Options(PickLists),
     OptionsFailed(String),
+    CrmTaxes(Result<Vec<CrmTax>, String>),
+    /// Close was pressed with unsaved changes: ask first.
+    AskToClose,
+    KeepEditing,
     History(Result<Vec<HistoryEntry>, String>),
     Saving,
     SaveFailed(String),
@@ -123,6 +216,29 @@ impl Model {
 
     pub fn has_edits(&self) -> bool {
         !self.edits.is_empty()
+    }
+
+    /// Whether the product will have `tax` selected once saved.
+    pub fn has_tax(&self, tax: &CrmTax) -> bool {
+        taxes_in(self.value(fields::TAX)).iter().any(|t| t.same(tax))
+    }
+
+    /// The taxes the `Tax` picker offers: the CRM's, in its order, then any the product holds that the
+    /// CRM no longer lists (so they can be seen and removed).
+    pub fn tax_choices(&self) -> Vec<CrmTax> {
+        let mut choices = self.crm_taxes.clone().unwrap_or_default();
+        for held in taxes_in(self.value(fields::TAX)) {
+            if !choices.iter().any(|t| t.same(&held)) {
+                choices.push(held);
+            }
+        }
+        choices
+    }
+
+    /// The `Tax` field's value with `tax` selected or not, as `updateRecord` takes it.
+    fn taxes_with(&self, tax: &CrmTax, selected: bool) -> Value {
+        let chosen = self.tax_choices().into_iter().filter(|t| if t.same(tax) { selected } else { self.has_tax(t) });
+        chosen.map(|t| t.to_value()).collect()
     }
 
     /// Our rules' issues and the server's, on one field.
@@ -157,7 +273,8 @@ impl Model {
         let mut merged = self.record.clone();
         merged.extend(self.edits.iter().map(|(k, v)| (k.clone(), v.clone())));
         self.product = CrmProduct::from_object(&merged, &self.map);
-        self.report = validate(&self.product, &self.map, XeroContext::NONE);
+        let context = XeroContext { accounts: self.accounts.as_deref(), tax_rates: self.tax_rates.as_deref() };
+        self.report = validate(&self.product, &self.map, context);
     }
 
     /// The transition for `action` (the reducer, by value).
@@ -173,12 +290,17 @@ impl Model {
                 self.record = record;
                 // Edits that now equal the record are no longer changes.
                 let record = &self.record;
-                self.edits.retain(|field, value| record.get(field).unwrap_or(&Value::Null) != value);
+                self.edits.retain(|field, value| !same_value(field, record.get(field).unwrap_or(&Value::Null), value));
                 self.phase = Phase::Ready;
             }
+            Action::ToggleTax(tax, selected) => {
+                let value = self.taxes_with(&tax, selected);
+                return self.apply(Action::Edit(fields::TAX.to_owned(), value));
+            }
             Action::Edit(field, value) => {
+                self.confirm_close = false;
                 self.server_issues.retain(|i| i.field != field);
-                if self.record.get(&field).unwrap_or(&Value::Null) == &value {
+                if same_value(&field, self.record.get(&field).unwrap_or(&Value::Null), &value) {
                     self.edits.remove(&field);
                 } else {
                     self.edits.insert(field, value);
@@ -190,11 +312,18 @@ impl Model {
             Action::Options(lists) => {
                 // The organisation's field names: the record is read again through them below.
                 self.map = lists.fields;
-                self.accounts = lists.accounts;
-                self.tax_rates = lists.tax_rates;
+                self.accounts = Some(lists.accounts);
+                self.tax_rates = Some(lists.tax_rates);
                 self.options_error = None;
             }
             Action::OptionsFailed(message) => self.options_error = Some(message),
+            Action::CrmTaxes(Ok(taxes)) => {
+                self.crm_taxes = Some(taxes);
+                self.crm_taxes_error = None;
+            }
+            Action::CrmTaxes(Err(message)) => self.crm_taxes_error = Some(message),
+            Action::AskToClose => self.confirm_close = true,
+            Action::KeepEditing => self.confirm_close = false,
             Action::History(entries) => self.history = Some(entries),
             Action::Saving => self.activity = Activity::Saving,
             Action::SaveFailed(message) => self.activity = Activity::SaveFailed(message),

@@ -8,9 +8,12 @@
 use std::cell::RefCell;
 
 use js_sys::{Array, Function, JSON, Object, Promise, Reflect};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
+
+use crate::json::object;
+use crate::state::CrmTax;
 
 /// How long any SDK call may take before the widget gives up on it.
 const SDK_TIMEOUT_MS: i32 = 10_000;
@@ -35,6 +38,8 @@ extern "C" {
     fn sdk_popup_close() -> Result<JsValue, JsValue>;
     #[wasm_bindgen(js_namespace = ["ZOHO", "CRM", "CONFIG"], js_name = getCurrentUser, catch)]
     fn sdk_current_user() -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(js_namespace = ["ZOHO", "CRM", "META"], js_name = getFields, catch)]
+    fn sdk_get_fields(config: &JsValue) -> Result<JsValue, JsValue>;
     #[wasm_bindgen(js_namespace = ["ZOHO", "CRM", "CONNECTION"], js_name = invoke, catch)]
     fn sdk_invoke(connection: &str, request: &JsValue) -> Result<JsValue, JsValue>;
 }
@@ -160,7 +165,7 @@ pub fn entity_id(page_load: &Value) -> Option<String> {
 
 /// The product record as the CRM holds it now.
 pub async fn get_record(id: &str) -> Result<Map<String, Value>, String> {
-    let config = to_js(&json!({"Entity": "Products", "RecordID": id}));
+    let config = to_js(&object(vec![("Entity", "Products".into()), ("RecordID", id.into())]));
     let answer = to_json(&settle(sdk_get_record(&config), "read the product").await?);
     match &answer["data"][0] {
         Value::Object(record) => Ok(record.clone()),
@@ -172,7 +177,11 @@ pub async fn get_record(id: &str) -> Result<Map<String, Value>, String> {
 pub async fn update_record(id: &str, fields: &Map<String, Value>) -> Result<(), String> {
     let mut data = fields.clone();
     data.insert("id".into(), Value::String(id.to_owned()));
-    let config = to_js(&json!({"Entity": "Products", "APIData": data, "Trigger": []}));
+    let config = to_js(&object(vec![
+        ("Entity", "Products".into()),
+        ("APIData", data.into()),
+        ("Trigger", Value::Array(Vec::new())),
+    ]));
     let answer = settle(sdk_update_record(&config), "save to the CRM").await?;
     let result =
         Reflect::get_u32(&Reflect::get(&answer, &JsValue::from_str("data")).unwrap_or_default(), 0).unwrap_or_default();
@@ -183,9 +192,18 @@ pub async fn update_record(id: &str, fields: &Map<String, Value>) -> Result<(), 
     }
 }
 
+/// The organisation's taxes, which the product's `Tax` field may hold.
+pub async fn crm_taxes() -> Result<Vec<CrmTax>, String> {
+    let config = to_js(&object(vec![("Entity", "Products".into())]));
+    let answer = to_json(&settle(sdk_get_fields(&config), "read the CRM's taxes").await?);
+    CrmTax::from_fields(&answer)
+}
+
 /// Fits the popup to the content.
 pub async fn resize(height: i32, width: i32) -> Result<(), String> {
-    settle(sdk_resize(&to_js(&json!({"height": height, "width": width}))), "resize the popup").await.map(drop)
+    settle(sdk_resize(&to_js(&object(vec![("height", height.into()), ("width", width.into())]))), "resize the popup")
+        .await
+        .map(drop)
 }
 
 pub async fn close_popup() -> Result<(), String> {
@@ -202,7 +220,12 @@ pub async fn current_user() -> Result<Option<String>, String> {
 /// Calls the backend through the CRM Connection (Zoho adds the API key server-side) and returns the
 /// backend's JSON body as text; it arrives in `details.statusMessage`, as a string or already parsed.
 pub async fn invoke(url: &str, parameters: &Value) -> Result<String, String> {
-    let request = to_js(&json!({"url": url, "method": "POST", "param_type": 2, "parameters": parameters}));
+    let request = to_js(&object(vec![
+        ("url", url.into()),
+        ("method", "POST".into()),
+        ("param_type", 2.into()),
+        ("parameters", parameters.clone()),
+    ]));
     let answer = settle(sdk_invoke(CONNECTION_NAME, &request), "open a session with xero-sync").await?;
     let field = |value: &JsValue, name: &str| Reflect::get(value, &JsValue::from_str(name)).unwrap_or_default();
     if field(&answer, "code").as_string().as_deref() != Some("SUCCESS") {

@@ -144,35 +144,15 @@ impl Engine {
         }
     }
 
-    /// The organisation's choices for the widget's pick-lists.
+    /// The organisation's chart and tax rates (cached, as the sync itself uses them) and CRM field names,
+    /// for the widget's rules and pick-lists.
     pub async fn pick_lists(&self) -> Result<PickLists, SyncError> {
         let tenant = self.tenant().await?;
         let (accounts, rates) = tokio::try_join!(
             self.inner.xero.accounts(&tenant.tenant_id),
             self.inner.xero.tax_rates(&tenant.tenant_id)
         )?;
-        let mut accounts: Vec<_> = accounts
-            .iter()
-            .filter(|a| a.is_selectable())
-            .filter_map(|a| {
-                Some(shared::wire::AccountOption {
-                    code: a.usable_code()?.to_owned(),
-                    name: a.name.clone(),
-                    revenue: a.is_revenue(),
-                })
-            })
-            .collect();
-        accounts.sort_by(|a, b| b.revenue.cmp(&a.revenue).then_with(|| a.code.cmp(&b.code)));
-        let tax_rates = rates
-            .iter()
-            .filter(|r| r.is_selectable())
-            .map(|r| shared::wire::TaxRateOption {
-                tax_type: r.tax_type.clone(),
-                name: r.name.clone(),
-                rate: r.effective_rate,
-            })
-            .collect();
-        Ok(PickLists { fields: self.inner.fields.clone(), accounts, tax_rates })
+        Ok(PickLists { fields: self.inner.fields.clone(), accounts: accounts.to_vec(), tax_rates: rates.to_vec() })
     }
 
     async fn plan(&self, product_id: &str) -> Result<Plan, SyncError> {

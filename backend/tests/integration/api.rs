@@ -223,18 +223,20 @@ async fn a_xero_validation_error_comes_back_on_its_field() {
 }
 
 #[tokio::test]
-async fn options_list_the_organisations_sales_accounts_and_rates() {
+async fn options_carry_the_organisations_chart_and_rates_for_the_widgets_rules() {
     let app = spawn().await;
     let token = app.session(products::WIRELESS_MOUSE).await;
     let (status, body) = app.call(reqwest::Method::GET, "/api/xero/options", Some(&token)).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(body["fields"]["gl_account"], "Xero_GL_Account", "the organisation's CRM field names");
-    let accounts = body["accounts"].as_array().expect("accounts");
-    assert_eq!(accounts[0]["revenue"], true, "revenue accounts first");
-    assert!(accounts.iter().any(|a| a["code"] == "200" && a["name"] == "Sales"));
-    let rates = body["tax_rates"].as_array().expect("rates");
-    assert!(rates.iter().any(|r| r["tax_type"] == "OUTPUT"));
-    assert!(rates.iter().all(|r| r["tax_type"] != "INPUT"), "expense rates are not offered");
+    let lists: shared::wire::PickLists = serde_json::from_value(body).expect("the widget reads it");
+    assert_eq!(lists.fields.gl_account, "Xero_GL_Account", "the organisation's CRM field names");
+    assert!(lists.accounts.iter().any(|a| a.code.as_deref() == Some("200") && a.name == "Sales"));
+    assert!(lists.accounts.iter().any(|a| !a.is_active()), "archived accounts too, for the rules' messages");
+    let choices: Vec<_> = shared::xero::account_choices(&lists.accounts).collect();
+    assert!(choices[0].is_revenue(), "revenue accounts first");
+    assert!(choices.iter().all(|a| a.is_selectable()));
+    assert!(lists.tax_rates.iter().any(|r| r.tax_type == "OUTPUT" && r.is_selectable()));
+    assert!(lists.tax_rates.iter().any(|r| r.tax_type == "INPUT" && !r.is_selectable()), "the rules tell why");
 }
 
 #[tokio::test]

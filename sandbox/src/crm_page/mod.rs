@@ -317,6 +317,11 @@ impl Inner {
                 }]})),
                 _ => Err(error("NOT_SUPPORTED", "config type not supported", json!({"type": data["type"]}))),
             },
+            Some("META") => match (data["type"].as_str(), data["Entity"].as_str()) {
+                (Some("FIELD_LIST"), Some("Products")) => Ok(self.zoho.widget_fields()),
+                (Some("FIELD_LIST"), _) => Err(module_error()),
+                _ => Err(error("NOT_SUPPORTED", "meta type not supported", json!({"type": data["type"]}))),
+            },
             Some("CRM_CONNECTION") => {
                 let name = data["connectionName"].as_str().unwrap_or_default();
                 self.invoke(name, &data["data"]["data"]).await

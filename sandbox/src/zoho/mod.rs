@@ -4,6 +4,7 @@
 //! `shared/contracts/zoho/`. One server plays both hosts: the token response's `api_domain` is the sim's own
 //! URL, as Zoho's names the data centre's API host. All expiries and windows run on the shared [`Clock`].
 
+mod fields;
 mod oauth;
 mod records;
 mod seed;
@@ -221,6 +222,11 @@ impl ZohoSim {
     /// `getRecord` as the CRM page serves it to a widget: `{data:[record…], info}` or the Zoho error.
     pub(crate) fn widget_get(&self, ids: &[String]) -> Result<Value, Value> {
         records::widget_get(&self.inner, ids)
+    }
+
+    /// `META.getFields({Entity:"Products"})` as the CRM page serves it to a widget.
+    pub(crate) fn widget_fields(&self) -> Value {
+        fields::products(&self.inner.config.fields)
     }
 
     /// `updateRecord` as the CRM page applies it for a widget, in the logged-in user's name.

@@ -518,11 +518,11 @@ impl Kind {
                     });
                     known
                         .map(|(id, label)| json!({"id": id, "value": label}))
-                        .ok_or_else(|| invalid("multiselectlookup"))
+                        .ok_or_else(|| invalid("multiselectpicklist"))
                 })
                 .collect::<Result<Vec<_>, _>>()
                 .map(Value::Array),
-            (Kind::Tax, _) => Err(invalid("multiselectlookup")),
+            (Kind::Tax, _) => Err(invalid("multiselectpicklist")),
         }
     }
 }

@@ -1,0 +1,49 @@
+//! The Products module's field metadata, as `ZOHO.CRM.META.getFields({Entity:"Products"})` answers it
+//! (reference §2.2): `{fields:[{api_name, field_label, data_type, length, read_only, custom_field,
+//! pick_list_values, …}]}`. The `Tax` multi-select lists the org's taxes, which is where a widget learns
+//! what it may put in that field.
+
+use serde_json::{Value, json};
+
+use super::records::CustomFields;
+use super::seed::TAXES;
+
+/// The Products fields a sync reads or writes, with the project's custom fields under their configured API
+/// names; the `Tax` field lists the org's taxes.
+pub(super) fn products(custom: &CustomFields) -> Value {
+    let taxes: Vec<Value> = TAXES
+        .iter()
+        .zip(1..)
+        .map(|((id, label), sequence)| {
+            json!({"display_value": label, "actual_value": label, "id": id, "sequence_number": sequence})
+        })
+        .collect();
+    let field = |api_name: &str, label: &str, data_type: &str, length: u32, custom_field: bool, choices: &[Value]| {
+        json!({
+            "api_name": api_name,
+            "field_label": label,
+            "display_label": label,
+            "data_type": data_type,
+            "length": length,
+            "read_only": false,
+            "custom_field": custom_field,
+            "pick_list_values": choices,
+        })
+    };
+    let fields = [
+        field("Product_Name", "Product Name", "text", 120, false, &[]),
+        field("Product_Code", "Product Code", "text", 40, false, &[]),
+        field("Product_Active", "Product Active", "boolean", 5, false, &[]),
+        field("Unit_Price", "Unit Price", "currency", 16, false, &[]),
+        field("Taxable", "Taxable", "boolean", 5, false, &[]),
+        field("Tax", "Tax", "multiselectpicklist", 2000, false, &taxes),
+        field("Description", "Description", "textarea", 32000, false, &[]),
+        field(&custom.add_to_xero, "Add to Xero", "boolean", 5, true, &[]),
+        field(&custom.gl_account, "Xero GL Account", "text", 255, true, &[]),
+        field(&custom.tax_rate, "Xero Tax Rate", "text", 255, true, &[]),
+        field(&custom.item_id, "Xero Item ID", "text", 255, true, &[]),
+        field(&custom.last_synced, "Xero Last Synced", "datetime", 120, true, &[]),
+        field(&custom.sync_status, "Xero Sync Status", "text", 255, true, &[]),
+    ];
+    json!({ "fields": fields })
+}

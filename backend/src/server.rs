@@ -213,14 +213,13 @@ async fn connect_sandbox(
         code_challenge: None,
         code_challenge_method: None,
     };
-    let code = sandbox.xero.approve(&consent).map_err(|e| fail("Xero consent", &e))?;
+    // The demo organisation only, as an admin would tick it on Xero's consent page.
+    let demo = sandbox.xero.tenant_id(sandbox::xero::AU_ORG).into_iter().collect::<Vec<_>>();
+    let code = sandbox.xero.approve_tenants(&consent, &demo).map_err(|e| fail("Xero consent", &e))?;
     xero.exchange_code(&code, &redirect_uri, None).await.map_err(|e| fail("Xero code exchange", &e))?;
     let tenants = xero.connections().await.map_err(|e| fail("Xero connections", &e))?;
-    let tenant = tenants
-        .iter()
-        .find(|t| t.tenant_name.as_deref() == Some(sandbox::xero::AU_ORG))
-        .or(tenants.first())
-        .ok_or_else(|| StartupError::Sandbox("the Xero simulator listed no organisation".into()))?;
+    let tenant =
+        tenants.first().ok_or_else(|| StartupError::Sandbox("the Xero simulator listed no organisation".into()))?;
     store
         .save_xero_connection(&XeroConnection {
             tenant_id: tenant.tenant_id.clone(),

@@ -162,7 +162,8 @@ pub async fn choose_page(State(state): State<AppState>, admin: AdminSession) -> 
         })
         .collect();
     let body = format!(
-        r#"<p>Xero connected several organisations. Which one should products be synced to?</p>
+        r#"<p>Xero connected several organisations. Which one should products be synced to? The others are
+disconnected from xero-sync, so it keeps no access it does not use.</p>
 <form method="post" action="/admin/xero/tenant"><input type="hidden" name="csrf" value="{}">
 <fieldset><legend>Organisation</legend>{options}</fieldset>
 <p><button type="submit">Use this organisation</button></p></form>"#,
@@ -187,6 +188,15 @@ pub async fn choose(State(state): State<AppState>, form: AdminForm) -> Result<Re
         ));
     };
     save(&state, tenant).await?;
+    // The consent connected every organisation the admin ticked; xero-sync keeps no access it does not use.
+    for other in tenants.iter().filter(|t| t.tenant_id != tenant.tenant_id) {
+        match state.xero.disconnect(&other.connection_id).await {
+            Ok(()) => tracing::info!(tenant_id = %other.tenant_id, "unused xero organisation disconnected"),
+            Err(e) => {
+                tracing::warn!(tenant_id = %other.tenant_id, error = %e, "could not disconnect an unused xero organisation")
+            }
+        }
+    }
     Ok(Redirect::to("/admin").into_response())
 }
 

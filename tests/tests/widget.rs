@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use backend::config::Settings;
 use e2e::browser::Browser;
 use e2e::repo_root;
+use fantoccini::key::Key;
 use fantoccini::{Client, Locator};
 use sandbox::zoho::products;
 use serde_json::{Value, json};
@@ -247,6 +248,72 @@ async fn a_tax_picked_from_the_crms_list_is_saved_and_synced_and_unsaved_changes
         client.enter_parent_frame().await.expect("parent");
         wait_until(&client, "the popup closes", "return !document.getElementById('widget-popup')").await;
         assert_eq!(sim.zoho.product(id).expect("record")["Tax"], gst);
+    })
+    .await;
+}
+
+/// Presses `key` on whatever has the focus, as a keyboard user would.
+async fn press(client: &Client, key: &str) {
+    client.active_element().await.expect("a focused element").send_keys(key).await.expect("key pressed");
+}
+
+/// Tabs (backwards with `shift`) until `focused` (a script returning a boolean) holds; it must within 40
+/// presses.
+async fn tab_until(client: &Client, what: &str, focused: &str, shift: bool) {
+    let tab = if shift { format!("{}{}", Key::Shift, Key::Tab) } else { Key::Tab.to_string() };
+    for _ in 0..40 {
+        if script(client, focused).await == json!(true) {
+            return;
+        }
+        press(client, &tab).await;
+    }
+    panic!("{what} cannot be reached with the keyboard");
+}
+
+async fn tab_to(client: &Client, id: &str) {
+    tab_until(client, id, &format!("return document.activeElement.id === '{id}'"), false).await;
+}
+
+/// The whole fix-save-sync flow with the keyboard alone: Tab between the fixes and the buttons, typing,
+/// Space on a checkbox and Enter on the buttons.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_keyboard_alone_fixes_saves_and_syncs() {
+    let server = spawn_backend().await;
+    let id = products::NO_CODE_NO_GL_ACCOUNT;
+    let tenant = simulators(&server).xero.tenant_id(sandbox::xero::AU_ORG).expect("AU org");
+    Browser::run(move |browser| async move {
+        let sim = simulators(&server);
+        let client = browser.client.clone();
+        open_widget(&browser, &sim.crm, id).await;
+        browser.wait_for("#xero-accounts option").await;
+        browser.wait_for(r#"[role="group"] input"#).await;
+        script(&client, "document.activeElement.blur(); return true").await;
+
+        tab_to(&client, "fix-Product_Code").await;
+        press(&client, "MP-200").await;
+        tab_to(&client, "fix-Xero_GL_Account").await;
+        press(&client, "Sales").await;
+        assert_eq!(failing_fields(&client).await, json!([]));
+        // Back to the Tax row (above): Space ticks the second tax too.
+        let second_tax = r#"return document.activeElement.value === "4150868000000045003""#;
+        tab_until(&client, "the second tax", second_tax, true).await;
+        press(&client, " ").await;
+        assert_eq!(script(&client, "return document.activeElement.checked").await, json!(true));
+
+        tab_to(&client, "save").await;
+        press(&client, &Key::Enter.to_string()).await;
+        wait_until(
+            &client,
+            "the save is done",
+            "return document.getElementById('status').textContent.includes('Saved to the CRM')",
+        )
+        .await;
+        let saved = sim.zoho.product(id).expect("record");
+        assert_eq!((&saved["Product_Code"], saved["Tax"].as_array().map(Vec::len)), (&json!("MP-200"), Some(2)));
+        tab_to(&client, "sync").await;
+        press(&client, &Key::Enter.to_string()).await;
+        wait_until(&client, "the sync says created", "return !!document.querySelector('.result.created')").await;
+        assert!(sim.xero.items(&tenant).iter().any(|i| i.code == "MP-200"));
     })
     .await;
 }

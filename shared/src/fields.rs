@@ -49,6 +49,18 @@ impl Default for FieldMap {
 }
 
 impl FieldMap {
+    /// The custom fields, each with its label in the setup guide.
+    pub fn custom_fields(&self) -> [(&'static str, &str); 6] {
+        [
+            ("Add to Xero", &self.add_to_xero),
+            ("Xero GL Account", &self.gl_account),
+            ("Xero Tax Rate", &self.tax_rate),
+            ("Xero Item ID", &self.item_id),
+            ("Xero Last Synced", &self.last_synced),
+            ("Xero Sync Status", &self.sync_status),
+        ]
+    }
+
     /// Every API name the sync reads, for the `fields` parameter of Zoho's list call.
     pub fn read_fields(&self) -> Vec<&str> {
         vec![

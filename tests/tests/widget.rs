@@ -210,6 +210,7 @@ async fn a_tax_picked_from_the_crms_list_is_saved_and_synced_and_unsaved_changes
         open_widget(&browser, &sim.crm, id).await;
         assert_eq!(failing_fields(&client).await, json!(["Tax"]));
         browser.wait_for(r#"[role="group"] input"#).await;
+        assert_eq!(script(&client, "return !document.querySelector('.setup')").await, json!(true), "set up fully");
         let choices =
             script(&client, r#"return [...document.querySelectorAll('[role="group"] label')].map(l => l.textContent)"#);
         assert_eq!(choices.await, json!(["GST - 10.0 %", "GST Free - 0.0 %"]), "the CRM's taxes");

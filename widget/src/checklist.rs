@@ -129,6 +129,8 @@ fn fix(
         }
     };
     match requirement {
+        // The CRM would drop what is typed for a field it does not have (the setup note says so).
+        _ if model.missing_fields().iter().any(|(_, name)| *name == field) => Html::default(),
         Requirement::ProductCode => text_input(None, "e.g. MP-100"),
         Requirement::AddToXero | Requirement::Taxable => toggle(),
         Requirement::GlAccount => html! {
@@ -151,7 +153,7 @@ fn fix(
                 </datalist>
             </>
         },
-        Requirement::Tax if model.crm_taxes.is_some() && !model.tax_choices().is_empty() => html! {
+        Requirement::Tax if model.crm_fields.is_some() && !model.tax_choices().is_empty() => html! {
             <span class="taxes" role="group" id={id.to_owned()} aria-labelledby={format!("label-{field}")}
                 aria-describedby={described_by.to_owned()}>
                 { for model.tax_choices().into_iter().map(|tax| {

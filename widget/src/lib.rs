@@ -55,9 +55,9 @@ async fn start(model: UseReducerDispatcher<Model>, client: Rc<RefCell<Option<Rc<
         Err(message) => return model.dispatch(Action::Fail(message)),
     };
     model.dispatch(Action::Record(record));
-    // The CRM's taxes come from the CRM, apart from the backend's calls, so neither waits for the other.
-    let taxes = model.clone();
-    spawn_local(async move { taxes.dispatch(Action::CrmTaxes(zoho::crm_taxes().await)) });
+    // The CRM's fields and taxes come from the CRM, apart from the backend's calls, so neither waits.
+    let fields = model.clone();
+    spawn_local(async move { fields.dispatch(Action::CrmFields(zoho::crm_fields().await)) });
     // The name only labels the sync log; without it the backend logs "CRM user".
     let user = zoho::current_user().await.ok().flatten();
     let Some(origin) = Client::page_origin() else {
@@ -239,11 +239,12 @@ pub fn product_view(props: &ProductViewProps) -> Html {
                 <h1>{ model.product.name.text().unwrap_or("Unnamed product") }</h1>
                 <p class="code">{ model.product.code.text().map_or("No product code".to_owned(), |c| format!("Code {c}")) }</p>
             </header>
+            { missing_fields(model) }
             { checklist::checklist(model, &dispatch) }
-            if let Some(note) = &model.crm_taxes_error {
+            if let Some(note) = &model.crm_fields_error {
                 <p class="note">{ format!("The CRM's taxes could not be loaded ({note}); choose them on the record itself.") }</p>
             }
-            if model.crm_taxes.as_ref().is_some_and(Vec::is_empty) && model.tax_choices().is_empty() {
+            if model.crm_fields.as_ref().is_some_and(|f| f.taxes.is_empty()) && model.tax_choices().is_empty() {
                 <p class="note">{ "The CRM has no taxes to choose from; an administrator adds them in Zoho CRM's setup." }</p>
             }
             if let Some(note) = &model.options_error {
@@ -269,6 +270,24 @@ pub fn product_view(props: &ProductViewProps) -> Html {
             <div id="status" class="status" role="status" aria-live="polite">{ status(model, on_sync) }</div>
             { history(model) }
         </>
+    }
+}
+
+/// Custom fields the CRM does not have: the sync cannot read or write them until an administrator fixes
+/// the setup, and typing here would be lost, so their fixes are not offered.
+fn missing_fields(model: &Model) -> Html {
+    let missing = model.missing_fields();
+    if missing.is_empty() {
+        return Html::default();
+    }
+    html! {
+        <div class="failed setup" role="alert">
+            <p>{ "Your xero-sync administrator needs to finish the setup: the CRM has no field" }</p>
+            <ul>
+                { for missing.into_iter().map(|(label, name)| html! { <li>{ format!("“{name}” ({label})") }</li> }) }
+            </ul>
+            <p>{ "They create it in the CRM, or tell xero-sync its API name." }</p>
+        </div>
     }
 }
 

@@ -48,23 +48,34 @@ pub struct CrmTax {
     pub label: String,
 }
 
-impl CrmTax {
-    /// The taxes the `Tax` field offers, from `META.getFields`' answer: `{fields:[{api_name:"Tax",
-    /// pick_list_values:[{id, display_value, actual_value}]}]}` (reference §2.2).
-    pub fn from_fields(meta: &Value) -> Result<Vec<CrmTax>, String> {
-        let described = meta["fields"].as_array().and_then(|f| f.iter().find(|f| f["api_name"] == fields::TAX));
-        let tax = described.ok_or("the CRM described no Tax field for products")?;
+/// What the CRM says of the Products fields (`META.getFields`): which exist, and the taxes `Tax` offers.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CrmFields {
+    pub api_names: Vec<String>,
+    pub taxes: Vec<CrmTax>,
+}
+
+impl CrmFields {
+    /// From `META.getFields`' answer: `{fields:[{api_name, pick_list_values:[{id, display_value,
+    /// actual_value}]}]}` (reference §2.2).
+    pub fn from_meta(meta: &Value) -> Result<CrmFields, String> {
+        let fields = meta["fields"].as_array().ok_or("the CRM described no fields for products")?;
+        let api_names = fields.iter().filter_map(|f| f["api_name"].as_str().map(str::to_owned)).collect();
+        let tax = fields.iter().find(|f| f["api_name"] == fields::TAX).ok_or("the CRM described no Tax field")?;
         let values = tax["pick_list_values"].as_array().map(Vec::as_slice).unwrap_or_default();
-        Ok(values
+        let taxes = values
             .iter()
             .filter_map(|v| {
                 let label = v["display_value"].as_str().or_else(|| v["actual_value"].as_str())?.trim();
                 let id = v["id"].as_str().map(str::to_owned);
                 (!label.is_empty()).then(|| CrmTax { id, label: label.to_owned() })
             })
-            .collect())
+            .collect();
+        Ok(CrmFields { api_names, taxes })
     }
+}
 
+impl CrmTax {
     /// One element of the `Tax` field: `{id, value}` in v8, a name alone in older versions (the shared
     /// parser reads `name` too).
     fn from_item(item: &Value) -> Option<CrmTax> {
@@ -135,10 +146,10 @@ pub struct Model {
     pub tax_rates: Option<Vec<TaxRate>>,
     /// Why the Xero pick-lists are missing, when they failed to load.
     pub options_error: Option<String>,
-    /// The organisation's CRM taxes, for the `Tax` field; `None` until loaded.
-    pub crm_taxes: Option<Vec<CrmTax>>,
-    /// Why the CRM's taxes are missing, when they failed to load.
-    pub crm_taxes_error: Option<String>,
+    /// The CRM's Products fields and taxes; `None` until loaded.
+    pub crm_fields: Option<CrmFields>,
+    /// Why they are missing, when they failed to load.
+    pub crm_fields_error: Option<String>,
     /// The user pressed Close with unsaved changes and is asked whether to drop them.
     pub confirm_close: bool,
     /// Issues the backend or Xero raised on the last sync, until their field is edited.
@@ -164,8 +175,8 @@ impl Default for Model {
             accounts: None,
             tax_rates: None,
             options_error: None,
-            crm_taxes: None,
-            crm_taxes_error: None,
+            crm_fields: None,
+            crm_fields_error: None,
             confirm_close: false,
             server_issues: Vec::new(),
             activity: Activity::Idle,
@@ -186,7 +197,7 @@ pub enum Action {
     ToggleTax(CrmTax, bool),
     Options(PickLists),
     OptionsFailed(String),
-    CrmTaxes(Result<Vec<CrmTax>, String>),
+    CrmFields(Result<CrmFields, String>),
     /// Close was pressed with unsaved changes: ask first.
     AskToClose,
     KeepEditing,
@@ -218,6 +229,13 @@ impl Model {
         !self.edits.is_empty()
     }
 
+    /// The custom fields (label, API name) the CRM says it does not have: values typed for them would be
+    /// dropped by the CRM, so they are a setup problem for the admin, not something to fix here.
+    pub fn missing_fields(&self) -> Vec<(&'static str, &str)> {
+        let Some(crm) = &self.crm_fields else { return Vec::new() };
+        self.map.custom_fields().into_iter().filter(|(_, name)| !crm.api_names.iter().any(|n| n == name)).collect()
+    }
+
     /// Whether the product will have `tax` selected once saved.
     pub fn has_tax(&self, tax: &CrmTax) -> bool {
         taxes_in(self.value(fields::TAX)).iter().any(|t| t.same(tax))
@@ -226,7 +244,7 @@ impl Model {
     /// The taxes the `Tax` picker offers: the CRM's, in its order, then any the product holds that the
     /// CRM no longer lists (so they can be seen and removed).
     pub fn tax_choices(&self) -> Vec<CrmTax> {
-        let mut choices = self.crm_taxes.clone().unwrap_or_default();
+        let mut choices = self.crm_fields.as_ref().map(|f| f.taxes.clone()).unwrap_or_default();
         for held in taxes_in(self.value(fields::TAX)) {
             if !choices.iter().any(|t| t.same(&held)) {
                 choices.push(held);
@@ -317,11 +335,11 @@ impl Model {
                 self.options_error = None;
             }
             Action::OptionsFailed(message) => self.options_error = Some(message),
-            Action::CrmTaxes(Ok(taxes)) => {
-                self.crm_taxes = Some(taxes);
-                self.crm_taxes_error = None;
+            Action::CrmFields(Ok(crm)) => {
+                self.crm_fields = Some(crm);
+                self.crm_fields_error = None;
             }
-            Action::CrmTaxes(Err(message)) => self.crm_taxes_error = Some(message),
+            Action::CrmFields(Err(message)) => self.crm_fields_error = Some(message),
             Action::AskToClose => self.confirm_close = true,
             Action::KeepEditing => self.confirm_close = false,
             Action::History(entries) => self.history = Some(entries),

@@ -13,7 +13,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
 use crate::json::object;
-use crate::state::CrmTax;
+use crate::state::CrmFields;
 
 /// How long any SDK call may take before the widget gives up on it.
 const SDK_TIMEOUT_MS: i32 = 10_000;
@@ -192,11 +192,11 @@ pub async fn update_record(id: &str, fields: &Map<String, Value>) -> Result<(), 
     }
 }
 
-/// The organisation's taxes, which the product's `Tax` field may hold.
-pub async fn crm_taxes() -> Result<Vec<CrmTax>, String> {
+/// The Products fields the CRM has, and the taxes its `Tax` field offers.
+pub async fn crm_fields() -> Result<CrmFields, String> {
     let config = to_js(&object(vec![("Entity", "Products".into())]));
-    let answer = to_json(&settle(sdk_get_fields(&config), "read the CRM's taxes").await?);
-    CrmTax::from_fields(&answer)
+    let answer = to_json(&settle(sdk_get_fields(&config), "read the CRM's product fields").await?);
+    CrmFields::from_meta(&answer)
 }
 
 /// Fits the popup to the content.

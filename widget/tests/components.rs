@@ -9,7 +9,7 @@ use shared::wire::{ApiError, ErrorCode, PickLists};
 use shared::{Issue, IssueCode, Severity};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::{console_log, wasm_bindgen_test, wasm_bindgen_test_configure};
-use widget::state::{Action, Activity, CrmTax, Model, advice};
+use widget::state::{Action, Activity, CrmFields, CrmTax, Model, advice};
 use widget::{ProductView, zoho};
 use yew::prelude::*;
 
@@ -252,16 +252,27 @@ async fn typing_a_code_revalidates_the_checklist() {
     assert_eq!(save.get_attribute("aria-disabled").as_deref(), Some("false"), "an edit can be saved");
 }
 
-/// `META.getFields` for Products, as Zoho answers it: the `Tax` multi-select lists the org's taxes.
+/// `META.getFields` for Products, as Zoho answers it: the project's custom fields exist, and the `Tax`
+/// multi-select lists the org's taxes.
 fn products_fields() -> Value {
-    json!({"fields": [
+    let custom =
+        ["Add_to_Xero", "Xero_GL_Account", "Xero_Tax_Rate", "Xero_Item_ID", "Xero_Last_Synced", "Xero_Sync_Status"];
+    let mut meta = json!({"fields": [
         {"api_name": "Product_Code", "data_type": "text", "pick_list_values": []},
         {"api_name": "Tax", "data_type": "multiselectpicklist", "pick_list_values": [
             {"display_value": "GST - 10.0 %", "actual_value": "GST - 10.0 %", "id": "4150868000000045001", "sequence_number": 1},
             {"display_value": "GST Free - 0.0 %", "actual_value": "GST Free - 0.0 %", "id": "4150868000000045003", "sequence_number": 2},
             {"display_value": "  ", "id": "4150868000000045009"}
         ]}
-    ]})
+    ]});
+    if let Some(fields) = meta["fields"].as_array_mut() {
+        fields.extend(custom.iter().map(|name| json!({"api_name": name, "custom_field": true})));
+    }
+    meta
+}
+
+fn crm_fields() -> CrmFields {
+    CrmFields::from_meta(&products_fields()).expect("the Products fields")
 }
 
 fn untaxed() -> Map<String, Value> {
@@ -273,7 +284,7 @@ fn untaxed() -> Map<String, Value> {
 }
 
 fn crm_taxes() -> Vec<CrmTax> {
-    CrmTax::from_fields(&products_fields()).expect("the Tax field")
+    crm_fields().taxes
 }
 
 #[wasm_bindgen_test]
@@ -282,17 +293,17 @@ fn the_crm_taxes_are_the_tax_fields_choices() {
     let labels: Vec<&str> = taxes.iter().map(|t| t.label.as_str()).collect();
     assert_eq!(labels, ["GST - 10.0 %", "GST Free - 0.0 %"], "blank choices are dropped");
     assert_eq!(taxes[0].id.as_deref(), Some("4150868000000045001"));
-    let no_tax_field = CrmTax::from_fields(&json!({"fields": [{"api_name": "Product_Code"}]}));
-    assert_eq!(no_tax_field, Err("the CRM described no Tax field for products".into()));
-    assert!(CrmTax::from_fields(&json!({"status": "error"})).is_err());
-    let no_taxes = json!({"fields": [{"api_name": "Tax", "pick_list_values": []}]});
-    assert_eq!(CrmTax::from_fields(&no_taxes), Ok(Vec::new()));
+    let no_tax_field = CrmFields::from_meta(&json!({"fields": [{"api_name": "Product_Code"}]}));
+    assert_eq!(no_tax_field, Err("the CRM described no Tax field".into()));
+    assert!(CrmFields::from_meta(&json!({"status": "error"})).is_err());
+    let no_taxes = CrmFields::from_meta(&json!({"fields": [{"api_name": "Tax", "pick_list_values": []}]}));
+    assert_eq!(no_taxes.map(|f| f.taxes), Ok(Vec::new()));
 }
 
 #[wasm_bindgen_test]
 fn ticking_a_tax_fills_the_tax_field_as_the_crm_stores_it() {
     let taxes = crm_taxes();
-    let model = Model::with_record(untaxed()).apply(Action::CrmTaxes(Ok(taxes.clone())));
+    let model = Model::with_record(untaxed()).apply(Action::CrmFields(Ok(crm_fields())));
     assert_eq!(errors(&model), ["Tax"]);
     assert!(!model.has_tax(&taxes[0]));
 
@@ -319,7 +330,7 @@ fn taxes_held_in_other_shapes_are_kept_and_can_be_removed() {
     // Older API versions: one name, or names; `{name}` objects; a tax the CRM no longer lists.
     let mut record = untaxed();
     record.insert("Tax".into(), json!("GST - 10.0 %"));
-    let model = Model::with_record(record).apply(Action::CrmTaxes(Ok(taxes.clone())));
+    let model = Model::with_record(record).apply(Action::CrmFields(Ok(crm_fields())));
     assert!(model.has_tax(&taxes[0]), "a single name");
     assert_eq!(errors(&model), Vec::<&str>::new());
     let model = model.apply(Action::ToggleTax(taxes[1].clone(), true));
@@ -329,7 +340,7 @@ fn taxes_held_in_other_shapes_are_kept_and_can_be_removed() {
 
     let mut record = untaxed();
     record.insert("Tax".into(), json!([{"name": "GST Free - 0.0 %"}, {"id": "77", "value": "Retired tax - 5 %"}]));
-    let model = Model::with_record(record).apply(Action::CrmTaxes(Ok(taxes.clone())));
+    let model = Model::with_record(record).apply(Action::CrmFields(Ok(crm_fields())));
     assert!(model.has_tax(&taxes[1]), "a `{{name}}` object");
     let choices: Vec<String> = model.tax_choices().into_iter().map(|t| t.label).collect();
     assert_eq!(choices, ["GST - 10.0 %", "GST Free - 0.0 %", "Retired tax - 5 %"], "the retired tax is shown");
@@ -341,7 +352,7 @@ fn taxes_held_in_other_shapes_are_kept_and_can_be_removed() {
     let mut record = untaxed();
     let saved = json!([{"id": "4150868000000045003", "value": "GST Free - 0.0 %"}, {"id": "4150868000000045001", "value": "GST - 10.0 %"}]);
     record.insert("Tax".into(), saved);
-    let model = Model::with_record(record).apply(Action::CrmTaxes(Ok(taxes.clone())));
+    let model = Model::with_record(record).apply(Action::CrmFields(Ok(crm_fields())));
     let model =
         model.apply(Action::ToggleTax(taxes[0].clone(), false)).apply(Action::ToggleTax(taxes[0].clone(), true));
     assert!(!model.has_edits(), "{:?}", model.edits);
@@ -349,7 +360,7 @@ fn taxes_held_in_other_shapes_are_kept_and_can_be_removed() {
 
 #[wasm_bindgen_test]
 async fn the_tax_field_is_a_group_of_checkboxes() {
-    let root = render_after(untaxed(), vec![Action::CrmTaxes(Ok(crm_taxes()))]).await;
+    let root = render_after(untaxed(), vec![Action::CrmFields(Ok(crm_fields()))]).await;
     assert_eq!(texts(&root, "li.error", Some("data-field")), ["Tax"]);
     let group = root.query_selector(r#"[role="group"]"#).expect("query").expect("the taxes' group");
     let label_id = group.get_attribute("aria-labelledby").expect("labelled");
@@ -372,8 +383,26 @@ async fn the_tax_field_is_a_group_of_checkboxes() {
 }
 
 #[wasm_bindgen_test]
+async fn a_custom_field_the_crm_lacks_is_a_setup_problem_not_an_input() {
+    let mut meta = products_fields();
+    if let Some(fields) = meta["fields"].as_array_mut() {
+        fields.retain(|f| f["api_name"] != "Xero_GL_Account" && f["api_name"] != "Xero_Sync_Status");
+    }
+    let crm = CrmFields::from_meta(&meta).expect("fields");
+    let root = render_after(mouse_pad(), vec![Action::CrmFields(Ok(crm))]).await;
+    let alert = text(&root, ".setup");
+    assert!(alert.contains("“Xero_GL_Account” (Xero GL Account)"), "{alert}");
+    assert!(alert.contains("“Xero_Sync_Status” (Xero Sync Status)"), "{alert}");
+    assert!(root.query_selector("#fix-Xero_GL_Account").expect("query").is_none(), "typing there would be lost");
+    assert!(root.query_selector("#fix-Product_Code").expect("query").is_some());
+
+    let root = render_after(mouse_pad(), vec![Action::CrmFields(Ok(crm_fields()))]).await;
+    assert!(root.query_selector(".setup").expect("query").is_none(), "every field exists");
+}
+
+#[wasm_bindgen_test]
 async fn the_crm_taxes_failing_to_load_leaves_the_field_read_only_with_a_note() {
-    let root = render_after(untaxed(), vec![Action::CrmTaxes(Err("the CRM did not answer".into()))]).await;
+    let root = render_after(untaxed(), vec![Action::CrmFields(Err("the CRM did not answer".into()))]).await;
     assert!(root.query_selector(r#"[role="group"]"#).expect("query").is_none());
     assert!(text(&root, ".note").contains("the CRM did not answer"), "{}", root.inner_html());
 }

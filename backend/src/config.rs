@@ -47,6 +47,9 @@ const FIELD_TAX_RATE: &str = "XERO_SYNC_FIELD_TAX_RATE";
 const FIELD_ITEM_ID: &str = "XERO_SYNC_FIELD_ITEM_ID";
 const FIELD_LAST_SYNCED: &str = "XERO_SYNC_FIELD_LAST_SYNCED";
 const FIELD_SYNC_STATUS: &str = "XERO_SYNC_FIELD_SYNC_STATUS";
+/// The variables naming the custom fields, in the order of [`FieldMap::custom_fields`].
+pub const FIELD_VARIABLES: [&str; 6] =
+    [FIELD_ADD_TO_XERO, FIELD_GL_ACCOUNT, FIELD_TAX_RATE, FIELD_ITEM_ID, FIELD_LAST_SYNCED, FIELD_SYNC_STATUS];
 const ZOHO_SDK_URL: &str = "ZOHO_SDK_URL";
 const FRAME_ANCESTORS: &str = "XERO_SYNC_FRAME_ANCESTORS";
 

@@ -257,6 +257,45 @@ async fn crm_calls_need_a_live_zoho_oauthtoken_with_the_right_scope() {
     assert_eq!(call(Some(format!("Zoho-oauthtoken {token}"))).await, (unauthorized, "INVALID_TOKEN".into()));
 }
 
+/// `GET /crm/v8/settings/fields?module=Products` (no contract in ../shared/contracts covers the settings
+/// API, so the checks are on the simulator's own answers): the fields, the project's custom ones under
+/// their configured names, and the Tax field's taxes; the settings scope, and `module`, are required.
+#[tokio::test]
+async fn field_settings_list_the_products_fields_with_the_settings_scope() {
+    let zoho = start(1.0).await;
+    let (token, _) = exchange(&zoho, SCOPES).await;
+    let get = |path: &'static str, token: String| {
+        let url = format!("{}{path}", zoho.url);
+        async move {
+            let response = reqwest::Client::new()
+                .get(url)
+                .header("Authorization", format!("Zoho-oauthtoken {token}"))
+                .send()
+                .await
+                .expect("sent");
+            let status = response.status();
+            (status, response.json::<Value>().await.expect("json"))
+        }
+    };
+    let (status, body) = get("/crm/v8/settings/fields?module=Products", token.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let fields = body["fields"].as_array().expect("fields");
+    let names: Vec<&str> = fields.iter().filter_map(|f| f["api_name"].as_str()).collect();
+    for name in ["Product_Name", "Tax", "Add_to_Xero", "Xero_GL_Account", "Xero_Tax_Rate", "Xero_Item_ID"] {
+        assert!(names.contains(&name), "{name} in {names:?}");
+    }
+    let tax = fields.iter().find(|f| f["api_name"] == "Tax").expect("Tax");
+    assert_eq!(tax["pick_list_values"][0]["display_value"], "GST - 10.0 %");
+
+    let (status, body) = get("/crm/v8/settings/fields", token.clone()).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::BAD_REQUEST, Some("REQUIRED_PARAM_MISSING")));
+    let (status, body) = get("/crm/v8/settings/fields?module=Leads", token).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::BAD_REQUEST, Some("INVALID_MODULE")));
+    let (records_only, _) = exchange(&zoho, &["ZohoCRM.modules.products.ALL"]).await;
+    let (status, body) = get("/crm/v8/settings/fields?module=Products", records_only).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("OAUTH_SCOPE_MISMATCH")));
+}
+
 #[tokio::test]
 async fn get_one_returns_a_v8_record_or_zohos_error() {
     let zoho = start(1.0).await;

@@ -13,13 +13,18 @@ use serde_json::{Value, json};
 
 /// The backend in sandbox mode, serving the release build of the widget.
 async fn spawn_backend() -> backend::server::Server {
+    spawn_backend_with(|_| None).await
+}
+
+/// [`spawn_backend`] with settings from `vars`.
+async fn spawn_backend_with(vars: impl Fn(&str) -> Option<String>) -> backend::server::Server {
     assert!(
         repo_root().join("widget/dist/index.html").exists(),
         "the widget is not built: run scripts/test.sh (or `trunk build --release` in widget/)"
     );
     // No XERO_SYNC_WIDGET_DIR: the widget is served the way `xero-sync` serves it, from its embedded build
     // (which a debug build reads from widget/dist).
-    let settings = Settings::load(&|_| None).expect("settings");
+    let settings = Settings::load(&vars).expect("settings");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     backend::server::start(settings, listener).await.expect("backend")
 }
@@ -315,6 +320,26 @@ async fn the_keyboard_alone_fixes_saves_and_syncs() {
         press(&client, &Key::Enter.to_string()).await;
         wait_until(&client, "the sync says created", "return !!document.querySelector('.result.created')").await;
         assert!(sim.xero.items(&tenant).iter().any(|i| i.code == "MP-200"));
+    })
+    .await;
+}
+
+/// xero-sync is told a custom field name the CRM does not have (an admin renamed the field): the widget
+/// names it for the administrator and offers no input whose value the CRM would drop.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_custom_field_the_crm_lacks_is_named_for_the_administrator() {
+    let server =
+        spawn_backend_with(|name| (name == "XERO_SYNC_FIELD_GL_ACCOUNT").then(|| "GL_Account__c".to_owned())).await;
+    Browser::run(move |browser| async move {
+        let sim = simulators(&server);
+        let client = browser.client.clone();
+        open_widget(&browser, &sim.crm, products::WIRELESS_MOUSE).await;
+        browser.wait_for(".setup").await;
+        let alert = script(&client, "return document.querySelector('.setup').textContent").await;
+        assert!(alert.as_str().expect("text").contains("“GL_Account__c” (Xero GL Account)"), "{alert}");
+        assert_eq!(failing_fields(&client).await, json!(["GL_Account__c"]), "nothing is read from it");
+        assert!(client.find(Locator::Id("fix-GL_Account__c")).await.is_err(), "no input to type into");
+        browser.screenshot("widget-missing-field").await;
     })
     .await;
 }

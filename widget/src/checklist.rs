@@ -65,7 +65,9 @@ fn row(model: &Model, requirement: Requirement, dispatch: &Callback<Action>) -> 
                 <span class="control">{ control }</span>
             }
             <span class="detail" id={detail_id.clone()}>
-                if issues.is_empty() {
+                if model.missing_fields().iter().any(|(_, name)| *name == field) {
+                    <span class="message">{ "This field is not set up in the CRM yet (see above)." }</span>
+                } else if issues.is_empty() {
                     { requirement.summary() }
                 } else {
                     { for issues.iter().map(|i| html! { <span class="message">{ &i.message }</span> }) }

@@ -394,6 +394,8 @@ async fn a_custom_field_the_crm_lacks_is_a_setup_problem_not_an_input() {
     assert!(alert.contains("“Xero_GL_Account” (Xero GL Account)"), "{alert}");
     assert!(alert.contains("“Xero_Sync_Status” (Xero Sync Status)"), "{alert}");
     assert!(root.query_selector("#fix-Xero_GL_Account").expect("query").is_none(), "typing there would be lost");
+    let row = text(&root, r#"li[data-field="Xero_GL_Account"] .detail"#);
+    assert_eq!(row, "This field is not set up in the CRM yet (see above).");
     assert!(root.query_selector("#fix-Product_Code").expect("query").is_some());
 
     let root = render_after(mouse_pad(), vec![Action::CrmFields(Ok(crm_fields()))]).await;

@@ -123,6 +123,11 @@ async fn dashboard(State(state): State<AppState>, admin: AdminSession) -> Result
         }
     };
 
+    let crm_fields = match &zoho {
+        Some(z) if z.status == ConnectionStatus::Connected => crm_fields_check(&state).await,
+        _ => String::new(),
+    };
+
     let key_status = if has_key {
         "<p>An API key is set. It is never shown again; rotate it if it is lost (the old one then stops working).</p>"
     } else {
@@ -131,7 +136,7 @@ async fn dashboard(State(state): State<AppState>, admin: AdminSession) -> Result
 
     let body = format!(
         r#"<section aria-labelledby="xero-h"><h2 id="xero-h">Xero</h2>{xero_status}{choose}<p>{xero_buttons}</p></section>
-<section aria-labelledby="zoho-h"><h2 id="zoho-h">Zoho CRM</h2>{zoho_status}
+<section aria-labelledby="zoho-h"><h2 id="zoho-h">Zoho CRM</h2>{zoho_status}{crm_fields}
 <form method="post" action="/admin/zoho/code"><input type="hidden" name="csrf" value="{csrf}">
 <p><label for="zoho-code">Self Client code</label><br><input type="text" id="zoho-code" name="code" autocomplete="off" required>
 <button type="submit">Connect Zoho</button></p>
@@ -180,6 +185,38 @@ fn log_table(entries: &[SyncLogEntry]) -> String {
     format!(
         "<table><thead><tr><th scope=\"col\">When</th><th scope=\"col\">Product</th><th scope=\"col\">Who</th><th scope=\"col\">Trigger</th><th scope=\"col\">Outcome</th><th scope=\"col\">Xero item</th><th scope=\"col\">Message</th></tr></thead><tbody>{rows}</tbody></table>"
     )
+}
+
+/// Whether the CRM has the custom fields the sync is configured to use: a missing one (often renamed by an
+/// admin) would otherwise show up only as products failing to sync.
+async fn crm_fields_check(state: &AppState) -> String {
+    let names = match state.zoho.product_field_names().await {
+        Ok(names) => names,
+        Err(e) => {
+            return format!(
+                r#"<p class="warn">The CRM's product fields could not be checked: {}</p>"#,
+                page::escape(&e.to_string())
+            );
+        }
+    };
+    let rows: String = state
+        .settings
+        .fields
+        .custom_fields()
+        .into_iter()
+        .zip(crate::config::FIELD_VARIABLES)
+        .map(|((label, name), variable)| {
+            if names.iter().any(|n| n == name) {
+                format!("<li><span class=\"ok\">✓</span> {label}: <code>{}</code></li>", page::escape(name))
+            } else {
+                format!(
+                    "<li><span class=\"warn\">✗ {label}: the CRM has no Products field <code>{}</code></span>. Create it, or set <code>{variable}</code> to its API name.</li>",
+                    page::escape(name)
+                )
+            }
+        })
+        .collect();
+    format!("<h3>CRM fields</h3><ul class=\"fields\">{rows}</ul>")
 }
 
 /// `POST /admin/zoho/code`: exchanges a Self Client code for the grant the service keeps.

@@ -210,6 +210,25 @@ impl ZohoClient {
         }
     }
 
+    /// The API names of the Products fields, `GET /crm/v8/settings/fields?module=Products` (scope
+    /// `ZohoCRM.settings.fields.READ`): the admin pages check the configured custom fields against them.
+    pub async fn product_field_names(&self) -> Result<Vec<String>, ZohoError> {
+        let segments = ["crm", "v8", "settings", "fields"];
+        let query = [("module", "Products".to_string())];
+        let call =
+            Call { method: Method::GET, segments: &segments, query: &query, headers: HeaderMap::new(), body: None };
+        self.run(&call, |reply| match reply.status {
+            StatusCode::OK => {
+                let fields = reply.body.get("fields").and_then(Value::as_array).ok_or_else(|| {
+                    Failure::Final(unexpected_body(reply.status.as_u16(), "the answer has no fields array"))
+                })?;
+                Ok(fields.iter().filter_map(|f| f.get("api_name")?.as_str().map(str::to_owned)).collect())
+            }
+            _ => Err(failure(reply)),
+        })
+        .await
+    }
+
     /// `PUT /crm/v8/Products` with [`update_body`]. With `if_unmodified_since`, a record changed after that
     /// time is left alone and the answer is [`UpdateOutcome::Conflict`].
     pub async fn update_product(

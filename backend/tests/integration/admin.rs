@@ -544,6 +544,30 @@ async fn a_zoho_self_client_code_connects_zoho() {
 }
 
 #[tokio::test]
+async fn the_dashboard_checks_the_crm_has_the_configured_custom_fields() {
+    let app = spawn(false).await;
+    let browser = app.browser("sandbox").await;
+    let dashboard = app.get("/admin", Some(&browser)).await;
+    assert!(dashboard.body.contains("<h3>CRM fields</h3>"), "{}", dashboard.body);
+    assert_eq!(dashboard.body.matches("<span class=\"ok\">✓</span>").count(), 6, "{}", dashboard.body);
+    assert!(dashboard.body.contains("Xero GL Account: <code>Xero_GL_Account</code>"));
+
+    // The backend is told another name than the CRM has: the admin sees which field and which setting.
+    let app = spawn_with(|name| (name == "XERO_SYNC_FIELD_GL_ACCOUNT").then(|| "GL_Account__c".to_owned())).await;
+    let browser = app.browser("sandbox").await;
+    let dashboard = app.get("/admin", Some(&browser)).await;
+    assert_eq!(dashboard.body.matches("<span class=\"ok\">✓</span>").count(), 5, "{}", dashboard.body);
+    assert!(
+        dashboard.body.contains(
+            "✗ Xero GL Account: the CRM has no Products field <code>GL_Account__c</code></span>. Create it, or set \
+             <code>XERO_SYNC_FIELD_GL_ACCOUNT</code> to its API name."
+        ),
+        "{}",
+        dashboard.body
+    );
+}
+
+#[tokio::test]
 async fn logging_out_ends_the_session() {
     let app = spawn(false).await;
     let browser = app.browser("sandbox").await;

@@ -1,12 +1,35 @@
-//! The Products module's field metadata, as `ZOHO.CRM.META.getFields({Entity:"Products"})` answers it
-//! (reference §2.2): `{fields:[{api_name, field_label, data_type, length, read_only, custom_field,
-//! pick_list_values, …}]}`. The `Tax` multi-select lists the org's taxes, which is where a widget learns
-//! what it may put in that field.
+//! The Products module's field metadata, as `ZOHO.CRM.META.getFields({Entity:"Products"})` answers a
+//! widget and `GET /crm/v8/settings/fields?module=Products` the REST API (reference §2.2, §5.2):
+//! `{fields:[{api_name, field_label, data_type, length, read_only, custom_field, pick_list_values, …}]}`.
+//! The `Tax` multi-select lists the org's taxes, which is where a widget learns what it may put in that
+//! field; the custom fields carry the API names the org's admin configured.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::records::CustomFields;
+use super::Inner;
+use super::oauth::Operation;
+use super::records::{CustomFields, ZohoError, authorize};
 use super::seed::TAXES;
+
+/// `GET /crm/v8/settings/fields?module=Products` (scope `ZohoCRM.settings.fields.READ`).
+pub(super) async fn settings(
+    State(inner): State<Arc<Inner>>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Result<Response, ZohoError> {
+    authorize(&inner, &headers, Operation::ReadFields)?;
+    match query.get("module").map(String::as_str) {
+        None | Some("") => Err(ZohoError::required_param("module")),
+        Some("Products") => Ok(axum::Json(products(&inner.config.fields)).into_response()),
+        Some(_) => Err(ZohoError::invalid_module()),
+    }
+}
 
 /// The Products fields a sync reads or writes, with the project's custom fields under their configured API
 /// names; the `Tax` field lists the org's taxes.

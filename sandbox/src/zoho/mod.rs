@@ -126,6 +126,7 @@ impl ZohoSim {
 
         let app = Router::new()
             .route("/oauth/v2/token", post(oauth::token))
+            .route("/crm/v8/settings/fields", get(fields::settings))
             .route("/crm/v8/{module}", get(records::list).put(records::update_many))
             .route("/crm/v8/{module}/{id}", get(records::get_one).put(records::update_one))
             .fallback(|| async { ZohoError::invalid_url() })

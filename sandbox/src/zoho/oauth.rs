@@ -90,6 +90,8 @@ fn new_token() -> String {
 pub(super) enum Operation {
     Read,
     Update,
+    /// Reading field metadata (`/settings/fields`).
+    ReadFields,
 }
 
 impl OAuthState {
@@ -183,16 +185,23 @@ impl OAuthState {
             .ok_or_else(ZohoError::invalid_token)?;
         let access =
             self.access_tokens.get(token).filter(|a| a.expires_at > now).ok_or_else(ZohoError::invalid_token)?;
-        let action = match operation {
-            Operation::Read => "READ",
-            Operation::Update => "UPDATE",
+        let accepted = match operation {
+            Operation::ReadFields => [
+                "ZohoCRM.settings.ALL".to_string(),
+                "ZohoCRM.settings.READ".to_string(),
+                "ZohoCRM.settings.fields.ALL".to_string(),
+                "ZohoCRM.settings.fields.READ".to_string(),
+            ],
+            Operation::Read | Operation::Update => {
+                let action = if matches!(operation, Operation::Read) { "READ" } else { "UPDATE" };
+                [
+                    "ZohoCRM.modules.ALL".to_string(),
+                    format!("ZohoCRM.modules.{action}"),
+                    "ZohoCRM.modules.products.ALL".to_string(),
+                    format!("ZohoCRM.modules.products.{action}"),
+                ]
+            }
         };
-        let accepted = [
-            "ZohoCRM.modules.ALL".to_string(),
-            format!("ZohoCRM.modules.{action}"),
-            "ZohoCRM.modules.products.ALL".to_string(),
-            format!("ZohoCRM.modules.products.{action}"),
-        ];
         if access.scopes.iter().any(|s| accepted.iter().any(|a| a.eq_ignore_ascii_case(s))) {
             Ok(())
         } else {

@@ -97,11 +97,11 @@ impl ZohoError {
     pub(super) fn internal() -> Self {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR", "Internal server error occurred.", json!({}))
     }
-    fn invalid_module() -> Self {
+    pub(super) fn invalid_module() -> Self {
         let message = "The module name given seems to be invalid";
         Self::new(StatusCode::BAD_REQUEST, "INVALID_MODULE", message, json!({}))
     }
-    fn required_param(name: &str) -> Self {
+    pub(super) fn required_param(name: &str) -> Self {
         let message = "One of the expected parameter is missing";
         Self::new(StatusCode::BAD_REQUEST, "REQUIRED_PARAM_MISSING", message, json!({"param_name": name}))
     }
@@ -176,7 +176,7 @@ fn check_module(module: &str) -> Result<(), ZohoError> {
     if module == MODULE { Ok(()) } else { Err(ZohoError::invalid_module()) }
 }
 
-fn authorize(inner: &Inner, headers: &HeaderMap, operation: Operation) -> Result<(), ZohoError> {
+pub(super) fn authorize(inner: &Inner, headers: &HeaderMap, operation: Operation) -> Result<(), ZohoError> {
     inner.lock().oauth.authorize(headers, inner.clock.now(), operation)
 }
 

@@ -499,6 +499,22 @@ mod tests {
     const KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 
     #[test]
+    fn field_variables_follow_the_order_of_the_custom_fields() {
+        for (i, variable) in FIELD_VARIABLES.into_iter().enumerate() {
+            let settings = load(&[(variable, "Renamed_Field")]).expect("settings");
+            let renamed: Vec<usize> = settings
+                .fields
+                .custom_fields()
+                .iter()
+                .enumerate()
+                .filter(|(_, (_, name))| *name == "Renamed_Field")
+                .map(|(j, _)| j)
+                .collect();
+            assert_eq!(renamed, [i], "{variable} names custom field {i}");
+        }
+    }
+
+    #[test]
     fn defaults_without_any_variable() {
         let s = load(&[]).expect("defaults");
         assert_eq!(s.addr, SocketAddr::from(([127, 0, 0, 1], 8080)));

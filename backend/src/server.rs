@@ -218,8 +218,9 @@ async fn connect_sandbox(
     let code = sandbox.xero.approve_tenants(&consent, &demo).map_err(|e| fail("Xero consent", &e))?;
     xero.exchange_code(&code, &redirect_uri, None).await.map_err(|e| fail("Xero code exchange", &e))?;
     let tenants = xero.connections().await.map_err(|e| fail("Xero connections", &e))?;
-    let tenant =
-        tenants.first().ok_or_else(|| StartupError::Sandbox("the Xero simulator listed no organisation".into()))?;
+    let tenant = tenants
+        .first()
+        .ok_or_else(|| StartupError::Sandbox("the Xero simulator listed no demo organisation".into()))?;
     store
         .save_xero_connection(&XeroConnection {
             tenant_id: tenant.tenant_id.clone(),

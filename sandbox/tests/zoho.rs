@@ -281,7 +281,9 @@ async fn field_settings_list_the_products_fields_with_the_settings_scope() {
     assert_eq!(status, StatusCode::OK, "{body}");
     let fields = body["fields"].as_array().expect("fields");
     let names: Vec<&str> = fields.iter().filter_map(|f| f["api_name"].as_str()).collect();
-    for name in ["Product_Name", "Tax", "Add_to_Xero", "Xero_GL_Account", "Xero_Tax_Rate", "Xero_Item_ID"] {
+    let custom =
+        ["Add_to_Xero", "Xero_GL_Account", "Xero_Tax_Rate", "Xero_Item_ID", "Xero_Last_Synced", "Xero_Sync_Status"];
+    for name in ["Product_Name", "Product_Code", "Tax"].into_iter().chain(custom) {
         assert!(names.contains(&name), "{name} in {names:?}");
     }
     let tax = fields.iter().find(|f| f["api_name"] == "Tax").expect("Tax");

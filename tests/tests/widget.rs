@@ -263,8 +263,7 @@ async fn press(client: &Client, key: &str) {
     client.active_element().await.expect("a focused element").send_keys(key).await.expect("key pressed");
 }
 
-/// Tabs (backwards with `shift`) until `focused` (a script returning a boolean) holds; it must within 40
-/// presses.
+/// Tabs (backwards with `shift`) until `focused` (a script returning a boolean) holds, within 40 presses.
 async fn tab_until(client: &Client, what: &str, focused: &str, shift: bool) {
     let tab = if shift { format!("{}{}", Key::Shift, Key::Tab) } else { Key::Tab.to_string() };
     for _ in 0..40 {

@@ -242,7 +242,7 @@ pub fn product_view(props: &ProductViewProps) -> Html {
             { missing_fields(model) }
             { checklist::checklist(model, &dispatch) }
             if let Some(note) = &model.crm_fields_error {
-                <p class="note">{ format!("The CRM's taxes could not be loaded ({note}); choose them on the record itself.") }</p>
+                <p class="note">{ format!("The CRM's taxes and fields could not be read ({note}); choose taxes on the record itself.") }</p>
             }
             if model.crm_fields.as_ref().is_some_and(|f| f.taxes.is_empty()) && model.tax_choices().is_empty() {
                 <p class="note">{ "The CRM has no taxes to choose from; an administrator adds them in Zoho CRM's setup." }</p>

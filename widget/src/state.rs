@@ -61,8 +61,9 @@ impl CrmFields {
     pub fn from_meta(meta: &Value) -> Result<CrmFields, String> {
         let fields = meta["fields"].as_array().ok_or("the CRM described no fields for products")?;
         let api_names = fields.iter().filter_map(|f| f["api_name"].as_str().map(str::to_owned)).collect();
-        let tax = fields.iter().find(|f| f["api_name"] == fields::TAX).ok_or("the CRM described no Tax field")?;
-        let values = tax["pick_list_values"].as_array().map(Vec::as_slice).unwrap_or_default();
+        // Without a Tax field there are no taxes to offer; the fields that exist are still worth knowing.
+        let tax = fields.iter().find(|f| f["api_name"] == fields::TAX);
+        let values = tax.and_then(|t| t["pick_list_values"].as_array()).map(Vec::as_slice).unwrap_or_default();
         let taxes = values
             .iter()
             .filter_map(|v| {
@@ -132,6 +133,8 @@ pub struct Model {
     /// check), so this makes that comparison O(1) instead of deep.
     revision: u64,
     pub map: FieldMap,
+    /// Whether `map` is the organisation's, from the backend, rather than the defaults.
+    map_known: bool,
     pub phase: Phase,
     /// The record as last read from the CRM.
     pub record: Map<String, Value>,
@@ -167,6 +170,7 @@ impl Default for Model {
         Self {
             revision: 0,
             map,
+            map_known: false,
             phase: Phase::Loading("Connecting to the CRM…"),
             record: Map::new(),
             edits: BTreeMap::new(),
@@ -232,7 +236,8 @@ impl Model {
     /// The custom fields (label, API name) the CRM says it does not have: values typed for them would be
     /// dropped by the CRM, so they are a setup problem for the admin, not something to fix here.
     pub fn missing_fields(&self) -> Vec<(&'static str, &str)> {
-        let Some(crm) = &self.crm_fields else { return Vec::new() };
+        // Only against the organisation's names: the defaults may be what it renamed.
+        let Some(crm) = self.crm_fields.as_ref().filter(|_| self.map_known) else { return Vec::new() };
         self.map.custom_fields().into_iter().filter(|(_, name)| !crm.api_names.iter().any(|n| n == name)).collect()
     }
 
@@ -330,6 +335,7 @@ impl Model {
             Action::Options(lists) => {
                 // The organisation's field names: the record is read again through them below.
                 self.map = lists.fields;
+                self.map_known = true;
                 self.accounts = Some(lists.accounts);
                 self.tax_rates = Some(lists.tax_rates);
                 self.options_error = None;

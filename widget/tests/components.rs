@@ -293,8 +293,8 @@ fn the_crm_taxes_are_the_tax_fields_choices() {
     let labels: Vec<&str> = taxes.iter().map(|t| t.label.as_str()).collect();
     assert_eq!(labels, ["GST - 10.0 %", "GST Free - 0.0 %"], "blank choices are dropped");
     assert_eq!(taxes[0].id.as_deref(), Some("4150868000000045001"));
-    let no_tax_field = CrmFields::from_meta(&json!({"fields": [{"api_name": "Product_Code"}]}));
-    assert_eq!(no_tax_field, Err("the CRM described no Tax field".into()));
+    let no_tax_field = CrmFields::from_meta(&json!({"fields": [{"api_name": "Product_Code"}]})).expect("fields");
+    assert_eq!((no_tax_field.api_names, no_tax_field.taxes), (vec!["Product_Code".to_owned()], Vec::new()));
     assert!(CrmFields::from_meta(&json!({"status": "error"})).is_err());
     let no_taxes = CrmFields::from_meta(&json!({"fields": [{"api_name": "Tax", "pick_list_values": []}]}));
     assert_eq!(no_taxes.map(|f| f.taxes), Ok(Vec::new()));
@@ -389,7 +389,10 @@ async fn a_custom_field_the_crm_lacks_is_a_setup_problem_not_an_input() {
         fields.retain(|f| f["api_name"] != "Xero_GL_Account" && f["api_name"] != "Xero_Sync_Status");
     }
     let crm = CrmFields::from_meta(&meta).expect("fields");
-    let root = render_after(mouse_pad(), vec![Action::CrmFields(Ok(crm))]).await;
+    // Before the backend said which names the organisation uses, nothing is called missing.
+    let root = render_after(mouse_pad(), vec![Action::CrmFields(Ok(crm.clone()))]).await;
+    assert!(root.query_selector(".setup").expect("query").is_none());
+    let root = render_after(mouse_pad(), vec![Action::CrmFields(Ok(crm)), Action::Options(xero_lists())]).await;
     let alert = text(&root, ".setup");
     assert!(alert.contains("“Xero_GL_Account” (Xero GL Account)"), "{alert}");
     assert!(alert.contains("“Xero_Sync_Status” (Xero Sync Status)"), "{alert}");
@@ -398,8 +401,27 @@ async fn a_custom_field_the_crm_lacks_is_a_setup_problem_not_an_input() {
     assert_eq!(row, "This field is not set up in the CRM yet (see above).");
     assert!(root.query_selector("#fix-Product_Code").expect("query").is_some());
 
-    let root = render_after(mouse_pad(), vec![Action::CrmFields(Ok(crm_fields()))]).await;
+    let root =
+        render_after(mouse_pad(), vec![Action::CrmFields(Ok(crm_fields())), Action::Options(xero_lists())]).await;
     assert!(root.query_selector(".setup").expect("query").is_none(), "every field exists");
+
+    // Renamed in both places (the CRM and xero-sync's settings): nothing is missing, whatever the order the
+    // answers come in.
+    let mut meta = products_fields();
+    if let Some(fields) = meta["fields"].as_array_mut() {
+        fields.retain(|f| f["api_name"] != "Xero_GL_Account");
+        fields.push(json!({"api_name": "GL_Account__c", "custom_field": true}));
+    }
+    let crm = CrmFields::from_meta(&meta).expect("fields");
+    let renamed = PickLists {
+        fields: shared::FieldMap { gl_account: "GL_Account__c".into(), ..shared::FieldMap::default() },
+        ..xero_lists()
+    };
+    let root =
+        render_after(mouse_pad(), vec![Action::CrmFields(Ok(crm.clone())), Action::Options(renamed.clone())]).await;
+    assert!(root.query_selector(".setup").expect("query").is_none(), "{}", root.inner_html());
+    let root = render_after(mouse_pad(), vec![Action::Options(renamed), Action::CrmFields(Ok(crm))]).await;
+    assert!(root.query_selector(".setup").expect("query").is_none(), "{}", root.inner_html());
 }
 
 #[wasm_bindgen_test]

@@ -8,6 +8,7 @@ mod page;
 mod xero;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -20,7 +21,11 @@ pub use auth::{AdminForm, AdminSession};
 
 use crate::api::AppState;
 use crate::store::{ConnectionStatus, SyncLogEntry};
+use crate::zoho::ZohoError;
 use page::{Failure, layout, respond};
+
+/// How long the dashboard waits for Zoho's field list.
+const CRM_FIELDS_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Scopes to tick when generating a Zoho Self Client code.
 const ZOHO_SCOPES: &str = "ZohoCRM.modules.products.ALL,ZohoCRM.settings.fields.READ";
@@ -190,13 +195,25 @@ fn log_table(entries: &[SyncLogEntry]) -> String {
 /// Whether the CRM has the custom fields the sync is configured to use: a missing one (often renamed by an
 /// admin) would otherwise show up only as products failing to sync.
 async fn crm_fields_check(state: &AppState) -> String {
-    let names = match state.zoho.product_field_names().await {
-        Ok(names) => names,
-        Err(e) => {
+    // One quick try: a slow or refusing Zoho must not hold up the dashboard.
+    let zoho = state.zoho.clone().with_retries(0, Duration::ZERO);
+    let answer = tokio::time::timeout(CRM_FIELDS_TIMEOUT, zoho.product_field_names()).await;
+    let names = match answer {
+        Ok(Ok(names)) => names,
+        Ok(Err(ZohoError::Unexpected { code, .. })) if code == "OAUTH_SCOPE_MISMATCH" => {
+            return format!(
+                r#"<p class="warn">The CRM's product fields could not be checked: the Zoho grant lacks the scope <code>ZohoCRM.settings.fields.READ</code> (syncing does not need it). To check them, connect Zoho with a code generated with the scopes <code>{ZOHO_SCOPES}</code>.</p>"#
+            );
+        }
+        Ok(Err(e)) => {
             return format!(
                 r#"<p class="warn">The CRM's product fields could not be checked: {}</p>"#,
                 page::escape(&e.to_string())
             );
+        }
+        Err(_) => {
+            return r#"<p class="warn">The CRM's product fields could not be checked: Zoho did not answer in time.</p>"#
+                .to_owned();
         }
     };
     let rows: String = state

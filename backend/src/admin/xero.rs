@@ -188,16 +188,32 @@ pub async fn choose(State(state): State<AppState>, form: AdminForm) -> Result<Re
         ));
     };
     save(&state, tenant).await?;
-    // The consent connected every organisation the admin ticked; xero-sync keeps no access it does not use.
-    for other in tenants.iter().filter(|t| t.tenant_id != tenant.tenant_id) {
+    // `/connections` lists every organisation this user connected to the app; xero-sync keeps no access it
+    // does not use. A connection is removed once, and never the chosen one's.
+    let mut others: Vec<&PendingTenant> = tenants.iter().filter(|t| t.connection_id != tenant.connection_id).collect();
+    others.dedup_by(|a, b| a.connection_id == b.connection_id);
+    let mut failed = Vec::new();
+    for other in others {
         match state.xero.disconnect(&other.connection_id).await {
             Ok(()) => tracing::info!(tenant_id = %other.tenant_id, "unused xero organisation disconnected"),
             Err(e) => {
-                tracing::warn!(tenant_id = %other.tenant_id, error = %e, "could not disconnect an unused xero organisation")
+                tracing::warn!(tenant_id = %other.tenant_id, error = %e, "could not disconnect an unused xero organisation");
+                failed.push(format!("{} ({e})", display_name(&other.tenant_name)));
             }
         }
     }
-    Ok(Redirect::to("/admin").into_response())
+    if failed.is_empty() {
+        return Ok(Redirect::to("/admin").into_response());
+    }
+    let items: String = failed.iter().map(|f| format!("<li>{}</li>", escape(f))).collect();
+    let body = format!(
+        r#"<p>Products will sync to <strong>{}</strong>.</p>
+<p role="alert">Xero did not confirm disconnecting these organisations from xero-sync:</p><ul>{items}</ul>
+<p>Remove them under <em>Connected Apps</em> in Xero's settings, or connect again and choose once more.</p>
+<p><a href="/admin">Back to the dashboard</a></p>"#,
+        escape(display_name(&tenant.tenant_name))
+    );
+    Ok(respond(StatusCode::OK, layout(state.sandbox.is_some(), "Xero connected", Some(form.admin.csrf()), &body)))
 }
 
 /// `POST /admin/xero/disconnect`: removes the connection at Xero, then forgets it and the tokens here. A

@@ -49,6 +49,9 @@ struct Call<'a> {
     query: &'a [(&'a str, String)],
     headers: HeaderMap,
     body: Option<&'a Value>,
+    /// The sync cannot work without this call: a scope the grant lacks then means the grant is unusable
+    /// and an admin must reconnect. Otherwise only this call fails.
+    essential: bool,
 }
 
 struct Reply {
@@ -126,8 +129,14 @@ impl ZohoClient {
         let query: Vec<(&str, String)> =
             if fields.is_empty() { Vec::new() } else { vec![("fields", fields.join(","))] };
         let segments = ["crm", "v8", "Products", id];
-        let call =
-            Call { method: Method::GET, segments: &segments, query: &query, headers: HeaderMap::new(), body: None };
+        let call = Call {
+            method: Method::GET,
+            segments: &segments,
+            query: &query,
+            headers: HeaderMap::new(),
+            body: None,
+            essential: true,
+        };
         self.run(&call, |reply| match reply.status {
             StatusCode::OK => Ok(records(&reply)?.into_iter().next()),
             StatusCode::NO_CONTENT | StatusCode::NOT_FOUND => Ok(None),
@@ -171,8 +180,14 @@ impl ZohoClient {
                 Some(token) => query.push(("page_token", token.clone())),
                 None => query.push(("page", page.to_string())),
             }
-            let call =
-                Call { method: Method::GET, segments: &segments, query: &query, headers: headers.clone(), body: None };
+            let call = Call {
+                method: Method::GET,
+                segments: &segments,
+                query: &query,
+                headers: headers.clone(),
+                body: None,
+                essential: true,
+            };
             let result = self
                 .run(&call, |reply| match reply.status {
                     StatusCode::OK => {
@@ -215,8 +230,15 @@ impl ZohoClient {
     pub async fn product_field_names(&self) -> Result<Vec<String>, ZohoError> {
         let segments = ["crm", "v8", "settings", "fields"];
         let query = [("module", "Products".to_string())];
-        let call =
-            Call { method: Method::GET, segments: &segments, query: &query, headers: HeaderMap::new(), body: None };
+        // Only the admin pages read this: a grant without the settings scope still syncs.
+        let call = Call {
+            method: Method::GET,
+            segments: &segments,
+            query: &query,
+            headers: HeaderMap::new(),
+            body: None,
+            essential: false,
+        };
         self.run(&call, |reply| match reply.status {
             StatusCode::OK => {
                 let fields = reply.body.get("fields").and_then(Value::as_array).ok_or_else(|| {
@@ -243,7 +265,8 @@ impl ZohoClient {
             headers.insert("If-Unmodified-Since", time_header(since)?);
         }
         let segments = ["crm", "v8", "Products"];
-        let call = Call { method: Method::PUT, segments: &segments, query: &[], headers, body: Some(&body) };
+        let call =
+            Call { method: Method::PUT, segments: &segments, query: &[], headers, body: Some(&body), essential: true };
         self.run(&call, |reply| {
             // 200, 207 and 400 carry a result per record; other errors are envelopes.
             if let Some(result) = reply.body.get("data").and_then(Value::as_array).and_then(|d| d.first()) {
@@ -295,6 +318,10 @@ impl ZohoClient {
         if is_code(&reply, StatusCode::UNAUTHORIZED, "OAUTH_SCOPE_MISMATCH") {
             let message = Envelope::from_body(&reply.body).message;
             let reason = format!("the Zoho grant lacks a scope this call needs ({message})");
+            if !call.essential {
+                let code = "OAUTH_SCOPE_MISMATCH".to_owned();
+                return Err(Failure::Final(ZohoError::Unexpected { status: Some(401), code, message: reason }));
+            }
             return Err(Failure::Final(self.auth.give_up(reason).await));
         }
         Ok(reply)

@@ -8,7 +8,7 @@ use backend::server::{Server, Tuning};
 use backend::store::ConnectionStatus;
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
-use sandbox::xero::{AU_ORG, UK_ORG};
+use sandbox::xero::{AU_ORG, Fault, FaultTarget, UK_ORG};
 use sandbox::zoho::products;
 use secrecy::ExposeSecret;
 use serde_json::{Map, Value, json};
@@ -565,6 +565,55 @@ async fn the_dashboard_checks_the_crm_has_the_configured_custom_fields() {
         "{}",
         dashboard.body
     );
+}
+
+/// A grant without the settings scope still syncs: the check says what is missing and Zoho stays connected.
+#[tokio::test]
+async fn a_grant_without_the_settings_scope_only_skips_the_field_check() {
+    let app = spawn(false).await;
+    let store = &app.server.state.store;
+    let browser = app.browser("sandbox").await;
+    let code = app.sandbox().zoho.self_client_code(&["ZohoCRM.modules.products.ALL"]);
+    let page = app.submit("/admin/zoho/code", &browser, &[("code", code.as_str())]).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+
+    let dashboard = app.get("/admin", Some(&browser)).await;
+    let expected = "could not be checked: the Zoho grant lacks the scope <code>ZohoCRM.settings.fields.READ</code>";
+    assert!(dashboard.body.contains(expected), "{}", dashboard.body);
+    let zoho = store.zoho_connection().await.expect("store").expect("zoho");
+    assert_eq!(zoho.status, ConnectionStatus::Connected, "the sync does not need that scope");
+    let key = app.server.sandbox.as_ref().expect("sandbox").api_key.expose_secret().to_owned();
+    let (status, session) = app.open_session(&key, "Olivia").await;
+    assert_eq!(status, StatusCode::OK, "{session}");
+    let token = session["token"].as_str().expect("token");
+    let response = app
+        .http
+        .post(app.url(&format!("/api/products/{}/sync", products::WIRELESS_MOUSE)))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("sync");
+    assert_eq!(response.status(), StatusCode::OK, "the products scope is enough to sync");
+}
+
+/// Xero refuses to drop an organisation the admin did not choose: the page says which, and what to do.
+#[tokio::test]
+async fn an_unused_organisation_xero_will_not_disconnect_is_reported() {
+    let app = spawn(false).await;
+    let browser = app.browser("sandbox").await;
+    let (action, fields) = app.start_connect(&browser).await;
+    let callback = app.decide(&action, fields, &[app.tenant(AU_ORG), app.tenant(UK_ORG)], true).await;
+    let arrived = app.get(&callback, Some(&browser)).await;
+    assert_eq!(arrived.location(), "/admin/xero/tenant", "{}", arrived.body);
+    // Every further call to Xero's API and /connections fails (the disconnect retries too).
+    app.sandbox().xero.fail_next(FaultTarget::Api, 20, Fault::Status(503));
+    let chosen = app.submit("/admin/xero/tenant", &browser, &[("tenant", app.tenant(AU_ORG).as_str())]).await;
+    assert_eq!(chosen.status, StatusCode::OK, "{}", chosen.body);
+    assert!(chosen.body.contains(&format!("Products will sync to <strong>{AU_ORG}</strong>")), "{}", chosen.body);
+    assert!(chosen.body.contains("Xero did not confirm disconnecting"), "{}", chosen.body);
+    assert!(chosen.body.contains(UK_ORG), "{}", chosen.body);
+    let connection = app.server.state.store.xero_connection().await.expect("store").expect("connection");
+    assert_eq!(connection.tenant_name, AU_ORG, "the choice itself is kept");
 }
 
 #[tokio::test]

@@ -84,6 +84,21 @@ async fn click(client: &Client, css: &str) {
     client.find(Locator::Css(css)).await.expect(css).click().await.expect("clicked");
 }
 
+/// Presses Save to CRM and waits until the widget says it saved.
+async fn save_and_wait(client: &Client) {
+    click(client, "#save").await;
+    wait_until_saved(client).await;
+}
+
+async fn wait_until_saved(client: &Client) {
+    wait_until(
+        client,
+        "the save is done",
+        "return document.getElementById('status').textContent.includes('Saved to the CRM')",
+    )
+    .await;
+}
+
 async fn sync_and_wait(client: &Client, outcome: &str) {
     wait_until(
         client,
@@ -154,13 +169,7 @@ async fn the_mouse_pad_is_fixed_in_the_widget_saved_and_synced_twice() {
         browser.screenshot("widget-fixed-before-save").await;
 
         // (c) Save writes the fixes to the CRM; the sync creates the item and writes its id back.
-        click(&client, "#save").await;
-        wait_until(
-            &client,
-            "the save is done",
-            "return document.getElementById('status').textContent.includes('Saved to the CRM')",
-        )
-        .await;
+        save_and_wait(&client).await;
         let record = sim.zoho.product(id).expect("record");
         assert_eq!((&record["Product_Code"], &record["Xero_GL_Account"]), (&json!("MP-100"), &json!("Sales")));
         let focused = script(&client, "return document.activeElement.id").await;
@@ -232,13 +241,7 @@ async fn a_tax_picked_from_the_crms_list_is_saved_and_synced_and_unsaved_changes
         click(&client, "#keep-editing").await;
         assert_eq!(row_class(&client, "Tax").await, "ok", "nothing lost");
 
-        click(&client, "#save").await;
-        wait_until(
-            &client,
-            "the save is done",
-            "return document.getElementById('status').textContent.includes('Saved to the CRM')",
-        )
-        .await;
+        save_and_wait(&client).await;
         let gst = json!([{"id": "4150868000000045001", "value": "GST - 10.0 %"}]);
         assert_eq!(sim.zoho.product(id).expect("record")["Tax"], gst);
         sync_and_wait(&client, "created").await;
@@ -307,12 +310,7 @@ async fn the_keyboard_alone_fixes_saves_and_syncs() {
 
         tab_to(&client, "save").await;
         press(&client, &Key::Enter.to_string()).await;
-        wait_until(
-            &client,
-            "the save is done",
-            "return document.getElementById('status').textContent.includes('Saved to the CRM')",
-        )
-        .await;
+        wait_until_saved(&client).await;
         let saved = sim.zoho.product(id).expect("record");
         assert_eq!((&saved["Product_Code"], saved["Tax"].as_array().map(Vec::len)), (&json!("MP-200"), Some(2)));
         tab_to(&client, "sync").await;

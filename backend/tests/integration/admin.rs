@@ -150,6 +150,16 @@ impl TestApp {
     }
 
     /// POST connect, then Xero's consent page: returns the page's form fields and where it posts.
+    /// Syncs `product` as the widget would for `user`: a session with the sandbox's API key, then the call.
+    async fn sync_as(&self, user: &str, product: &str) -> reqwest::Response {
+        let key = self.server.sandbox.as_ref().expect("sandbox").api_key.expose_secret().to_owned();
+        let (status, session) = self.open_session(&key, user).await;
+        assert_eq!(status, StatusCode::OK, "{session}");
+        let token = session["token"].as_str().expect("token");
+        let url = self.url(&format!("/api/products/{product}/sync"));
+        self.http.post(url).bearer_auth(token).send().await.expect("sync")
+    }
+
     async fn start_connect(&self, browser: &Browser) -> (String, Vec<(String, String)>) {
         let page = self.submit("/admin/xero/connect", browser, &[]).await;
         assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
@@ -501,17 +511,7 @@ async fn the_sync_log_shows_syncs_with_every_value_escaped() {
     record.insert("Product_Name".into(), json!("<script>alert(1)</script> Mouse"));
     zoho.set_product(products::WIRELESS_MOUSE, record);
 
-    let key = app.server.sandbox.as_ref().expect("sandbox").api_key.expose_secret().to_owned();
-    let (status, session) = app.open_session(&key, "<b>Eve</b> & co").await;
-    assert_eq!(status, StatusCode::OK, "{session}");
-    let token = session["token"].as_str().expect("token");
-    let response = app
-        .http
-        .post(app.url(&format!("/api/products/{}/sync", products::WIRELESS_MOUSE)))
-        .bearer_auth(token)
-        .send()
-        .await
-        .expect("sync");
+    let response = app.sync_as("<b>Eve</b> & co", products::WIRELESS_MOUSE).await;
     assert_eq!(response.status(), StatusCode::OK);
     let synced: Value = response.json().await.expect("json");
     let item_id = synced["item_id"].as_str().expect("item id");
@@ -582,17 +582,7 @@ async fn a_grant_without_the_settings_scope_only_skips_the_field_check() {
     assert!(dashboard.body.contains(expected), "{}", dashboard.body);
     let zoho = store.zoho_connection().await.expect("store").expect("zoho");
     assert_eq!(zoho.status, ConnectionStatus::Connected, "the sync does not need that scope");
-    let key = app.server.sandbox.as_ref().expect("sandbox").api_key.expose_secret().to_owned();
-    let (status, session) = app.open_session(&key, "Olivia").await;
-    assert_eq!(status, StatusCode::OK, "{session}");
-    let token = session["token"].as_str().expect("token");
-    let response = app
-        .http
-        .post(app.url(&format!("/api/products/{}/sync", products::WIRELESS_MOUSE)))
-        .bearer_auth(token)
-        .send()
-        .await
-        .expect("sync");
+    let response = app.sync_as("Olivia", products::WIRELESS_MOUSE).await;
     assert_eq!(response.status(), StatusCode::OK, "the products scope is enough to sync");
 }
 

@@ -65,7 +65,7 @@ fn row(model: &Model, requirement: Requirement, dispatch: &Callback<Action>) -> 
                 <span class="control">{ control }</span>
             }
             <span class="detail" id={detail_id.clone()}>
-                if model.missing_fields().iter().any(|(_, name)| *name == field) {
+                if model.is_missing(&field) {
                     <span class="message">{ "This field is not set up in the CRM yet (see above)." }</span>
                 } else if issues.is_empty() {
                     { requirement.summary() }
@@ -132,7 +132,7 @@ fn fix(
     };
     match requirement {
         // The CRM would drop what is typed for a field it does not have (the setup note says so).
-        _ if model.missing_fields().iter().any(|(_, name)| *name == field) => Html::default(),
+        _ if model.is_missing(field) => Html::default(),
         Requirement::ProductCode => text_input(None, "e.g. MP-100"),
         Requirement::AddToXero | Requirement::Taxable => toggle(),
         Requirement::GlAccount => html! {
@@ -155,25 +155,31 @@ fn fix(
                 </datalist>
             </>
         },
-        Requirement::Tax if model.crm_fields.is_some() && !model.tax_choices().is_empty() => html! {
-            <span class="taxes" role="group" id={id.to_owned()} aria-labelledby={format!("label-{field}")}
-                aria-describedby={described_by.to_owned()}>
-                { for model.tax_choices().into_iter().map(|tax| {
-                    let checked = model.has_tax(&tax);
-                    let (dispatch, label, id) = (dispatch.clone(), tax.label.clone(), tax.id.clone());
-                    let onchange = Callback::from(move |e: Event| {
-                        let ticked = e.target_unchecked_into::<HtmlInputElement>().checked();
-                        dispatch.emit(Action::ToggleTax(tax.clone(), ticked));
-                    });
-                    html! {
-                        <label class="tax">
-                            <input class="fix" type="checkbox" {checked} value={id} {onchange} />
-                            { label }
-                        </label>
-                    }
-                }) }
-            </span>
-        },
+        Requirement::Tax => {
+            let choices = model.tax_choices();
+            if model.crm_fields.is_none() || choices.is_empty() {
+                return Html::default();
+            }
+            html! {
+                <span class="taxes" role="group" id={id.to_owned()} aria-labelledby={format!("label-{field}")}
+                    aria-describedby={described_by.to_owned()}>
+                    { for choices.into_iter().map(|tax| {
+                        let checked = model.has_tax(&tax);
+                        let (dispatch, label, id) = (dispatch.clone(), tax.label.clone(), tax.id.clone());
+                        let onchange = Callback::from(move |e: Event| {
+                            let ticked = e.target_unchecked_into::<HtmlInputElement>().checked();
+                            dispatch.emit(Action::ToggleTax(tax.clone(), ticked));
+                        });
+                        html! {
+                            <label class="tax">
+                                <input class="fix" type="checkbox" {checked} value={id} {onchange} />
+                                { label }
+                            </label>
+                        }
+                    }) }
+                </span>
+            }
+        }
         _ => Html::default(),
     }
 }

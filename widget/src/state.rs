@@ -241,6 +241,11 @@ impl Model {
         self.map.custom_fields().into_iter().filter(|(_, name)| !crm.api_names.iter().any(|n| n == name)).collect()
     }
 
+    /// Whether `field` is one of [`Model::missing_fields`].
+    pub fn is_missing(&self, field: &str) -> bool {
+        self.missing_fields().iter().any(|(_, name)| *name == field)
+    }
+
     /// Whether the product will have `tax` selected once saved.
     pub fn has_tax(&self, tax: &CrmTax) -> bool {
         taxes_in(self.value(fields::TAX)).iter().any(|t| t.same(tax))

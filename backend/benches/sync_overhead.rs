@@ -14,9 +14,8 @@
 
 use std::time::{Duration, Instant};
 
-use backend::config::Settings;
-use backend::server::{Tuning, start_with};
 use backend::xero::{LimiterConfig, XeroClientConfig};
+use demo::Tuning;
 use sandbox::xero::{RateLimits, XeroConfig};
 use sandbox::zoho::products;
 use secrecy::ExposeSecret;
@@ -32,9 +31,6 @@ fn median(mut samples: Vec<Duration>) -> Duration {
 
 #[tokio::main]
 async fn main() {
-    let dir = std::env::temp_dir().join(format!("xero-sync-bench-{}", std::process::id()));
-    let dir_text = dir.display().to_string();
-    let settings = Settings::load(&|name| (name == "XERO_SYNC_DATA_DIR").then(|| dir_text.clone())).expect("settings");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     // Xero's 60-a-minute limit would make this a benchmark of waiting: lift it in the simulator and in
     // our client alike (the limiter still runs, with its bookkeeping, on every call).
@@ -50,16 +46,17 @@ async fn main() {
             limiter: LimiterConfig { per_window: 1_000_000, ..LimiterConfig::default() },
             ..XeroClientConfig::default()
         },
+        ..Tuning::default()
     };
-    let server = start_with(settings, listener, tuning).await.expect("start");
-    let mode = server.sandbox.as_ref().expect("sandbox mode");
-    let (xero, zoho) = (&mode.sandbox.xero, &mode.sandbox.zoho);
+    let demo = demo::start(listener, |_| None, tuning).await.expect("start");
+    let server = &demo.server;
+    let (xero, zoho) = (&demo.sandbox.xero, &demo.sandbox.zoho);
     let http = reqwest::Client::new();
     let id = products::WIRELESS_MOUSE;
 
     let session: Value = http
         .post(format!("{}/api/session", server.url))
-        .header("x-api-key", mode.api_key.expose_secret())
+        .header("x-api-key", demo.api_key.expose_secret())
         .json(&json!({"record_id": id, "user": "bench"}))
         .send()
         .await
@@ -108,7 +105,7 @@ async fn main() {
         let elapsed = started.elapsed();
         calls_per_sync = xero.calls().len() + zoho.calls().len() - before;
 
-        let access = server.state.store.load_xero_tokens().await.expect("store").expect("tokens").access_token;
+        let access = server.store().load_xero_tokens().await.expect("store").expect("tokens").access_token;
         let item = json!({"Items": [{"Code": "WM-100", "Name": "Wireless Mouse", "Description": "", "IsSold": true,
             "SalesDetails": {"UnitPrice": f64::from(cents * 10 + 1) / 1000.0, "AccountCode": "200", "TaxType": "OUTPUT"}}]});
         let started = Instant::now();
@@ -155,5 +152,5 @@ async fn main() {
     println!("{:<48} {:>10.3} ms", "the same simulator calls made directly (median)", floor.as_secs_f64() * 1e3);
     println!("{:<48} {:>10.3} ms", "backend overhead", overhead.as_secs_f64() * 1e3);
     println!("{:<48} {:>10.2}", "overhead / direct simulator calls", overhead.as_secs_f64() / floor.as_secs_f64());
-    std::fs::remove_dir_all(dir).ok();
+    demo.stop().await;
 }

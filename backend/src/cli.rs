@@ -5,9 +5,15 @@ use std::process::{Command, ExitCode, Stdio};
 
 use crate::crypto::hash_password;
 
-const USAGE: &str = "usage: xero-sync                 serve (configuration: see README, \"Configuration\")
+const USAGE: &str = "usage: xero-sync                 serve Xero and Zoho (configuration: README, \"Configuration\";
+                                 the demo against simulators is xero-sync-demo, scripts/run.sh)
        xero-sync hash-password   read a password on stdin, print its argon2id hash
                                  for XERO_SYNC_ADMIN_PASSWORD_HASH";
+
+/// An error and its causes in one line, for the binaries' messages.
+pub fn describe(error: &(dyn std::error::Error + 'static)) -> String {
+    crate::describe(error)
+}
 
 /// Runs the subcommand named in `args` (the process arguments, program name first) and returns its exit
 /// code, or `None` when there is none and the service should start.

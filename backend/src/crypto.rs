@@ -18,8 +18,6 @@ use secrecy::{ExposeSecret, SecretBox};
 use sha2::Sha256;
 use thiserror::Error;
 
-use crate::config::Settings;
-
 /// The file under the data directory holding a generated key.
 pub const MASTER_KEY_FILE: &str = "master.key";
 const NONCE_LEN: usize = 12;
@@ -82,14 +80,17 @@ impl MasterKey {
         STANDARD.encode(self.0.expose_secret())
     }
 
-    /// The key from `XERO_SYNC_MASTER_KEY`, else from `{data_dir}/master.key`, else a new one written there
-    /// (mode 0600). The path is returned only when the key was just created, so `main` can tell the
-    /// operator to back it up: losing it loses every stored token.
-    pub fn load_or_create(settings: &Settings) -> Result<(MasterKey, Option<PathBuf>), CryptoError> {
-        if let Some(key) = &settings.master_key {
+    /// `configured` (from `XERO_SYNC_MASTER_KEY`), else the key in `{data_dir}/master.key`, else a new one
+    /// written there (mode 0600). The path is returned only when the key was just created, so `main` can
+    /// tell the operator to back it up: losing it loses every stored token.
+    pub fn load_or_create(
+        configured: Option<&MasterKey>,
+        data_dir: &Path,
+    ) -> Result<(MasterKey, Option<PathBuf>), CryptoError> {
+        if let Some(key) = configured {
             return Ok((key.clone(), None));
         }
-        let path = settings.data_dir.join(MASTER_KEY_FILE);
+        let path = data_dir.join(MASTER_KEY_FILE);
         if let Some(key) = read_key_file(&path)? {
             return Ok((key, None));
         }
@@ -196,6 +197,11 @@ impl Cipher {
     }
 }
 
+/// Compares without an early exit, so response times say nothing about how much of a secret matched.
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 /// An argon2id PHC string (`$argon2id$v=19$…`) with a random salt, for `XERO_SYNC_ADMIN_PASSWORD_HASH`.
 pub fn hash_password(password: &str) -> Result<String, CryptoError> {
     Argon2::default()
@@ -224,15 +230,9 @@ mod tests {
         dir
     }
 
-    fn settings(data_dir: &Path, master_key: Option<&str>) -> Settings {
-        let dir = data_dir.to_str().expect("utf-8 path").to_owned();
-        let key = master_key.map(str::to_owned);
-        Settings::load(&|name| match name {
-            "XERO_SYNC_DATA_DIR" => Some(dir.clone()),
-            "XERO_SYNC_MASTER_KEY" => key.clone(),
-            _ => None,
-        })
-        .expect("settings")
+    fn load_or_create(data_dir: &Path, master_key: Option<&str>) -> Result<(MasterKey, Option<PathBuf>), CryptoError> {
+        let configured = master_key.map(|text| MasterKey::from_base64(text).expect("valid key"));
+        MasterKey::load_or_create(configured.as_ref(), data_dir)
     }
 
     #[test]
@@ -290,7 +290,7 @@ mod tests {
     #[test]
     fn the_key_file_is_created_once_privately_then_reused() {
         let dir = temp_dir().join("nested");
-        let (first, created) = MasterKey::load_or_create(&settings(&dir, None)).expect("create");
+        let (first, created) = load_or_create(&dir, None).expect("create");
         let path = dir.join(MASTER_KEY_FILE);
         assert_eq!(created.as_deref(), Some(path.as_path()));
         #[cfg(unix)]
@@ -299,14 +299,14 @@ mod tests {
             let mode = std::fs::metadata(&path).expect("metadata").permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
-        let (second, created) = MasterKey::load_or_create(&settings(&dir, None)).expect("reuse");
+        let (second, created) = load_or_create(&dir, None).expect("reuse");
         assert!(created.is_none());
         assert_eq!(first.derive("p"), second.derive("p"));
         let leftovers = std::fs::read_dir(&dir).expect("list").count();
         assert_eq!(leftovers, 1, "no temporary file left behind");
 
         std::fs::write(&path, "garbage").expect("corrupt");
-        let error = MasterKey::load_or_create(&settings(&dir, None)).expect_err("corrupt file");
+        let error = load_or_create(&dir, None).expect_err("corrupt file");
         assert!(error.to_string().contains("master.key"), "{error}");
         std::fs::remove_dir_all(dir.parent().expect("parent")).expect("cleanup");
     }
@@ -314,13 +314,20 @@ mod tests {
     #[test]
     fn the_environment_key_wins_over_the_file() {
         let dir = temp_dir();
-        let (from_file, _) = MasterKey::load_or_create(&settings(&dir, None)).expect("create");
+        let (from_file, _) = load_or_create(&dir, None).expect("create");
         let text = STANDARD.encode([3u8; 32]);
-        let (from_env, created) = MasterKey::load_or_create(&settings(&dir, Some(&text))).expect("env");
+        let (from_env, created) = load_or_create(&dir, Some(&text)).expect("env");
         assert!(created.is_none());
         assert_eq!(from_env.derive("p"), key(3).derive("p"));
         assert_ne!(from_env.derive("p"), from_file.derive("p"));
         std::fs::remove_dir_all(&dir).expect("cleanup");
+    }
+
+    #[test]
+    fn constant_time_comparison() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"ab"));
     }
 
     #[test]

@@ -1,29 +1,39 @@
 //! The xero-sync backend: holds the Xero and Zoho credentials, syncs CRM products to Xero Items, and
-//! serves the widget and its API.
+//! serves the widget and its API. `main.rs` is a thin shell over [`server::start`].
 //!
-//! Modules by concept: [`config`] (typed settings), [`crypto`] (secrets at rest), [`store`] (SQLite),
-//! [`xero`] and [`zoho`] (the two services' clients), [`sync`] (the engine), [`api`] (HTTP), [`server`]
-//! (start-up, sandbox mode).
+//! Modules by concept: [`config`] (typed settings, the [`config::Mode`]), [`crypto`] (secrets at rest),
+//! [`store`] (SQLite), [`xero`] and [`zoho`] (the two services' clients, with the one [`retry`] policy),
+//! `sync` (the engine), [`connections`] (connecting Xero, Zoho and the API key), `api` (the widget's JSON
+//! API), `admin` (the admin pages), `widget` (the built widget), `state` (what routes share) and
+//! [`server`] (start-up and graceful shutdown). Nothing here simulates Xero or Zoho: the `demo` crate
+//! runs this service against the simulators.
 
-pub mod admin;
-pub mod api;
+#![warn(unreachable_pub)]
+
+mod admin;
+mod api;
 pub mod cli;
 pub mod config;
+pub mod connections;
 pub mod crypto;
+pub mod retry;
 pub mod server;
+mod state;
 pub mod store;
-pub mod sync;
-pub mod widget;
+mod sync;
+mod vault;
+mod widget;
 pub mod xero;
 pub mod zoho;
 
-use axum::http::{HeaderName, Request};
-use axum::{Json, Router, routing::get};
+use axum::extract::Request;
+use axum::http::HeaderName;
+use axum::{Json, Router, middleware, routing::get};
 use serde::Serialize;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
-pub use api::AppState;
+pub use vault::VaultError;
 
 #[derive(Debug, Serialize)]
 struct Health {
@@ -37,16 +47,17 @@ async fn health() -> Json<Health> {
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// The whole HTTP surface, so tests drive it in-process or on port 0 exactly as `main` serves it.
-/// Every request gets an id (echoed in `x-request-id`) that its log lines carry.
-pub fn app(state: AppState) -> Router {
-    let widget_dir = state.widget.dir.clone();
+/// The whole HTTP surface, as `main` serves it. Every request gets an id (echoed in `x-request-id` and in
+/// error bodies) that its log lines carry.
+fn app(state: state::AppState) -> Router {
+    let widget_dir = state.settings.widget_dir.clone();
     Router::new()
         .route("/health", get(health))
         .merge(api::routes())
         .merge(admin::routes())
         .merge(widget::routes(widget_dir))
         .with_state(state)
+        .layer(middleware::from_fn(api::scope_request_id))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
             let id = request.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
@@ -54,4 +65,21 @@ pub fn app(state: AppState) -> Router {
             tracing::info_span!("request", id, method = %request.method(), path = request.uri().path())
         }))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}
+
+/// An error and its sources in one line (`outer: cause: root cause`), for logs and admin pages: errors
+/// keep their causes as sources and are flattened only here, at the edge.
+pub(crate) fn describe(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        // `#[error(transparent)]` and "{0}" wrappers repeat their source: say it once.
+        if !text.ends_with(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
 }

@@ -1,6 +1,9 @@
+//! `xero-sync`: the service against the real Xero and Zoho (the demo is `xero-sync-demo`).
+
 use std::process::ExitCode;
 
 use backend::config::Settings;
+use backend::server::{StartOptions, shutdown_signal, start};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -12,7 +15,7 @@ async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
         .init();
-    let settings = match Settings::from_env() {
+    let settings = match Settings::from_env().and_then(|settings| settings.require_credentials().map(|()| settings)) {
         Ok(settings) => settings,
         Err(error) => {
             eprintln!("xero-sync: configuration error: {error}");
@@ -26,38 +29,18 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let server = match backend::server::start(settings, listener).await {
+    let server = match start(settings, listener, StartOptions::default()).await {
         Ok(server) => server,
         Err(error) => {
-            eprintln!("xero-sync: cannot start: {error}");
+            eprintln!("xero-sync: cannot start: {}", backend::cli::describe(&error));
             return ExitCode::FAILURE;
         }
     };
     if let Some(path) = &server.created_key_file {
         tracing::warn!(path = %path.display(), "created a new master key file: back it up, the stored tokens cannot be read without it");
     }
-    match &server.sandbox {
-        Some(sandbox) => {
-            tracing::warn!(
-                "SANDBOX MODE: no Xero or Zoho credentials configured; running against the built-in simulators"
-            );
-            println!("\n  SANDBOX MODE (no Xero/Zoho credentials configured)\n");
-            println!("  CRM product page with the widget: {}", sandbox.sandbox.crm.url);
-            println!("  xero-sync service:                {}", server.url);
-            println!("  Xero simulator:                   {}", sandbox.sandbox.xero.url);
-            println!("  Zoho CRM simulator:               {}\n", sandbox.sandbox.zoho.url);
-        }
-        None => println!("xero-sync is running on {} (widget: {}/widget/)", server.url, server.url),
-    }
-    match server.task.await {
-        Ok(Ok(())) => ExitCode::SUCCESS,
-        Ok(Err(error)) => {
-            eprintln!("xero-sync: server error: {error}");
-            ExitCode::FAILURE
-        }
-        Err(error) => {
-            eprintln!("xero-sync: server task failed: {error}");
-            ExitCode::FAILURE
-        }
-    }
+    println!("xero-sync is running on {} (widget: {}/widget/, admin: {}/admin)", server.url, server.url, server.url);
+    server.shutdown_on(shutdown_signal());
+    server.stopped().await;
+    ExitCode::SUCCESS
 }

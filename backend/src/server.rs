@@ -1,251 +1,242 @@
-//! Start-up: settings → master key → store → clients → engine → routes. In sandbox mode (no credentials),
-//! the simulators start first, in-process, and the service points itself at them and connects itself, so
-//! a newcomer gets a working CRM page with the widget and no accounts anywhere.
+//! Start-up and shutdown: settings → master key → store → clients → engine and connections → routes, then
+//! serving until a shutdown, which stops accepting, lets in-flight requests and syncs finish within a
+//! bound, cuts the rest short (logged as interrupted) and closes the database.
 
-use std::net::SocketAddr;
+use std::future::Future;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rand::RngCore;
-use secrecy::{ExposeSecret, SecretString};
+use chrono::Utc;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 
-use crate::api::{AppState, session::SessionKeys};
-use crate::config::{ClientCredentials, Settings};
-use crate::crypto::{Cipher, MasterKey};
-use crate::store::{ConnectionStatus, Store, XeroConnection, vaults::ZohoGrantVault};
-use crate::sync::Engine;
+use crate::admin::{AdminState, LoginState};
+use crate::api::SessionKeys;
+use crate::config::{ClientCredentials, ConfigError, Settings};
+use crate::connections::{ApiKeyHook, Connections};
+use crate::crypto::{Cipher, CryptoError, MasterKey};
+use crate::state::AppState;
+use crate::store::{Store, StoreError, ZohoGrantVault};
+use crate::sync::{Engine, STALE_RUN_AGE};
 use crate::widget::WidgetPage;
-use crate::xero::{XeroClient, XeroClientConfig, XeroCredentials, XeroUrls};
+use crate::xero::{XeroClient, XeroClientConfig};
 use crate::zoho::ZohoClient;
 
-/// The Connection name the widget invokes; the admin creates a CRM Connection with this name.
-pub const CONNECTION_NAME: &str = "xero_sync_backend";
+/// How long a shutdown waits for in-flight syncs before cutting them short.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
-    #[error("master key: {0}")]
-    MasterKey(#[from] crate::crypto::CryptoError),
-    #[error("database: {0}")]
-    Store(#[from] crate::store::StoreError),
-    #[error("sandbox: {0}")]
-    Sandbox(String),
-    #[error("{0}")]
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("master key")]
+    MasterKey(#[from] CryptoError),
+    #[error("database")]
+    Store(#[from] StoreError),
+    #[error("HTTP client")]
+    Http(#[source] reqwest::Error),
+    #[error("listener")]
     Io(#[from] std::io::Error),
 }
 
-/// The simulators of sandbox mode, and the API key the emulated CRM presents.
-pub struct SandboxMode {
-    pub sandbox: sandbox::Sandbox,
-    pub api_key: SecretString,
+/// What a start may add to the settings. `xero-sync` uses the defaults; the demo installs its hook and
+/// password, and tests tune the Xero client and the shutdown grace.
+pub struct StartOptions {
+    /// The Xero client's tunables (pacing to match a simulator's fast clock, retry delays).
+    pub xero: XeroClientConfig,
+    /// Called with each new API key (the demo hands it to the emulated CRM's Connection).
+    pub on_api_key_rotated: Option<ApiKeyHook>,
+    /// Shown on the login page in [`crate::config::Mode::Demo`] only.
+    pub demo_password: Option<String>,
+    /// How long a shutdown waits for in-flight syncs; [`SHUTDOWN_GRACE`] by default.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for StartOptions {
+    fn default() -> Self {
+        Self {
+            xero: XeroClientConfig::default(),
+            on_api_key_rotated: None,
+            demo_password: None,
+            shutdown_grace: SHUTDOWN_GRACE,
+        }
+    }
 }
 
 /// A running service.
 pub struct Server {
     /// Where it listens, `http://127.0.0.1:port`.
     pub url: String,
-    pub state: AppState,
-    pub sandbox: Option<SandboxMode>,
     /// Set when start-up created a master key file: `main` says where, loudly.
-    pub created_key_file: Option<std::path::PathBuf>,
-    pub task: JoinHandle<std::io::Result<()>>,
+    pub created_key_file: Option<PathBuf>,
+    state: AppState,
+    stop: CancellationToken,
+    task: JoinHandle<()>,
 }
 
-fn http_client() -> reqwest::Client {
+impl Server {
+    pub fn settings(&self) -> &Settings {
+        &self.state.settings
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.state.store
+    }
+
+    pub fn connections(&self) -> &Connections {
+        &self.state.connections
+    }
+
+    /// Starts a graceful shutdown: what SIGTERM and ctrl-c do.
+    pub fn shutdown(&self) {
+        self.stop.cancel();
+    }
+
+    /// Shuts down when `signal` completes (e.g. [`shutdown_signal`]).
+    pub fn shutdown_on(&self, signal: impl Future<Output = ()> + Send + 'static) {
+        let stop = self.stop.clone();
+        tokio::spawn(async move {
+            signal.await;
+            stop.cancel();
+        });
+    }
+
+    /// Waits until the service has stopped: no longer serving, syncs finished or interrupted, the
+    /// database closed.
+    pub async fn stopped(self) {
+        if let Err(error) = self.task.await {
+            tracing::error!(%error, "the server task failed");
+        }
+    }
+}
+
+/// Completes on ctrl-c or SIGTERM (how a service manager or container runtime asks a process to stop).
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for ctrl-c");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => tracing::info!("ctrl-c: shutting down"),
+        () = terminate => tracing::info!("SIGTERM: shutting down"),
+    }
+}
+
+/// The client for every outgoing call: bounded connects and requests, our user agent.
+fn http_client() -> Result<reqwest::Client, StartupError> {
     reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(10))
         .timeout(Duration::from_secs(30))
         .user_agent(concat!("xero-sync/", env!("CARGO_PKG_VERSION")))
         .build()
-        .unwrap_or_default()
+        .map_err(StartupError::Http)
 }
 
-/// What tests may change about a start: the simulators' behaviour (time scale, lifetimes, limits, faults)
-/// and the Xero client's pacing to match a fast simulated clock.
-#[derive(Default)]
-pub struct Tuning {
-    pub sandbox: sandbox::SandboxConfig,
-    pub xero: XeroClientConfig,
+/// Missing credentials (one service not configured) make an unusable client, whose calls fail clearly.
+fn credentials(configured: &Option<ClientCredentials>) -> ClientCredentials {
+    configured.clone().unwrap_or_else(|| ClientCredentials { client_id: String::new(), client_secret: String::new().into() })
 }
 
-/// Starts the service on `listener`.
-pub async fn start(settings: Settings, listener: TcpListener) -> Result<Server, StartupError> {
-    start_with(settings, listener, Tuning::default()).await
-}
+/// Starts the service on `listener`. In [`crate::config::Mode::Production`], settings without any
+/// credentials are refused ([`ConfigError::NoCredentials`]).
+pub async fn start(settings: Settings, listener: TcpListener, options: StartOptions) -> Result<Server, StartupError> {
+    settings.require_credentials()?;
+    let url = format!("http://{}", listener.local_addr()?);
+    let (key, created_key_file) = MasterKey::load_or_create(settings.master_key.as_ref(), &settings.data_dir)?;
+    let store = Store::connect(&settings.database_url, Cipher::new(&key)).await?;
+    let stale = chrono::TimeDelta::from_std(STALE_RUN_AGE).unwrap_or(chrono::TimeDelta::hours(1));
+    let crashed = store
+        .interrupt_stale_runs(Utc::now() - stale, "The service stopped before this sync finished; syncing again is safe.")
+        .await?;
+    if crashed > 0 {
+        tracing::warn!(runs = crashed, "syncs a previous process left running are marked interrupted");
+    }
 
-/// [`start`], with the simulators and the Xero client tuned (tests).
-pub async fn start_with(mut settings: Settings, listener: TcpListener, tuning: Tuning) -> Result<Server, StartupError> {
-    let local: SocketAddr = listener.local_addr()?;
-    let url = format!("http://{local}");
-    let sandbox_mode = settings.sandbox_mode();
-
-    let (key, created_key_file, store, sandbox) = if sandbox_mode {
-        // Demo state lives as long as the simulators do: an in-memory database and a throwaway key.
-        let key = MasterKey::generate();
-        let store = Store::in_memory(Cipher::new(&key)).await?;
-        let (xero_config, zoho_config) = (tuning.sandbox.xero.clone(), tuning.sandbox.zoho.clone());
-        let sandbox = sandbox::Sandbox::start(tuning.sandbox).await?;
-        point_at_sandbox(&mut settings, &sandbox, &url, xero_config, zoho_config);
-        (key, None, store, Some(sandbox))
-    } else {
-        let (key, created) = MasterKey::load_or_create(&settings)?;
-        let store = Store::connect(&settings.database_url, Cipher::new(&key)).await?;
-        (key, created, store, None)
-    };
-
-    let http = http_client();
-    let (xero, zoho) = clients(&settings, &store, &http, tuning.xero);
+    let settings = Arc::new(settings);
+    let http = http_client()?;
+    let xero = XeroClient::new(
+        http.clone(),
+        settings.xero_endpoints.clone(),
+        credentials(&settings.xero),
+        Arc::new(store.clone()),
+        options.xero,
+    );
+    let vault = ZohoGrantVault { store: store.clone(), accounts_url: settings.zoho_endpoints.accounts_url.clone() };
+    let zoho = ZohoClient::new(http, &settings.zoho_endpoints, credentials(&settings.zoho), Arc::new(vault));
     let engine = Engine::new(store.clone(), xero.clone(), zoho.clone(), settings.fields.clone());
+    let connections = Connections::new(store.clone(), xero, zoho, settings.clone(), options.on_api_key_rotated);
     let state = AppState {
-        settings: Arc::new(settings.clone()),
-        engine,
+        settings: settings.clone(),
         store: store.clone(),
-        xero: xero.clone(),
-        zoho: zoho.clone(),
+        engine: engine.clone(),
+        connections: connections.clone(),
         sessions: SessionKeys::new(key.derive("widget-session")),
-        admin_key: key.derive("admin"),
-        sandbox: sandbox.as_ref().map(|s| s.crm.clone()),
-        widget: WidgetPage {
-            dir: settings.widget_dir.clone(),
-            sdk_url: settings.zoho_sdk_url.clone(),
-            frame_ancestors: settings.frame_ancestors.clone(),
-            sandbox: sandbox_mode,
+        widget: WidgetPage::new(&settings),
+        admin: AdminState {
+            settings: settings.clone(),
+            mode: settings.mode,
+            store: store.clone(),
+            connections,
+            login: Arc::new(LoginState::new(options.demo_password)),
         },
     };
 
-    let sandbox = match sandbox {
-        Some(sandbox) => Some(connect_sandbox(sandbox, &settings, &store, &xero, &zoho, &url).await?),
-        None => None,
-    };
-
+    let stop = CancellationToken::new();
     let router = crate::app(state.clone());
-    let task = tokio::spawn(async move { axum::serve(listener, router).await });
-    Ok(Server { url, state, sandbox, created_key_file, task })
+    let task = tokio::spawn(serve(listener, router, stop.clone(), engine, store, options.shutdown_grace));
+    Ok(Server { url, created_key_file, state, stop, task })
 }
 
-fn clients(
-    settings: &Settings,
-    store: &Store,
-    http: &reqwest::Client,
-    xero_config: XeroClientConfig,
-) -> (XeroClient, ZohoClient) {
-    let endpoints = &settings.xero_endpoints;
-    let urls = XeroUrls {
-        login: endpoints.login_url.clone(),
-        identity: endpoints.identity_url.clone(),
-        api: endpoints.api_url.clone(),
-        connections: endpoints.connections_url.clone(),
-    };
-    let credentials = |c: &Option<ClientCredentials>| {
-        c.as_ref().map_or((String::new(), SecretString::from(String::new())), |c| {
-            (c.client_id.clone(), c.client_secret.clone())
-        })
-    };
-    let (xero_id, xero_secret) = credentials(&settings.xero);
-    let xero = XeroClient::new(
-        http.clone(),
-        urls,
-        XeroCredentials { client_id: xero_id, client_secret: xero_secret },
-        Arc::new(store.clone()),
-        xero_config,
-    );
-    let (zoho_id, zoho_secret) = credentials(&settings.zoho);
-    let vault = ZohoGrantVault { store: store.clone(), accounts_url: settings.zoho_endpoints.accounts_url.clone() };
-    let zoho = ZohoClient::new(
-        http.clone(),
-        &settings.zoho_endpoints.accounts_url,
-        &settings.zoho_endpoints.api_url,
-        &zoho_id,
-        zoho_secret,
-        Arc::new(vault),
-    );
-    (xero, zoho)
-}
-
-/// Sandbox mode: every external URL and credential is the simulators'.
-fn point_at_sandbox(
-    settings: &mut Settings,
-    sandbox: &sandbox::Sandbox,
-    url: &str,
-    xero_config: sandbox::xero::XeroConfig,
-    zoho_config: sandbox::zoho::ZohoConfig,
+/// Serves until `stop`, then shuts down within `grace` (plus a few seconds for the interrupted syncs to
+/// record themselves and the last answers to go out).
+async fn serve(
+    listener: TcpListener,
+    router: axum::Router,
+    stop: CancellationToken,
+    engine: Engine,
+    store: Store,
+    grace: Duration,
 ) {
-    settings.public_url = url.to_owned();
-    settings.xero = Some(ClientCredentials {
-        client_id: xero_config.client_id,
-        client_secret: SecretString::from(xero_config.client_secret),
-    });
-    settings.zoho = Some(ClientCredentials {
-        client_id: zoho_config.client_id,
-        client_secret: SecretString::from(zoho_config.client_secret),
-    });
-    let xero = &sandbox.xero;
-    settings.xero_endpoints.login_url = xero.login_url();
-    settings.xero_endpoints.identity_url = xero.identity_url();
-    settings.xero_endpoints.api_url = xero.api_url();
-    settings.xero_endpoints.connections_url = xero.connections_url();
-    settings.zoho_endpoints.accounts_url = sandbox.zoho.url.clone();
-    settings.zoho_endpoints.api_url = sandbox.zoho.url.clone();
-    // The emulated CRM page frames the widget and serves the SDK stand-in.
-    settings.zoho_sdk_url = sandbox.crm.sdk_url();
-    settings.frame_ancestors = sandbox.crm.url.clone();
-}
-
-/// Does in-process what an admin does once in production: consents to Xero (the Australian demo
-/// organisation), exchanges a Zoho Self Client code, and creates the API key the CRM's Connection uses.
-async fn connect_sandbox(
-    sandbox: sandbox::Sandbox,
-    settings: &Settings,
-    store: &Store,
-    xero: &XeroClient,
-    zoho: &ZohoClient,
-    url: &str,
-) -> Result<SandboxMode, StartupError> {
-    let fail = |what: &str, e: &dyn std::fmt::Display| StartupError::Sandbox(format!("{what}: {e}"));
-    let redirect_uri = settings.xero_redirect_uri();
-    let consent = sandbox::xero::AuthorizeRequest {
-        response_type: "code".into(),
-        client_id: settings.xero.as_ref().map(|c| c.client_id.clone()).unwrap_or_default(),
-        redirect_uri: redirect_uri.clone(),
-        scope: settings.xero_scopes.clone(),
-        state: Some("sandbox".into()),
-        code_challenge: None,
-        code_challenge_method: None,
-    };
-    // The demo organisation only, as an admin would tick it on Xero's consent page.
-    let demo = sandbox.xero.tenant_id(sandbox::xero::AU_ORG).into_iter().collect::<Vec<_>>();
-    let code = sandbox.xero.approve_tenants(&consent, &demo).map_err(|e| fail("Xero consent", &e))?;
-    xero.exchange_code(&code, &redirect_uri, None).await.map_err(|e| fail("Xero code exchange", &e))?;
-    let tenants = xero.connections().await.map_err(|e| fail("Xero connections", &e))?;
-    let tenant = tenants
-        .first()
-        .ok_or_else(|| StartupError::Sandbox("the Xero simulator listed no demo organisation".into()))?;
-    store
-        .save_xero_connection(&XeroConnection {
-            tenant_id: tenant.tenant_id.clone(),
-            tenant_name: tenant.tenant_name.clone().unwrap_or_default(),
-            connection_id: tenant.connection_id.clone(),
-            status: ConnectionStatus::Connected,
-            status_reason: None,
-            updated_at: chrono::Utc::now(),
-        })
-        .await?;
-
-    let zoho_code = sandbox.zoho.self_client_code(&["ZohoCRM.modules.products.ALL", "ZohoCRM.settings.fields.READ"]);
-    zoho.exchange_self_client_code(&zoho_code).await.map_err(|e| fail("Zoho code exchange", &e))?;
-
-    let api_key = new_api_key();
-    store.set_api_key_hash(&crate::api::session::api_key_hash(api_key.expose_secret())).await?;
-    sandbox.crm.set_widget_url(&settings.widget_url());
-    sandbox.crm.set_connection(CONNECTION_NAME, url, api_key.expose_secret());
-    Ok(SandboxMode { sandbox, api_key })
-}
-
-/// 32 random bytes, base64url: what an admin pastes into the CRM Connection.
-pub fn new_api_key() -> SecretString {
-    use base64::Engine;
-    let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    SecretString::from(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+    let server = axum::serve(listener, router).with_graceful_shutdown(stop.clone().cancelled_owned());
+    let mut serving = std::pin::pin!(std::future::IntoFuture::into_future(server));
+    tokio::select! {
+        result = &mut serving => {
+            if let Err(error) = result {
+                tracing::error!(%error, "the server stopped");
+            }
+            stop.cancel();
+            engine.drain(grace).await;
+        }
+        () = stop.cancelled() => {
+            tracing::info!(?grace, "shutting down: no new connections; waiting for requests and syncs in flight");
+            let deadline = tokio::time::Instant::now() + grace + Duration::from_secs(5);
+            let (served, interrupted) = tokio::join!(tokio::time::timeout_at(deadline, &mut serving), engine.drain(grace));
+            if served.is_err() {
+                tracing::warn!("requests still open at the deadline were cut");
+            }
+            if interrupted > 0 {
+                tracing::warn!(syncs = interrupted, "syncs were interrupted by the shutdown");
+            }
+        }
+    }
+    store.close().await;
+    tracing::info!("stopped");
 }

@@ -1,5 +1,5 @@
 //! Serves the built widget. Its page is the one file the backend shapes as it serves it: it names the SDK
-//! script (Zoho's CDN in production, the sandbox's stand-in in sandbox mode), tells the widget which mode
+//! script (Zoho's CDN in production, the emulated CRM's stand-in in the demo), tells the widget which mode
 //! it runs in, and says who may frame it. The other files (wasm, js, css) are served as built: from the
 //! binary (release builds embed `widget/dist`), or from a directory when one is configured.
 
@@ -13,12 +13,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tower_http::services::ServeDir;
 
-use crate::api::AppState;
+use crate::config::{Mode, Settings};
+use crate::state::AppState;
 
 /// In `widget/index.html`, replaced by the SDK script's URL.
-pub const SDK_PLACEHOLDER: &str = "__ZOHO_SDK_URL__";
-/// In `widget/index.html`, replaced by `sandbox` or `production`.
-pub const MODE_PLACEHOLDER: &str = "__XERO_SYNC_MODE__";
+const SDK_PLACEHOLDER: &str = "__ZOHO_SDK_URL__";
+/// In `widget/index.html`, replaced by `sandbox` (the demo) or `production`.
+const MODE_PLACEHOLDER: &str = "__XERO_SYNC_MODE__";
 
 /// Trunk's output, compiled into release binaries (debug builds read the folder at run time).
 #[derive(rust_embed::Embed)]
@@ -28,16 +29,27 @@ struct Built;
 
 /// How the widget page is served.
 #[derive(Debug, Clone)]
-pub struct WidgetPage {
+pub(crate) struct WidgetPage {
     /// A directory to serve the build from instead of the embedded one.
-    pub dir: Option<PathBuf>,
-    pub sdk_url: String,
+    dir: Option<PathBuf>,
+    sdk_url: String,
     /// `frame-ancestors` sources: the CRM's origins.
-    pub frame_ancestors: String,
-    pub sandbox: bool,
+    frame_ancestors: String,
+    mode: Mode,
 }
 
-pub fn routes(dir: Option<PathBuf>) -> Router<AppState> {
+impl WidgetPage {
+    pub(crate) fn new(settings: &Settings) -> Self {
+        Self {
+            dir: settings.widget_dir.clone(),
+            sdk_url: settings.zoho_sdk_url.clone(),
+            frame_ancestors: settings.frame_ancestors.clone(),
+            mode: settings.mode,
+        }
+    }
+}
+
+pub(crate) fn routes(dir: Option<PathBuf>) -> Router<AppState> {
     let files = match dir {
         Some(dir) => Router::new().fallback_service(ServeDir::new(dir)),
         None => Router::new().route("/{*path}", get(embedded_asset)),
@@ -52,15 +64,20 @@ async fn index_html(page: &WidgetPage) -> Option<String> {
     }
 }
 
-async fn index(State(state): State<AppState>) -> Response {
-    let page = &state.widget;
+async fn index(State(page): State<WidgetPage>) -> Response {
+    let page = &page;
     let Some(html) = index_html(page).await else {
         tracing::error!(dir = ?page.dir, "the widget is not built");
         return (StatusCode::SERVICE_UNAVAILABLE, "The widget is not built yet (trunk build --release in widget/).")
             .into_response();
     };
-    let mode = if page.sandbox { "sandbox" } else { "production" };
-    let html = html.replace(SDK_PLACEHOLDER, &escape_attribute(&page.sdk_url)).replace(MODE_PLACEHOLDER, mode);
+    let mode = match page.mode {
+        Mode::Demo => "sandbox",
+        Mode::Production => "production",
+    };
+    // The URL goes into a quoted attribute: escaped by the same crate as every admin page.
+    let sdk_url = maud::html! { (page.sdk_url) }.into_string();
+    let html = html.replace(SDK_PLACEHOLDER, &sdk_url).replace(MODE_PLACEHOLDER, mode);
     let mut response = ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response();
     let headers = response.headers_mut();
     // Each click opens the popup afresh: always the current build.
@@ -83,8 +100,4 @@ async fn embedded_asset(Path(path): Path<String>) -> Response {
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=31536000, immutable"));
     response
-}
-
-fn escape_attribute(text: &str) -> String {
-    text.replace('&', "&amp;").replace('"', "&quot;").replace('<', "&lt;").replace('>', "&gt;")
 }

@@ -5,8 +5,7 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use backend::config::Settings;
-use backend::server::{Tuning, start_with};
+use demo::Tuning;
 use sandbox::zoho::products;
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
@@ -32,23 +31,20 @@ async fn no_secret_or_token_is_ever_logged() {
 
     let tuning =
         Tuning { sandbox: sandbox::SandboxConfig { time_scale: 1000.0, ..Default::default() }, ..Default::default() };
-    let dir = std::env::temp_dir().join(format!("xero-sync-logs-{}", uuid::Uuid::new_v4()));
-    let dir_text = dir.display().to_string();
-    let settings = Settings::load(&|name| (name == "XERO_SYNC_DATA_DIR").then(|| dir_text.clone())).expect("settings");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let server = start_with(settings, listener, tuning).await.expect("start");
-    let sandbox = server.sandbox.as_ref().expect("sandbox mode");
+    let demo = demo::start(listener, |_| None, tuning).await.expect("start");
+    let server = &demo.server;
     let http = reqwest::Client::new();
 
     let mut secrets: Vec<String> = vec![
-        sandbox.api_key.expose_secret().to_owned(),
+        demo.api_key.expose_secret().to_owned(),
         sandbox::xero::XeroConfig::default().client_secret,
         sandbox::zoho::ZohoConfig::default().client_secret,
     ];
     let session = |record: &'static str| {
         let http = http.clone();
         let url = server.url.clone();
-        let key = sandbox.api_key.expose_secret().to_owned();
+        let key = demo.api_key.expose_secret().to_owned();
         async move {
             let body: Value = http
                 .post(format!("{url}/api/session"))
@@ -75,10 +71,10 @@ async fn no_secret_or_token_is_ever_logged() {
         secrets.push(token);
         if record == products::NO_CODE {
             // Expire the access token in Xero so the last sync refreshes (and rotates) it.
-            sandbox.sandbox.xero.expire_access_tokens();
+            demo.sandbox.xero.expire_access_tokens();
         }
     }
-    let store = &server.state.store;
+    let store = server.store();
     let tokens = store.load_xero_tokens().await.expect("store").expect("tokens");
     assert!(tokens.previous_refresh_token.is_some(), "the flow rotated the refresh token");
     secrets.push(tokens.access_token.expose_secret().to_owned());

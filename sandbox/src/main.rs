@@ -1,7 +1,9 @@
 //! Runs the Xero and Zoho simulators and the emulated CRM page until Ctrl-C.
 //!
 //! `cargo run -p sandbox -- --xero-addr 127.0.0.1:0 --zoho-addr 127.0.0.1:0 --crm-addr 127.0.0.1:0
-//! [--time-scale N] [--widget-url URL] [--backend-url URL --api-key KEY]`
+//! [--time-scale N] [--widget-url URL] [--backend-url URL --connection NAME --api-key KEY]`
+//!
+//! (`xero-sync-demo` runs all of this with the service connected; this binary runs the simulators alone.)
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -9,16 +11,15 @@ use std::process::ExitCode;
 use sandbox::{Sandbox, SandboxConfig};
 
 const USAGE: &str = "usage: sandbox [--xero-addr ADDR] [--zoho-addr ADDR] [--crm-addr ADDR] [--time-scale N] \
-                     [--widget-url URL] [--backend-url URL --api-key KEY]";
-
-/// The Connection name the widget invokes when `--backend-url` is given.
-const CONNECTION_NAME: &str = "xero_sync_backend";
+                     [--widget-url URL] [--backend-url URL --connection NAME --api-key KEY]";
 
 #[derive(Default)]
 struct Args {
     config: SandboxConfig,
     widget_url: Option<String>,
     backend_url: Option<String>,
+    /// The CRM Connection's name, as an admin names it in Zoho (the widget invokes it by name).
+    connection: Option<String>,
     api_key: Option<String>,
 }
 
@@ -43,6 +44,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
             }
             "--widget-url" => parsed.widget_url = Some(value),
             "--backend-url" => parsed.backend_url = Some(value),
+            "--connection" => parsed.connection = Some(value),
             "--api-key" => parsed.api_key = Some(value),
             other => return Err(format!("unknown argument {other}\n{USAGE}")),
         }
@@ -69,8 +71,13 @@ async fn main() -> ExitCode {
     if let Some(url) = &args.widget_url {
         sandbox.crm.set_widget_url(url);
     }
-    if let Some(url) = &args.backend_url {
-        sandbox.crm.set_connection(CONNECTION_NAME, url, args.api_key.as_deref().unwrap_or_default());
+    match (&args.backend_url, &args.connection) {
+        (Some(url), Some(name)) => sandbox.crm.set_connection(name, url, args.api_key.as_deref().unwrap_or_default()),
+        (None, None) => {}
+        _ => {
+            eprintln!("--backend-url and --connection go together\n{USAGE}");
+            return ExitCode::from(2);
+        }
     }
     println!("xero: {}", sandbox.xero.url);
     println!("zoho: {}", sandbox.zoho.url);

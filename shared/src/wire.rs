@@ -7,6 +7,10 @@ use crate::fields::FieldMap;
 use crate::rules::Issue;
 use crate::xero::{Account, ItemPayload, TaxRate};
 
+/// The name of the Zoho CRM Connection the widget invokes (`ZOHO.CRM.CONNECTION.invoke`); the admin creates
+/// a Connection with this name, and the backend's pages tell them so.
+pub const CONNECTION_NAME: &str = "xero_sync_backend";
+
 /// Every error response has this body: `{"error": {...}}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorEnvelope {
@@ -85,6 +89,17 @@ pub enum SyncOutcome {
     Unchanged,
 }
 
+impl SyncOutcome {
+    /// The outcome in words: what the widget says and what the CRM record's sync status field records.
+    pub fn sentence(self) -> &'static str {
+        match self {
+            SyncOutcome::Created => "Created in Xero",
+            SyncOutcome::Updated => "Updated in Xero",
+            SyncOutcome::Unchanged => "Up to date in Xero",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SyncResponse {
     pub outcome: SyncOutcome,
@@ -120,7 +135,7 @@ pub struct HistoryEntry {
     /// RFC 3339.
     pub at: String,
     pub by: String,
-    /// `created`, `updated`, `unchanged`, `refused` or `failed`.
+    /// `running`, `created`, `updated`, `unchanged`, `refused`, `failed` or `interrupted`.
     pub outcome: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,

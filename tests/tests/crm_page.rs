@@ -20,7 +20,8 @@ use sandbox::zoho::{ZohoConfig, ZohoSim, products};
 use serde_json::{Value, json};
 
 const API_KEY: &str = "sandbox-test-key-7f3a9c";
-const CONNECTION: &str = "xero_sync_backend";
+/// The Connection name the widget invokes.
+const CONNECTION: &str = shared::wire::CONNECTION_NAME;
 
 async fn serve(app: Router) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");

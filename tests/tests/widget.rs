@@ -1,9 +1,9 @@
-//! The release build of the widget, served by the backend in sandbox mode, opened by the emulated CRM
+//! The release build of the widget, served by the backend as the demo runs it, opened by the emulated CRM
 //! record page's "Sync to Xero" button in real headless Chromium, through the SDK stand-in's protocol.
 
 use std::time::{Duration, Instant};
 
-use backend::config::Settings;
+use demo::Demo;
 use e2e::browser::Browser;
 use e2e::repo_root;
 use fantoccini::key::Key;
@@ -11,26 +11,25 @@ use fantoccini::{Client, Locator};
 use sandbox::zoho::products;
 use serde_json::{Value, json};
 
-/// The backend in sandbox mode, serving the release build of the widget.
-async fn spawn_backend() -> backend::server::Server {
+/// The demo: the backend against the simulators, serving the release build of the widget.
+async fn spawn_backend() -> Demo {
     spawn_backend_with(|_| None).await
 }
 
 /// [`spawn_backend`] with settings from `vars`.
-async fn spawn_backend_with(vars: impl Fn(&str) -> Option<String>) -> backend::server::Server {
+async fn spawn_backend_with(vars: impl Fn(&str) -> Option<String>) -> Demo {
     assert!(
         repo_root().join("widget/dist/index.html").exists(),
         "the widget is not built: run scripts/test.sh (or `trunk build --release` in widget/)"
     );
     // No XERO_SYNC_WIDGET_DIR: the widget is served the way `xero-sync` serves it, from its embedded build
     // (which a debug build reads from widget/dist).
-    let settings = Settings::load(&vars).expect("settings");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    backend::server::start(settings, listener).await.expect("backend")
+    demo::start(listener, vars, demo::Tuning::default()).await.expect("demo")
 }
 
-fn simulators(server: &backend::server::Server) -> &sandbox::Sandbox {
-    &server.sandbox.as_ref().expect("sandbox mode").sandbox
+fn simulators(server: &Demo) -> &sandbox::Sandbox {
+    &server.sandbox
 }
 
 /// Opens the record page, clicks "Sync to Xero" and enters the popup's frame once the checklist shows.

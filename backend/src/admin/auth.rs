@@ -2,7 +2,7 @@
 //! every state-changing form goes through (session, same origin, CSRF token).
 
 use axum::Form;
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -10,17 +10,17 @@ use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use secrecy::{ExposeSecret, SecretString};
 
+use super::AdminState;
 use super::page::Failure;
-use crate::api::AppState;
 use crate::store;
 
 /// The admin session cookie; its value is the session id, of which the store keeps only a hash.
-pub const COOKIE: &str = "xero_sync_admin";
-pub const LOGIN_PATH: &str = "/admin/login";
+const COOKIE: &str = "xero_sync_admin";
+pub(super) const LOGIN_PATH: &str = "/admin/login";
 
 /// The session cookie. `SameSite=Strict` keeps it off cross-site requests, `Path=/admin` off the widget
 /// API, `Secure` whenever the service is reached over https.
-pub fn session_cookie(state: &AppState, session_id: &SecretString) -> Cookie<'static> {
+pub(super) fn session_cookie(state: &AdminState, session_id: &SecretString) -> Cookie<'static> {
     Cookie::build((COOKIE, session_id.expose_secret().to_owned()))
         .http_only(true)
         .same_site(SameSite::Strict)
@@ -30,39 +30,42 @@ pub fn session_cookie(state: &AppState, session_id: &SecretString) -> Cookie<'st
 }
 
 /// The same cookie, expired (logout).
-pub fn removal_cookie(state: &AppState) -> Cookie<'static> {
+pub(super) fn removal_cookie(state: &AdminState) -> Cookie<'static> {
     let mut cookie = session_cookie(state, &SecretString::from(String::new()));
     cookie.make_removal();
     cookie
 }
 
 /// A logged-in admin. Extracting it from a request without a live session redirects to the login page.
-pub struct AdminSession {
-    pub id: SecretString,
-    pub session: store::AdminSession,
+pub(super) struct AdminSession {
+    pub(super) id: SecretString,
+    session: store::AdminSession,
 }
 
 impl AdminSession {
     /// The live session the request's cookie names, if any.
-    pub async fn from_headers(state: &AppState, headers: &HeaderMap) -> Result<Option<Self>, Failure> {
+    pub(super) async fn from_headers(state: &AdminState, headers: &HeaderMap) -> Result<Option<Self>, Failure> {
         let jar = CookieJar::from_headers(headers);
         let Some(id) = jar.get(COOKIE).map(|c| c.value().to_owned()).filter(|v| !v.is_empty()) else {
             return Ok(None);
         };
-        let session = state.store.admin_session(&id).await.map_err(|e| Failure::internal(state, e))?;
+        let session = state.store.admin_session(&id).await.map_err(|e| Failure::internal(state.mode, &e))?;
         Ok(session.map(|session| Self { id: SecretString::from(id), session }))
     }
 
-    pub fn csrf(&self) -> &str {
+    pub(super) fn csrf(&self) -> &str {
         self.session.csrf_token.expose_secret()
     }
 }
 
-impl FromRequestParts<AppState> for AdminSession {
+impl<S: Send + Sync> FromRequestParts<S> for AdminSession
+where
+    AdminState: FromRef<S>,
+{
     type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        match Self::from_headers(state, &parts.headers).await {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match Self::from_headers(&AdminState::from_ref(state), &parts.headers).await {
             Ok(Some(session)) => Ok(session),
             Ok(None) => Err(Redirect::to(LOGIN_PATH).into_response()),
             Err(failure) => Err(failure.into_response()),
@@ -79,7 +82,7 @@ fn origin(url: &str) -> Option<String> {
 
 /// Whether a POST comes from our own pages: its `Origin` (or, lacking one, its `Referer`) must be the
 /// public URL's origin. A request with neither (not a browser) passes; the CSRF token still applies.
-pub fn same_origin(headers: &HeaderMap, public_url: &str) -> bool {
+pub(super) fn same_origin(headers: &HeaderMap, public_url: &str) -> bool {
     let Some(expected) = origin(public_url) else { return false };
     let sent = headers.get(header::ORIGIN).or_else(|| headers.get(header::REFERER));
     match sent {
@@ -90,27 +93,31 @@ pub fn same_origin(headers: &HeaderMap, public_url: &str) -> bool {
 
 /// A state-changing admin form: a live session, a same-origin request, and the session's CSRF token in
 /// the `csrf` field. Anything else is refused with a 403 page.
-pub struct AdminForm {
-    pub admin: AdminSession,
+pub(super) struct AdminForm {
+    pub(super) admin: AdminSession,
     fields: Vec<(String, String)>,
 }
 
 impl AdminForm {
     /// The first value of a field.
-    pub fn field(&self, name: &str) -> Option<&str> {
+    pub(super) fn field(&self, name: &str) -> Option<&str> {
         self.fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
 }
 
-impl FromRequest<AppState> for AdminForm {
+impl<S: Send + Sync> FromRequest<S> for AdminForm
+where
+    AdminState: FromRef<S>,
+{
     type Rejection = Response;
 
-    async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         let (mut parts, body) = request.into_parts();
         let admin = AdminSession::from_request_parts(&mut parts, state).await?;
+        let state = AdminState::from_ref(state);
         let forbidden = |why: &str| {
             Failure::new(
-                state,
+                state.mode,
                 StatusCode::FORBIDDEN,
                 "Request refused",
                 format!("{why} Reload the page and try again."),
@@ -123,7 +130,7 @@ impl FromRequest<AppState> for AdminForm {
                 state.settings.public_url
             )));
         }
-        let Form(fields) = Form::<Vec<(String, String)>>::from_request(Request::from_parts(parts, body), state)
+        let Form(fields) = Form::<Vec<(String, String)>>::from_request(Request::from_parts(parts, body), &())
             .await
             .map_err(|_| forbidden("The form could not be read."))?;
         let form = Self { admin, fields };

@@ -2,24 +2,23 @@
 //! failed attempts slowed down and, past a threshold, refused for a while.
 
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use axum::Form;
-use axum::extract::{Extension, FromRequest, Request, State};
+use axum::extract::{FromRequest, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use chrono::TimeDelta;
+use maud::{Markup, html};
 use secrecy::ExposeSecret;
 
+use super::AdminState;
 use super::auth::{AdminForm, AdminSession, removal_cookie, same_origin, session_cookie};
-use super::page::{Failure, escape, layout, respond};
-use crate::api::AppState;
+use super::page::{Failure, layout, respond};
 use crate::crypto;
 
-/// The password of sandbox mode when no hash is configured. Only ever shown in sandbox mode.
-const SANDBOX_PASSWORD: &str = "sandbox";
 /// How long an admin session lasts.
 const SESSION_TTL: TimeDelta = TimeDelta::hours(8);
 /// Every failed attempt answers this late, so guessing is slow even one attempt at a time.
@@ -32,7 +31,7 @@ const LOCK_WINDOW: Duration = Duration::from_secs(60);
 /// Failed logins of this process, newest last. Per process rather than per client: the service sits
 /// behind proxies that hide client addresses, and there is one admin.
 #[derive(Debug, Default)]
-pub struct Throttle {
+struct Throttle {
     failures: Mutex<VecDeque<Instant>>,
 }
 
@@ -46,7 +45,7 @@ impl Throttle {
     }
 
     /// How long logins stay refused, if they are.
-    pub fn locked_for(&self, now: Instant) -> Option<Duration> {
+    fn locked_for(&self, now: Instant) -> Option<Duration> {
         let failures = self.failures(now);
         if failures.len() < MAX_FAILURES {
             return None;
@@ -56,64 +55,57 @@ impl Throttle {
         Some(LOCK_WINDOW.saturating_sub(now.saturating_duration_since(oldest_counted)))
     }
 
-    pub fn record_failure(&self, now: Instant) {
+    fn record_failure(&self, now: Instant) {
         self.failures(now).push_back(now);
     }
 }
 
-/// What the login routes keep between requests (one per router, so each app in a test has its own).
+/// What the login routes keep between requests (one per service, so each one in a test has its own).
 #[derive(Debug, Default)]
-pub struct LoginState {
+pub(crate) struct LoginState {
     throttle: Throttle,
-    /// The hash of [`SANDBOX_PASSWORD`], computed on first use (hashing is slow, and production never
-    /// needs it).
-    sandbox_hash: tokio::sync::OnceCell<String>,
+    /// The demo's own password, shown on its login page; never set in production.
+    demo_password: Option<String>,
 }
 
-/// Whose password counts: the configured hash; else, in sandbox mode, [`SANDBOX_PASSWORD`]; else nobody's.
-async fn password_hash(state: &AppState, login: &LoginState) -> Result<Option<String>, Failure> {
-    if let Some(hash) = &state.settings.admin_password_hash {
-        return Ok(Some(hash.expose_secret().to_owned()));
+impl LoginState {
+    pub(crate) fn new(demo_password: Option<String>) -> Self {
+        Self { throttle: Throttle::default(), demo_password }
     }
-    if state.sandbox.is_none() {
-        return Ok(None);
-    }
-    let hash = login
-        .sandbox_hash
-        .get_or_try_init(|| async {
-            tokio::task::spawn_blocking(|| crypto::hash_password(SANDBOX_PASSWORD))
-                .await
-                .map_err(|e| Failure::internal(state, e))?
-                .map_err(|e| Failure::internal(state, e))
-        })
-        .await?;
-    Ok(Some(hash.clone()))
 }
 
-fn login_page(state: &AppState, status: StatusCode, message: Option<&str>) -> Response {
-    let configured = state.settings.admin_password_hash.is_some();
-    let note = match (configured, state.sandbox.is_some()) {
-        (false, true) => format!("<p>Sandbox mode: the password is <code>{SANDBOX_PASSWORD}</code>.</p>"),
-        (false, false) => {
-            let body = "<p class=\"warn\">No admin password is configured, so nobody can log in.</p>\
-                <p>Run <code>xero-sync hash-password</code>, type the password on its input, and set \
-                <code>XERO_SYNC_ADMIN_PASSWORD_HASH</code> to what it prints; then restart the service.</p>";
-            return respond(status, layout(state.sandbox.is_some(), "Log in", None, body));
+fn login_page(state: &AdminState, status: StatusCode, message: Option<&str>) -> Response {
+    if state.settings.admin_password_hash.is_none() {
+        let body = html! {
+            p.warn { "No admin password is configured, so nobody can log in." }
+            p {
+                "Run " code { "xero-sync hash-password" } ", type the password on its input, and set "
+                code { "XERO_SYNC_ADMIN_PASSWORD_HASH" } " to what it prints; then restart the service."
+            }
+        };
+        return respond(status, layout(state.mode, "Log in", None, body));
+    }
+    let hint = state.login.demo_password.as_deref().filter(|_| state.mode.is_demo());
+    let body: Markup = html! {
+        @if let Some(message) = message {
+            p.warn role="alert" { (message) }
         }
-        (true, _) => String::new(),
+        @if let Some(password) = hint {
+            p { "Sandbox mode: the password is " code { (password) } "." }
+        }
+        form method="post" action="/admin/login" {
+            p {
+                label for="password" { "Admin password" } br;
+                input type="password" id="password" name="password" autocomplete="current-password" required autofocus;
+            }
+            p { button type="submit" { "Log in" } }
+        }
     };
-    let alert = message.map(|m| format!(r#"<p class="warn" role="alert">{}</p>"#, escape(m))).unwrap_or_default();
-    let body = format!(
-        r#"{alert}{note}<form method="post" action="/admin/login">
-<p><label for="password">Admin password</label><br>
-<input type="password" id="password" name="password" autocomplete="current-password" required autofocus></p>
-<p><button type="submit">Log in</button></p></form>"#
-    );
-    respond(status, layout(state.sandbox.is_some(), "Log in", None, &body))
+    respond(status, layout(state.mode, "Log in", None, body))
 }
 
 /// `GET /admin/login`
-pub async fn show(State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub(super) async fn show(State(state): State<AdminState>, headers: HeaderMap) -> Response {
     match AdminSession::from_headers(&state, &headers).await {
         Ok(Some(_)) => Redirect::to("/admin").into_response(),
         Ok(None) => login_page(&state, StatusCode::OK, None),
@@ -123,24 +115,20 @@ pub async fn show(State(state): State<AppState>, headers: HeaderMap) -> Response
 
 /// `POST /admin/login`. There is no session yet, hence no CSRF token: `SameSite=Strict` and the origin
 /// check stand in for it.
-pub async fn submit(
-    State(state): State<AppState>,
-    Extension(login): Extension<Arc<LoginState>>,
-    request: Request,
-) -> Result<Response, Failure> {
+pub(super) async fn submit(State(state): State<AdminState>, request: Request) -> Result<Response, Failure> {
     if !same_origin(request.headers(), &state.settings.public_url) {
         return Err(Failure::new(
-            &state,
+            state.mode,
             StatusCode::FORBIDDEN,
             "Request refused",
             format!("This form was not sent from the admin pages at {}.", state.settings.public_url),
         ));
     }
-    let Ok(Form(fields)) = Form::<Vec<(String, String)>>::from_request(request, &state).await else {
+    let Ok(Form(fields)) = Form::<Vec<(String, String)>>::from_request(request, &()).await else {
         return Ok(login_page(&state, StatusCode::BAD_REQUEST, Some("The form could not be read.")));
     };
     let password = fields.into_iter().find(|(k, _)| k == "password").map(|(_, v)| v).unwrap_or_default();
-    if let Some(wait) = login.throttle.locked_for(Instant::now()) {
+    if let Some(wait) = state.login.throttle.locked_for(Instant::now()) {
         let mut response = login_page(
             &state,
             StatusCode::TOO_MANY_REQUESTS,
@@ -151,7 +139,7 @@ pub async fn submit(
         }
         return Ok(response);
     }
-    let Some(hash) = password_hash(&state, &login).await? else {
+    let Some(hash) = state.settings.admin_password_hash.as_ref().map(|h| h.expose_secret().to_owned()) else {
         return Ok(login_page(&state, StatusCode::FORBIDDEN, None));
     };
     if password.is_empty() {
@@ -159,23 +147,24 @@ pub async fn submit(
     }
     let matches = tokio::task::spawn_blocking(move || crypto::verify_password(&password, &hash))
         .await
-        .map_err(|e| Failure::internal(&state, e))?;
+        .map_err(|e| Failure::internal(state.mode, &e))?;
     if !matches {
-        login.throttle.record_failure(Instant::now());
+        state.login.throttle.record_failure(Instant::now());
         tracing::warn!("admin login failed");
         tokio::time::sleep(FAILURE_DELAY).await;
         return Ok(login_page(&state, StatusCode::UNAUTHORIZED, Some("That password is not right.")));
     }
     let (session_id, _csrf) =
-        state.store.create_admin_session(SESSION_TTL).await.map_err(|e| Failure::internal(&state, e))?;
+        state.store.create_admin_session(SESSION_TTL).await.map_err(|e| Failure::internal(state.mode, &e))?;
     tracing::info!("admin logged in");
     let jar = CookieJar::new().add(session_cookie(&state, &session_id));
     Ok((jar, Redirect::to("/admin")).into_response())
 }
 
 /// `POST /admin/logout`
-pub async fn logout(State(state): State<AppState>, form: AdminForm) -> Result<Response, Failure> {
-    state.store.delete_admin_session(form.admin.id.expose_secret()).await.map_err(|e| Failure::internal(&state, e))?;
+pub(super) async fn logout(State(state): State<AdminState>, form: AdminForm) -> Result<Response, Failure> {
+    let id = form.admin.id.expose_secret();
+    state.store.delete_admin_session(id).await.map_err(|e| Failure::internal(state.mode, &e))?;
     let jar = CookieJar::new().add(removal_cookie(&state));
     Ok((jar, Redirect::to("/admin/login")).into_response())
 }

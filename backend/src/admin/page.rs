@@ -1,72 +1,84 @@
-//! HTML plumbing of the admin pages: escaping, the shared layout (with the sandbox banner), the security
-//! headers every page carries, and error pages.
-
-use std::fmt::Display;
+//! What every admin page shares: the layout (with the demo banner), the one stylesheet, the form pattern
+//! that carries the CSRF token, the security headers, and error pages.
+//!
+//! A new page is a handler that builds its body with `maud::html!` and returns
+//! `respond(status, layout(mode, title, Some(csrf), body))`; a state-changing control is a [`form`] (or a
+//! one-button [`button`]) posted to a handler that takes [`super::auth::AdminForm`].
 
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
+use maud::{DOCTYPE, Markup, html};
 
-use crate::api::AppState;
+use crate::config::Mode;
 
-/// Escapes text for HTML element content and quoted attribute values. Every interpolated value goes
-/// through here; only markup written in this module's `format!` strings is trusted.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+/// Where the stylesheet is served.
+pub(super) const STYLESHEET_PATH: &str = "/admin/style.css";
+const STYLESHEET: &str = include_str!("style.css");
+
+/// `GET /admin/style.css`
+pub(super) async fn stylesheet() -> Response {
+    let mut response = ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], STYLESHEET).into_response();
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
+    response
 }
 
-const STYLE: &str = "body{font:16px/1.5 system-ui,sans-serif;max-width:60rem;margin:0 auto;padding:0 1rem 3rem;color:#1b1b1b}
-.sandbox{background:#b00020;color:#fff;font-weight:700;font-size:1.2rem;text-align:center;padding:.6rem;margin:0 -1rem 1rem}
-header{display:flex;justify-content:space-between;align-items:center;border-bottom:1px solid #ccc;margin-bottom:1rem}
-section{border:1px solid #ccc;border-radius:6px;padding:0 1rem 1rem;margin:1rem 0}
-table{border-collapse:collapse;width:100%;font-size:.9rem}th,td{border-bottom:1px solid #ddd;padding:.3rem;text-align:left;vertical-align:top}
-button{font:inherit;padding:.35rem .9rem;cursor:pointer}input[type=text],input[type=password]{font:inherit;padding:.3rem;width:22rem;max-width:100%}
-:focus-visible{outline:3px solid #1565c0;outline-offset:2px}
-.ok{color:#1b5e20;font-weight:600}.warn{color:#b00020;font-weight:600}.muted{color:#555}
-.key{font:1.1rem monospace;background:#fff8e1;border:2px solid #f9a825;padding:.6rem;word-break:break-all}
-form.inline{display:inline}";
+/// A whole page. `csrf` is the session's token when an admin is logged in, for the logout button.
+pub(super) fn layout(mode: Mode, title: &str, csrf: Option<&str>, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width,initial-scale=1";
+                title { (title) " · xero-sync admin" }
+                link rel="stylesheet" href=(STYLESHEET_PATH);
+            }
+            body {
+                @if mode.is_demo() {
+                    div.sandbox role="note" { "SANDBOX MODE: simulated Xero and Zoho, nothing here is real" }
+                }
+                header {
+                    strong { "xero-sync admin" }
+                    @if let Some(csrf) = csrf {
+                        nav {
+                            a href="/admin" { "Dashboard" } " "
+                            (button(csrf, "/admin/logout", "Log out"))
+                        }
+                    }
+                }
+                main {
+                    h1 { (title) }
+                    (body)
+                }
+            }
+        }
+    }
+}
 
-/// A whole page. `title` is escaped here; `body` is markup whose interpolated values the caller escaped.
-/// `csrf` is the session's token when an admin is logged in, for the logout button.
-pub fn layout(sandbox: bool, title: &str, csrf: Option<&str>, body: &str) -> String {
-    let banner = if sandbox {
-        r#"<div class="sandbox" role="note">SANDBOX MODE: simulated Xero and Zoho, nothing here is real</div>"#
-    } else {
-        ""
-    };
-    let nav = match csrf {
-        Some(csrf) => format!(
-            r#"<nav><a href="/admin">Dashboard</a> <form class="inline" method="post" action="/admin/logout"><input type="hidden" name="csrf" value="{}"><button type="submit">Log out</button></form></nav>"#,
-            escape(csrf)
-        ),
-        None => String::new(),
-    };
-    let title = escape(title);
-    format!(
-        r#"<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>{title} · xero-sync admin</title><style>{STYLE}</style></head>
-<body>{banner}<header><strong>xero-sync admin</strong>{nav}</header>
-<main><h1>{title}</h1>
-{body}
-</main></body></html>"#
-    )
+/// A form POSTed to `action` with the session's CSRF token: every state-changing control is one.
+pub(super) fn form(csrf: &str, action: &str, content: Markup) -> Markup {
+    html! {
+        form method="post" action=(action) {
+            input type="hidden" name="csrf" value=(csrf);
+            (content)
+        }
+    }
+}
+
+/// A form that is one button.
+pub(super) fn button(csrf: &str, action: &str, label: &str) -> Markup {
+    html! {
+        form.inline method="post" action=(action) {
+            input type="hidden" name="csrf" value=(csrf);
+            button type="submit" { (label) }
+        }
+    }
 }
 
 /// A page with the headers every admin page carries: never cached (the API key page especially), never
-/// framed, no scripts.
-pub fn respond(status: StatusCode, html: String) -> Response {
-    let mut response = (status, Html(html)).into_response();
+/// framed, no scripts, styles from our stylesheet only.
+pub(super) fn respond(status: StatusCode, page: Markup) -> Response {
+    let mut response = (status, page).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
@@ -74,32 +86,30 @@ pub fn respond(status: StatusCode, html: String) -> Response {
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'",
-        ),
+        HeaderValue::from_static("default-src 'none'; style-src 'self'; frame-ancestors 'none'; base-uri 'none'"),
     );
     response
 }
 
-/// An error page. It carries the sandbox flag so error pages wear the banner too.
+/// An error page. It carries the mode so error pages wear the demo banner too.
 #[derive(Debug)]
-pub struct Failure {
+pub(super) struct Failure {
     status: StatusCode,
     title: &'static str,
     message: String,
-    sandbox: bool,
+    mode: Mode,
 }
 
 impl Failure {
-    pub fn new(state: &AppState, status: StatusCode, title: &'static str, message: impl Into<String>) -> Self {
-        Self { status, title, message: message.into(), sandbox: state.sandbox.is_some() }
+    pub(super) fn new(mode: Mode, status: StatusCode, title: &'static str, message: impl Into<String>) -> Self {
+        Self { status, title, message: message.into(), mode }
     }
 
     /// A failure of ours: the detail goes to the log, the page says something generic.
-    pub fn internal(state: &AppState, error: impl Display) -> Self {
-        tracing::error!(%error, "admin page failed");
+    pub(super) fn internal(mode: Mode, error: &(dyn std::error::Error + 'static)) -> Self {
+        tracing::error!(error = %crate::describe(error), "admin page failed");
         Self::new(
-            state,
+            mode,
             StatusCode::INTERNAL_SERVER_ERROR,
             "Something went wrong",
             "The request failed on our side; the details are in the service log.",
@@ -109,11 +119,11 @@ impl Failure {
 
 impl IntoResponse for Failure {
     fn into_response(self) -> Response {
-        let body = format!(
-            r#"<p role="alert">{}</p><p><a href="/admin">Back to the dashboard</a></p>"#,
-            escape(&self.message)
-        );
-        respond(self.status, layout(self.sandbox, self.title, None, &body))
+        let body = html! {
+            p role="alert" { (self.message) }
+            p { a href="/admin" { "Back to the dashboard" } }
+        };
+        respond(self.status, layout(self.mode, self.title, None, body))
     }
 }
 
@@ -122,18 +132,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn escape_covers_markup_and_both_quotes() {
-        assert_eq!(
-            escape(r#"<a href="x" title='y'>&</a>"#),
-            "&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;&amp;&lt;/a&gt;"
-        );
-        assert_eq!(escape("plain text"), "plain text");
+    fn values_are_escaped_with_both_quotes_in_attributes() {
+        let page = layout(Mode::Production, "<T>", Some(r#"a"b'c"#), html! { p { (r#"<a href="x">&</a>"#) } });
+        let page = page.into_string();
+        assert!(page.contains("<h1>&lt;T&gt;</h1>"), "{page}");
+        assert!(page.contains(r#"value="a&quot;b'c""#), "{page}");
+        assert!(page.contains("<p>&lt;a href=&quot;x&quot;&gt;&amp;&lt;/a&gt;</p>"), "{page}");
     }
 
     #[test]
-    fn the_banner_shows_in_sandbox_mode_only() {
-        assert!(layout(true, "T", None, "").contains("SANDBOX"));
-        assert!(!layout(false, "T", None, "").contains("SANDBOX"));
-        assert!(layout(false, "<T>", None, "").contains("<h1>&lt;T&gt;</h1>"));
+    fn the_banner_shows_in_the_demo_only() {
+        let page = |mode| layout(mode, "T", None, html! {}).into_string();
+        assert!(page(Mode::Demo).contains("SANDBOX MODE"));
+        assert!(!page(Mode::Production).contains("SANDBOX"));
     }
 }

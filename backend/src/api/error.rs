@@ -1,8 +1,11 @@
 //! One error type for every route, rendered as the stable JSON envelope of `shared::wire`. A 5xx body
-//! never carries internals: those go to the log, under the request id the response header repeats.
+//! never carries internals: those go to the log, under the request id the response header and the
+//! envelope's `request_id` repeat.
 
 use axum::Json;
+use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use shared::Issue;
 use shared::wire::{ApiError, ErrorCode, ErrorEnvelope};
@@ -10,8 +13,22 @@ use shared::wire::{ApiError, ErrorCode, ErrorEnvelope};
 use crate::store::StoreError;
 use crate::sync::SyncError;
 
+tokio::task_local! {
+    /// The id of the request being answered, for the error envelope.
+    static REQUEST_ID: String;
+}
+
+/// Makes the request's id (set by the request-id layer outside) known to [`AppError`]'s envelope.
+pub(crate) async fn scope_request_id(request: Request, next: Next) -> Response {
+    let id = request.headers().get(crate::REQUEST_ID).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    match id {
+        Some(id) => REQUEST_ID.scope(id, next.run(request)).await,
+        None => next.run(request).await,
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
-pub enum AppError {
+pub(crate) enum AppError {
     #[error("{0}")]
     BadRequest(String),
     #[error("{0}")]
@@ -70,7 +87,8 @@ impl IntoResponse for AppError {
             Self::Validation { issues, .. } | Self::XeroRejected { issues, .. } => issues,
             _ => Vec::new(),
         };
-        let body = ErrorEnvelope { error: ApiError { code, message, issues, request_id: None } };
+        let request_id = REQUEST_ID.try_with(Clone::clone).ok();
+        let body = ErrorEnvelope { error: ApiError { code, message, issues, request_id } };
         let mut response = (status, Json(body)).into_response();
         if let Some(seconds) = retry_after
             && let Ok(value) = HeaderValue::from_str(&seconds.to_string())
@@ -83,7 +101,7 @@ impl IntoResponse for AppError {
 
 impl From<StoreError> for AppError {
     fn from(error: StoreError) -> Self {
-        AppError::Internal(error.to_string())
+        AppError::Internal(crate::describe(&error))
     }
 }
 
@@ -104,9 +122,10 @@ impl From<SyncError> for AppError {
                 issues,
             },
             SyncError::RateLimited { retry_after, .. } => AppError::RateLimited { message, retry_after },
-            SyncError::Unavailable { .. } => AppError::Unavailable(message),
-            SyncError::Store(e) => AppError::Internal(e.to_string()),
-            SyncError::Unexpected { .. } => AppError::Internal(message),
+            SyncError::Unavailable { .. } | SyncError::Interrupted => AppError::Unavailable(message),
+            SyncError::Store(_) | SyncError::Unexpected { .. } | SyncError::Xero(_) | SyncError::Zoho(_) => {
+                AppError::Internal(crate::describe(&error))
+            }
         }
     }
 }

@@ -1,47 +1,30 @@
-//! The HTTP surface: the widget's JSON API (this module), the admin pages ([`crate::admin`]), the built
-//! widget and the health check, assembled by [`crate::app`].
+//! The widget's JSON API. Every error, an extractor's included, is the envelope of [`error::AppError`].
 
-pub mod error;
-pub mod session;
+mod error;
+mod json;
+mod session;
 
+use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use shared::wire::{HistoryEntry, PickLists, PreviewResponse, SessionRequest, SessionResponse, SyncResponse};
 
-use std::sync::Arc;
-
-use crate::config::Settings;
-use crate::store::{Store, SyncTrigger};
+use crate::crypto::constant_time_eq;
+use crate::state::AppState;
+use crate::store::{Store, SyncTrigger, hash_api_key};
 use crate::sync::{Actor, Engine};
-use crate::widget::WidgetPage;
-use crate::xero::XeroClient;
-use crate::zoho::ZohoClient;
-pub use error::AppError;
-use session::{SessionKeys, WidgetSession, api_key_hash, constant_time_eq, unix_now};
+pub(crate) use error::{AppError, scope_request_id};
+use json::AppJson;
+pub(crate) use session::SessionKeys;
+use session::{WidgetSession, unix_now};
 
 /// The header Zoho's servers send the API key in (the CRM connection's configured header).
-pub const API_KEY_HEADER: &str = "x-api-key";
-
-/// What the routes share. Cheap to clone: everything inside is reference-counted.
-#[derive(Clone)]
-pub struct AppState {
-    pub settings: Arc<Settings>,
-    pub engine: Engine,
-    pub store: Store,
-    pub xero: XeroClient,
-    pub zoho: ZohoClient,
-    pub sessions: SessionKeys,
-    /// Keys for signing admin cookies and CSRF tokens, derived from the master key.
-    pub admin_key: [u8; 32],
-    /// Sandbox mode (every page says so), with the emulated CRM page, whose Connection holds the API key.
-    pub sandbox: Option<sandbox::crm_page::CrmPage>,
-    pub widget: WidgetPage,
-}
+const API_KEY_HEADER: &str = "x-api-key";
 
 /// `/api/...`
-pub fn routes() -> Router<AppState> {
+pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/session", post(open_session))
         .route("/api/products/{id}/preview", get(preview))
@@ -52,20 +35,20 @@ pub fn routes() -> Router<AppState> {
 
 /// Called by Zoho's servers on the widget's behalf (`CONNECTION.invoke`), with the admin's API key.
 async fn open_session(
-    State(state): State<AppState>,
+    State(store): State<Store>,
+    State(sessions): State<SessionKeys>,
     headers: HeaderMap,
-    Json(request): Json<SessionRequest>,
+    AppJson(request): AppJson<SessionRequest>,
 ) -> Result<Json<SessionResponse>, AppError> {
     let presented = headers
         .get(API_KEY_HEADER)
         .and_then(|v| v.to_str().ok())
         .ok_or_else(|| AppError::Unauthorized("An API key is required.".into()))?;
-    let stored = state
-        .store
+    let stored = store
         .api_key_hash()
         .await?
         .ok_or_else(|| AppError::Unauthorized("No API key is set up yet; an admin creates one.".into()))?;
-    if !constant_time_eq(&api_key_hash(presented.trim()), &stored) {
+    if !constant_time_eq(&hash_api_key(presented.trim()), &stored) {
         return Err(AppError::Unauthorized("The API key is not valid.".into()));
     }
     let record_id = request.record_id.trim();
@@ -73,39 +56,39 @@ async fn open_session(
         return Err(AppError::BadRequest("record_id must be a CRM record id (digits).".into()));
     }
     let user = request.user.as_deref().map(str::trim).filter(|u| !u.is_empty()).unwrap_or("CRM user");
-    let (token, claims) = state.sessions.issue(record_id, user, unix_now());
+    let (token, claims) = sessions.issue(record_id, user, unix_now());
     Ok(Json(SessionResponse { token, record_id: claims.record_id, expires_at: claims.expires_at }))
 }
 
 async fn preview(
-    State(state): State<AppState>,
+    State(engine): State<Engine>,
     session: WidgetSession,
     Path(id): Path<String>,
 ) -> Result<Json<PreviewResponse>, AppError> {
     session.require(&id)?;
-    let preview = state.engine.preview(&id).await?;
+    let preview = engine.preview(&id).await?;
     Ok(Json(PreviewResponse { record_id: id, issues: preview.issues, payload: preview.payload }))
 }
 
 async fn sync(
-    State(state): State<AppState>,
+    State(engine): State<Engine>,
     session: WidgetSession,
     Path(id): Path<String>,
 ) -> Result<Json<SyncResponse>, AppError> {
     session.require(&id)?;
     let actor = Actor { name: session.0.user.clone(), trigger: SyncTrigger::Widget };
-    Ok(Json(state.engine.sync(&id, &actor).await?))
+    Ok(Json(engine.sync(&id, &actor).await?))
 }
 
 async fn history(
-    State(state): State<AppState>,
+    State(engine): State<Engine>,
     session: WidgetSession,
     Path(id): Path<String>,
 ) -> Result<Json<Vec<HistoryEntry>>, AppError> {
     session.require(&id)?;
-    Ok(Json(state.engine.history(&id, 20).await?))
+    Ok(Json(engine.history(&id, 20).await?))
 }
 
-async fn options(State(state): State<AppState>, _session: WidgetSession) -> Result<Json<PickLists>, AppError> {
-    Ok(Json(state.engine.pick_lists().await?))
+async fn options(State(engine): State<Engine>, _session: WidgetSession) -> Result<Json<PickLists>, AppError> {
+    Ok(Json(engine.pick_lists().await?))
 }

@@ -2,38 +2,37 @@
 //! the browser never sees, and get back a short-lived token signed by us and bound to one record. The
 //! browser then calls the API with that token only.
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRef, FromRequestParts};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, KeyInit, Mac};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 
-use super::AppState;
 use super::error::AppError;
 
 /// How long a widget session lasts; the widget renews it on a 401.
-pub const SESSION_TTL_SECS: u64 = 15 * 60;
+const SESSION_TTL_SECS: u64 = 15 * 60;
 
 /// What a session token vouches for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Claims {
+pub(crate) struct Claims {
     /// The CRM record the token may act on.
     #[serde(rename = "r")]
-    pub record_id: String,
+    pub(crate) record_id: String,
     /// Who clicked, as Zoho said.
     #[serde(rename = "u")]
-    pub user: String,
+    pub(crate) user: String,
     /// Seconds since the epoch.
     #[serde(rename = "e")]
-    pub expires_at: u64,
+    pub(crate) expires_at: u64,
 }
 
 /// Signs and checks tokens with a key derived from the master key.
 #[derive(Clone)]
-pub struct SessionKeys {
+pub(crate) struct SessionKeys {
     key: [u8; 32],
 }
 
@@ -49,11 +48,11 @@ fn mac(key: &[u8; 32]) -> Hmac<Sha256> {
 }
 
 impl SessionKeys {
-    pub fn new(key: [u8; 32]) -> Self {
+    pub(crate) fn new(key: [u8; 32]) -> Self {
         Self { key }
     }
 
-    pub fn issue(&self, record_id: &str, user: &str, now: u64) -> (String, Claims) {
+    pub(crate) fn issue(&self, record_id: &str, user: &str, now: u64) -> (String, Claims) {
         let claims =
             Claims { record_id: record_id.to_owned(), user: user.to_owned(), expires_at: now + SESSION_TTL_SECS };
         let body = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).unwrap_or_default());
@@ -63,7 +62,7 @@ impl SessionKeys {
         (format!("{body}.{signature}"), claims)
     }
 
-    pub fn verify(&self, token: &str, now: u64) -> Result<Claims, AppError> {
+    pub(crate) fn verify(&self, token: &str, now: u64) -> Result<Claims, AppError> {
         let invalid = || AppError::Unauthorized("The session is not valid; reopen the widget.".into());
         let (body, signature) = token.split_once('.').ok_or_else(invalid)?;
         let signature = URL_SAFE_NO_PAD.decode(signature).map_err(|_| invalid())?;
@@ -79,27 +78,17 @@ impl SessionKeys {
     }
 }
 
-/// The SHA-256 of an API key, as stored.
-pub fn api_key_hash(key: &str) -> [u8; 32] {
-    Sha256::digest(key.as_bytes()).into()
-}
-
-/// Compares without an early exit, so response times say nothing about how much of a key matched.
-pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-pub fn unix_now() -> u64 {
+pub(crate) fn unix_now() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default()
 }
 
 /// A valid widget session, from `Authorization: Bearer <token>`.
 #[derive(Debug, Clone)]
-pub struct WidgetSession(pub Claims);
+pub(crate) struct WidgetSession(pub(crate) Claims);
 
 impl WidgetSession {
     /// The token must have been issued for this record: a token for record A cannot act on B.
-    pub fn require(&self, record_id: &str) -> Result<(), AppError> {
+    pub(crate) fn require(&self, record_id: &str) -> Result<(), AppError> {
         if self.0.record_id == record_id {
             Ok(())
         } else {
@@ -108,17 +97,20 @@ impl WidgetSession {
     }
 }
 
-impl FromRequestParts<AppState> for WidgetSession {
+impl<S: Send + Sync> FromRequestParts<S> for WidgetSession
+where
+    SessionKeys: FromRef<S>,
+{
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let token = parts
             .headers
             .get(AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .ok_or_else(|| AppError::Unauthorized("A widget session is required.".into()))?;
-        state.sessions.verify(token.trim(), unix_now()).map(WidgetSession)
+        SessionKeys::from_ref(state).verify(token.trim(), unix_now()).map(WidgetSession)
     }
 }
 
@@ -140,12 +132,5 @@ mod tests {
         let session = WidgetSession(claims);
         assert!(session.require("111").is_ok());
         assert!(session.require("222").is_err());
-    }
-
-    #[test]
-    fn constant_time_comparison() {
-        assert!(constant_time_eq(b"abc", b"abc"));
-        assert!(!constant_time_eq(b"abc", b"abd"));
-        assert!(!constant_time_eq(b"abc", b"ab"));
     }
 }

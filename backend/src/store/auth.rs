@@ -9,7 +9,8 @@ use sha2::{Digest, Sha256};
 
 use super::{Store, StoreError, expiry, millis, time};
 
-/// SHA-256 of a widget API key, as [`Store::set_api_key_hash`] stores it and requests are checked against.
+/// SHA-256 of a widget API key, as [`Store::set_api_key_hash`] stores it and requests are checked against
+/// (a key is 32 random bytes, so a fast hash is enough: there is nothing to guess).
 pub fn hash_api_key(key: &str) -> [u8; 32] {
     Sha256::digest(key.as_bytes()).into()
 }
@@ -25,9 +26,7 @@ pub struct AdminSession {
 impl AdminSession {
     /// Whether `presented` is this session's CSRF token, in time independent of where they differ.
     pub fn csrf_matches(&self, presented: &str) -> bool {
-        let expected = self.csrf_token.expose_secret().as_bytes();
-        let presented = presented.as_bytes();
-        expected.len() == presented.len() && expected.iter().zip(presented).fold(0, |acc, (a, b)| acc | (a ^ b)) == 0
+        crate::crypto::constant_time_eq(self.csrf_token.expose_secret().as_bytes(), presented.as_bytes())
     }
 }
 

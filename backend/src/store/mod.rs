@@ -10,7 +10,7 @@ mod connections;
 mod items;
 mod sync_log;
 mod tokens;
-pub mod vaults;
+mod vaults;
 
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -29,6 +29,7 @@ pub use connections::{ConnectionStatus, PendingTenant, XeroConnection, ZohoConne
 pub use items::ItemLink;
 pub use sync_log::{SyncLogEntry, SyncOutcome, SyncTrigger};
 pub use tokens::{XERO_REFRESH_GRACE, XeroTokens};
+pub(crate) use vaults::ZohoGrantVault;
 
 #[derive(Debug, Error)]
 pub enum StoreError {

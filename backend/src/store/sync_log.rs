@@ -1,5 +1,7 @@
 //! The sync log: one row per attempt, written "running" before anything is sent, so a crash leaves a
-//! visible trace and the history shows what was sent and what came back.
+//! visible trace and the history shows what was sent and what came back. A run cut short by a shutdown
+//! ends "interrupted"; one a crash left "running" is marked so at the next start, once it is older than
+//! any sync can last (other processes sharing the database may still be running theirs).
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -16,7 +18,7 @@ pub enum SyncTrigger {
     Schedule,
 }
 
-/// How a sync ended; `Running` until [`Store::finish_sync`] (or forever, after a crash).
+/// How a sync ended; `Running` until [`Store::finish_sync`], `Interrupted` when it never could.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SyncOutcome {
@@ -26,6 +28,7 @@ pub enum SyncOutcome {
     Unchanged,
     Refused,
     Failed,
+    Interrupted,
 }
 
 impl SyncTrigger {
@@ -42,13 +45,14 @@ impl SyncTrigger {
 }
 
 impl SyncOutcome {
-    const ALL: [SyncOutcome; 6] = [
+    const ALL: [SyncOutcome; 7] = [
         SyncOutcome::Running,
         SyncOutcome::Created,
         SyncOutcome::Updated,
         SyncOutcome::Unchanged,
         SyncOutcome::Refused,
         SyncOutcome::Failed,
+        SyncOutcome::Interrupted,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -59,6 +63,7 @@ impl SyncOutcome {
             SyncOutcome::Unchanged => "unchanged",
             SyncOutcome::Refused => "refused",
             SyncOutcome::Failed => "failed",
+            SyncOutcome::Interrupted => "interrupted",
         }
     }
 }
@@ -201,6 +206,31 @@ impl Store {
             return Err(StoreError::RunNotRunning(run_id.to_owned()));
         }
         Ok(())
+    }
+
+    /// Marks as interrupted the runs still `running` that started before `started_before`: a process that
+    /// crashed left them so. Returns how many. Runs of other live processes are younger and stay.
+    pub async fn interrupt_stale_runs(&self, started_before: DateTime<Utc>, message: &str) -> Result<u64, StoreError> {
+        let messages = serde_json::to_string(&[message]).map_err(|e| StoreError::InvalidArgument(e.to_string()))?;
+        let result = sqlx::query(
+            "UPDATE sync_log SET outcome = 'interrupted', messages = ?, finished_at = ?
+             WHERE outcome = 'running' AND started_at < ?",
+        )
+        .bind(messages)
+        .bind(millis(Utc::now()))
+        .bind(millis(started_before))
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected())
+    }
+
+    /// The runs still `running`, oldest first.
+    pub async fn running_syncs(&self) -> Result<Vec<SyncLogEntry>, StoreError> {
+        let rows: Vec<EntryRow> =
+            sqlx::query_as(concat!("SELECT ", columns!(), " FROM sync_log WHERE outcome = 'running' ORDER BY id"))
+                .fetch_all(&self.pool)
+                .await?;
+        rows.into_iter().map(entry).collect()
     }
 
     /// The product's syncs, newest first.

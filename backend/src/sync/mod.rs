@@ -10,8 +10,11 @@
 mod xero_messages;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::{SecondsFormat, Utc};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 use serde_json::{Map, json};
 use shared::rules::same_name;
 use shared::wire::{HistoryEntry, PickLists, SyncOutcome, SyncResponse};
@@ -20,14 +23,23 @@ use shared::{CrmProduct, FieldMap, Issue, ItemPayload, XeroContext, validate};
 use crate::store::{
     ConnectionStatus, ItemLink, Store, StoreError, SyncOutcome as LogOutcome, SyncTrigger, XeroConnection,
 };
-use crate::xero::{XeroClient, XeroError, XeroItem};
+use crate::xero::{ItemResult, XeroClient, XeroError, XeroItem};
 use crate::zoho::{ZohoClient, ZohoError};
 
-pub use xero_messages::issues_from_xero;
+use xero_messages::issues_from_xero;
+
+/// No sync runs longer: one that would is stopped (and can be retried), so a row still `running` well
+/// after this was left by a process that died.
+const SYNC_TIME_LIMIT: Duration = Duration::from_secs(30 * 60);
+/// At start-up, `running` rows older than this are marked interrupted; younger ones may belong to another
+/// live process sharing the database.
+pub(crate) const STALE_RUN_AGE: Duration = Duration::from_secs(60 * 60);
+/// What a sync cut short says, in the log and to the widget.
+const INTERRUPTED: &str = "The service stopped before this sync finished; syncing again is safe.";
 
 /// Why a sync or preview did not happen. Each variant tells the user what to do.
 #[derive(Debug, thiserror::Error)]
-pub enum SyncError {
+pub(crate) enum SyncError {
     #[error("Xero is not connected yet; an admin must connect it")]
     XeroNotConnected,
     #[error("Xero needs to be reconnected by an admin: {0}")]
@@ -44,10 +56,17 @@ pub enum SyncError {
     RateLimited { service: &'static str, retry_after: Option<u64> },
     #[error("{service} is not answering; the sync can safely be retried")]
     Unavailable { service: &'static str, detail: String },
-    #[error("storage failed: {0}")]
+    #[error("storage failed")]
     Store(#[from] StoreError),
     #[error("unexpected answer from {service}: {detail}")]
     Unexpected { service: &'static str, detail: String },
+    #[error("unexpected answer from Xero")]
+    Xero(#[source] XeroError),
+    #[error("unexpected answer from Zoho CRM")]
+    Zoho(#[source] ZohoError),
+    /// The service shut down (or the sync outlasted [`SYNC_TIME_LIMIT`]) before the sync finished.
+    #[error("{INTERRUPTED}")]
+    Interrupted,
 }
 
 impl From<XeroError> for SyncError {
@@ -64,7 +83,7 @@ impl From<XeroError> for SyncError {
             XeroError::Validation(messages) => SyncError::XeroRejected(
                 messages.iter().map(|m| Issue::error("", shared::IssueCode::XeroRejected, m.clone())).collect(),
             ),
-            other => SyncError::Unexpected { service: "Xero", detail: other.to_string() },
+            other => SyncError::Xero(other),
         }
     }
 }
@@ -77,27 +96,29 @@ impl From<ZohoError> for SyncError {
                 SyncError::RateLimited { service: "Zoho CRM", retry_after: retry_after.map(|d| d.as_secs()) }
             }
             ZohoError::Unavailable(detail) => SyncError::Unavailable { service: "Zoho CRM", detail },
-            other => SyncError::Unexpected { service: "Zoho CRM", detail: other.to_string() },
+            other => SyncError::Zoho(other),
         }
     }
 }
 
 /// Who asked for a sync, for the log.
 #[derive(Debug, Clone)]
-pub struct Actor {
-    pub name: String,
-    pub trigger: SyncTrigger,
+pub(crate) struct Actor {
+    pub(crate) name: String,
+    pub(crate) trigger: SyncTrigger,
 }
 
 /// A dry run's result.
 #[derive(Debug, Clone)]
-pub struct Preview {
-    pub issues: Vec<Issue>,
-    pub payload: Option<ItemPayload>,
+pub(crate) struct Preview {
+    pub(crate) issues: Vec<Issue>,
+    pub(crate) payload: Option<ItemPayload>,
 }
 
+/// Syncs products; cheap to clone. Each sync runs as a task of its own, so a caller that goes away (a closed
+/// browser) does not cut it short, and a shutdown can wait for it ([`Engine::drain`]).
 #[derive(Clone)]
-pub struct Engine {
+pub(crate) struct Engine {
     inner: Arc<Inner>,
 }
 
@@ -106,6 +127,9 @@ struct Inner {
     xero: XeroClient,
     zoho: ZohoClient,
     fields: FieldMap,
+    tasks: TaskTracker,
+    /// Cancelled when a shutdown stops waiting: the syncs still running end as interrupted.
+    stop: CancellationToken,
 }
 
 /// What the engine knows before writing: the product, the checks, and the item it maps to, if any.
@@ -126,12 +150,27 @@ struct Existing {
 }
 
 impl Engine {
-    pub fn new(store: Store, xero: XeroClient, zoho: ZohoClient, fields: FieldMap) -> Self {
-        Self { inner: Arc::new(Inner { store, xero, zoho, fields }) }
+    pub(crate) fn new(store: Store, xero: XeroClient, zoho: ZohoClient, fields: FieldMap) -> Self {
+        let (tasks, stop) = (TaskTracker::new(), CancellationToken::new());
+        Self { inner: Arc::new(Inner { store, xero, zoho, fields, tasks, stop }) }
     }
 
-    pub fn fields(&self) -> &FieldMap {
-        &self.inner.fields
+    /// Shutdown: lets the running syncs finish for up to `grace`, then cuts the rest short; each logs
+    /// itself as interrupted. Returns how many were cut short.
+    pub(crate) async fn drain(&self, grace: Duration) -> usize {
+        let tasks = &self.inner.tasks;
+        tasks.close();
+        if tokio::time::timeout(grace, tasks.wait()).await.is_ok() {
+            return 0;
+        }
+        let cut = tasks.len();
+        tracing::warn!(syncs = cut, ?grace, "syncs still running at shutdown; stopping them as interrupted");
+        self.inner.stop.cancel();
+        // Each only has its log row to write now; a database that does not answer must not hold us.
+        if tokio::time::timeout(Duration::from_secs(5), tasks.wait()).await.is_err() {
+            tracing::error!("interrupted syncs did not record their end in time");
+        }
+        cut
     }
 
     async fn tenant(&self) -> Result<XeroConnection, SyncError> {
@@ -146,7 +185,7 @@ impl Engine {
 
     /// The organisation's chart and tax rates (cached, as the sync itself uses them) and CRM field names,
     /// for the widget's rules and pick-lists.
-    pub async fn pick_lists(&self) -> Result<PickLists, SyncError> {
+    pub(crate) async fn pick_lists(&self) -> Result<PickLists, SyncError> {
         let tenant = self.tenant().await?;
         let (accounts, rates) = tokio::try_join!(
             self.inner.xero.accounts(&tenant.tenant_id),
@@ -214,22 +253,34 @@ impl Engine {
     }
 
     /// A dry run: the issues and the exact payload a sync would send now.
-    pub async fn preview(&self, product_id: &str) -> Result<Preview, SyncError> {
+    pub(crate) async fn preview(&self, product_id: &str) -> Result<Preview, SyncError> {
         let plan = self.plan(product_id).await?;
         Ok(Preview { issues: plan.issues, payload: plan.payload })
     }
 
-    /// Syncs one product and writes the outcome back to the CRM and the log.
-    pub async fn sync(&self, product_id: &str, actor: &Actor) -> Result<SyncResponse, SyncError> {
+    /// Syncs one product and writes the outcome back to the CRM and the log, in a task of its own.
+    pub(crate) async fn sync(&self, product_id: &str, actor: &Actor) -> Result<SyncResponse, SyncError> {
+        if self.inner.stop.is_cancelled() {
+            return Err(SyncError::Interrupted);
+        }
+        let engine = self.clone();
+        let (product_id, actor) = (product_id.to_owned(), actor.clone());
+        let task = self.inner.tasks.spawn(async move { engine.sync_logged(&product_id, &actor).await });
+        task.await.unwrap_or_else(|error| {
+            tracing::error!(%error, "a sync task failed");
+            Err(SyncError::Interrupted)
+        })
+    }
+
+    async fn sync_logged(&self, product_id: &str, actor: &Actor) -> Result<SyncResponse, SyncError> {
         let store = &self.inner.store;
         let tenant = store.xero_connection().await?.map(|c| c.tenant_id);
         let run = store.begin_sync(product_id, tenant.as_deref(), &actor.name, actor.trigger).await?;
-        let (result, request) = match self.plan(product_id).await {
-            Ok(plan) => {
-                let request = plan.payload.as_ref().map(|p| json!(p));
-                (self.write(&plan, &run).await, request)
-            }
-            Err(error) => (Err(error), None),
+        let mut request = None;
+        let steps = self.sync_steps(product_id, &run, &mut request);
+        let result = tokio::select! {
+            result = tokio::time::timeout(SYNC_TIME_LIMIT, steps) => result.unwrap_or(Err(SyncError::Interrupted)),
+            () = self.inner.stop.cancelled() => Err(SyncError::Interrupted),
         };
         match &result {
             Ok(done) => {
@@ -243,15 +294,32 @@ impl Engine {
                     SyncError::XeroRejected(issues) => {
                         (LogOutcome::Failed, issues.iter().map(|i| i.message.clone()).collect())
                     }
-                    other => (LogOutcome::Failed, vec![other.to_string()]),
+                    SyncError::Interrupted => (LogOutcome::Interrupted, vec![INTERRUPTED.to_owned()]),
+                    other => (LogOutcome::Failed, vec![crate::describe(other)]),
                 };
                 store.finish_sync(&run, outcome, None, request.as_ref(), &messages).await?;
-                if !matches!(error, SyncError::ProductNotFound(_) | SyncError::ZohoReconnectNeeded(_)) {
+                let written_back = !matches!(
+                    error,
+                    SyncError::ProductNotFound(_) | SyncError::ZohoReconnectNeeded(_) | SyncError::Interrupted
+                );
+                if written_back {
                     self.write_back_failure(product_id, &messages).await;
                 }
             }
         }
         result
+    }
+
+    /// Plans, then writes; `request` is what was (or would have been) sent to Xero, for the log.
+    async fn sync_steps(
+        &self,
+        product_id: &str,
+        run: &str,
+        request: &mut Option<serde_json::Value>,
+    ) -> Result<SyncResponse, SyncError> {
+        let plan = self.plan(product_id).await?;
+        *request = plan.payload.as_ref().map(|p| json!(p));
+        self.write(&plan, run).await
     }
 
     async fn write(&self, plan: &Plan, run: &str) -> Result<SyncResponse, SyncError> {
@@ -318,7 +386,7 @@ impl Engine {
     }
 
     /// The ItemID of an accepted element, or Xero's messages on the fields they concern.
-    fn accepted(&self, tenant: &str, result: Option<crate::xero::ItemResult>) -> Result<String, SyncError> {
+    fn accepted(&self, tenant: &str, result: Option<ItemResult>) -> Result<String, SyncError> {
         let result = result.ok_or_else(|| SyncError::Unexpected {
             service: "Xero",
             detail: "the answer had no element for the item".into(),
@@ -344,11 +412,7 @@ impl Engine {
         outcome: SyncOutcome,
     ) -> Result<(), ZohoError> {
         let fields = &self.inner.fields;
-        let status = match outcome {
-            SyncOutcome::Created => "Created in Xero",
-            SyncOutcome::Updated => "Updated in Xero",
-            SyncOutcome::Unchanged => "Up to date in Xero",
-        };
+        let status = outcome.sentence();
         let mut values = Map::new();
         values.insert(fields.item_id.clone(), json!(item_id));
         values.insert(fields.last_synced.clone(), json!(synced_at));
@@ -371,7 +435,7 @@ impl Engine {
         }
     }
 
-    pub async fn history(&self, product_id: &str, limit: u32) -> Result<Vec<HistoryEntry>, SyncError> {
+    pub(crate) async fn history(&self, product_id: &str, limit: u32) -> Result<Vec<HistoryEntry>, SyncError> {
         let entries = self.inner.store.history(product_id, limit).await?;
         Ok(entries
             .into_iter()
@@ -379,7 +443,7 @@ impl Engine {
                 at: e.started_at.to_rfc3339_opts(SecondsFormat::Secs, true),
                 by: e.actor,
                 message: e.messages.first().cloned(),
-                outcome: outcome_word(e.outcome).to_owned(),
+                outcome: e.outcome.as_str().to_owned(),
             })
             .collect())
     }
@@ -394,18 +458,6 @@ fn log_outcome(outcome: SyncOutcome) -> LogOutcome {
         SyncOutcome::Created => LogOutcome::Created,
         SyncOutcome::Updated => LogOutcome::Updated,
         SyncOutcome::Unchanged => LogOutcome::Unchanged,
-    }
-}
-
-/// The words the widget's history shows for a logged outcome.
-fn outcome_word(outcome: LogOutcome) -> &'static str {
-    match outcome {
-        LogOutcome::Running => "running",
-        LogOutcome::Created => "created",
-        LogOutcome::Updated => "updated",
-        LogOutcome::Unchanged => "unchanged",
-        LogOutcome::Refused => "refused",
-        LogOutcome::Failed => "failed",
     }
 }
 

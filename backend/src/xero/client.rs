@@ -1,11 +1,12 @@
 //! The Accounting API calls the sync needs, behind one request path that adds the headers, throttles per
-//! tenant, refreshes on 401, waits out 429s and retries 5xx and timeouts with the same Idempotency-Key.
+//! tenant, refreshes on 401, waits out 429s and retries 5xx and timeouts with the same Idempotency-Key
+//! (the crate's one [`RetryPolicy`]).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use backon::{BackoffBuilder, ExponentialBuilder};
+use backon::Retryable;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap};
 use reqwest::{Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
@@ -14,10 +15,12 @@ use serde_json::{Value, json};
 use shared::{Account, ItemPayload, TaxRate};
 use tokio::time::Instant;
 
-use super::error::{XeroError, excerpt};
+use super::error::{XeroError, describe_transport, excerpt};
 use super::limiter::{AppGate, LimitStatus, LimiterConfig, TenantLimiter, header_u32};
-use super::tokens::{TokenManager, TokenSet, TokenVault, XeroCredentials};
+use super::tokens::{TokenManager, TokenSet, TokenVault};
 use super::types::{ItemResult, Tenant, XeroItem, validation_messages};
+use crate::config::{ClientCredentials, XeroEndpoints};
+use crate::retry::RetryPolicy;
 
 /// Xero recommends batches of up to 50 elements (reference §5).
 pub const MAX_ITEMS_PER_CALL: usize = 50;
@@ -27,64 +30,13 @@ const MAX_IDEMPOTENCY_KEY_CHARS: usize = 128;
 const MAX_RATE_LIMIT_RETRIES: u32 = 5;
 const MAX_CONCURRENT_BACKOFF: Duration = Duration::from_secs(60);
 
-/// Xero's hosts (or a simulator's).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct XeroUrls {
-    /// The consent page, `https://login.xero.com/identity/connect/authorize`.
-    pub login: String,
-    /// The identity service, `https://identity.xero.com` (token endpoint: `{identity}/connect/token`).
-    pub identity: String,
-    /// The Accounting API, `https://api.xero.com/api.xro/2.0`.
-    pub api: String,
-    /// `https://api.xero.com/connections`.
-    pub connections: String,
-}
-
-impl XeroUrls {
-    pub fn production() -> Self {
-        Self {
-            login: "https://login.xero.com/identity/connect/authorize".into(),
-            identity: "https://identity.xero.com".into(),
-            api: "https://api.xero.com/api.xro/2.0".into(),
-            connections: "https://api.xero.com/connections".into(),
-        }
-    }
-}
-
-/// Retries of transient failures (network errors, timeouts, 5xx), exponential with jitter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RetryConfig {
-    /// Attempts in total, the first included.
-    pub max_attempts: usize,
-    pub min_delay: Duration,
-    pub max_delay: Duration,
-}
-
-impl Default for RetryConfig {
-    fn default() -> Self {
-        Self { max_attempts: 4, min_delay: Duration::from_millis(500), max_delay: Duration::from_secs(8) }
-    }
-}
-
-impl RetryConfig {
-    /// The delays before each retry.
-    pub(crate) fn backoff(&self) -> impl Iterator<Item = Duration> + use<> {
-        ExponentialBuilder::default()
-            .with_min_delay(self.min_delay)
-            .with_max_delay(self.max_delay)
-            .with_max_times(self.max_attempts.saturating_sub(1))
-            .with_jitter()
-            .build()
-    }
-}
-
 /// Tunables; the defaults match Xero's published limits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct XeroClientConfig {
     /// How long Accounts and TaxRates are reused before refetching.
     pub cache_ttl: Duration,
     pub limiter: LimiterConfig,
-    pub retry: RetryConfig,
+    pub retry: RetryPolicy,
     /// A 429 asking to wait longer than this is returned as [`XeroError::RateLimited`] instead.
     pub max_rate_limit_wait: Duration,
     /// How long Xero accepts a rotated-out refresh token (30 minutes).
@@ -96,7 +48,7 @@ impl Default for XeroClientConfig {
         Self {
             cache_ttl: Duration::from_secs(600),
             limiter: LimiterConfig::default(),
-            retry: RetryConfig::default(),
+            retry: RetryPolicy::default(),
             max_rate_limit_wait: Duration::from_secs(65),
             refresh_grace: Duration::from_secs(30 * 60),
         }
@@ -117,7 +69,7 @@ type Cache<T> = Mutex<HashMap<String, Cached<T>>>;
 
 struct Inner {
     http: reqwest::Client,
-    urls: XeroUrls,
+    endpoints: XeroEndpoints,
     config: XeroClientConfig,
     tokens: TokenManager,
     limiters: Mutex<HashMap<String, Arc<TenantLimiter>>>,
@@ -134,7 +86,7 @@ pub struct XeroClient {
 
 impl std::fmt::Debug for XeroClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("XeroClient").field("urls", &self.inner.urls).finish_non_exhaustive()
+        f.debug_struct("XeroClient").field("endpoints", &self.inner.endpoints).finish_non_exhaustive()
     }
 }
 
@@ -176,17 +128,6 @@ fn correlation_id(headers: &HeaderMap) -> Option<&str> {
     headers.get("xero-correlation-id").and_then(|v| v.to_str().ok())
 }
 
-/// A transport failure in words an admin can read (reqwest's own text may carry URLs).
-pub(crate) fn describe_transport(error: &reqwest::Error) -> String {
-    if error.is_timeout() {
-        "the request to Xero timed out".into()
-    } else if error.is_connect() {
-        "could not connect to Xero".into()
-    } else {
-        "the connection to Xero was lost".into()
-    }
-}
-
 fn check_item_id(item_id: &str) -> Result<(), XeroError> {
     // Only an ItemID goes in the path: a Code there can contain '/' and silently miss (reference §4).
     uuid::Uuid::parse_str(item_id)
@@ -207,24 +148,16 @@ impl XeroClient {
     /// `http` should have connect and request timeouts; they bound each attempt.
     pub fn new(
         http: reqwest::Client,
-        urls: XeroUrls,
-        credentials: XeroCredentials,
+        endpoints: XeroEndpoints,
+        credentials: ClientCredentials,
         vault: Arc<dyn TokenVault>,
         config: XeroClientConfig,
     ) -> Self {
-        let token_url = format!("{}/connect/token", urls.identity.trim_end_matches('/'));
-        let tokens = TokenManager::new(
-            http.clone(),
-            urls.login.clone(),
-            token_url,
-            credentials,
-            vault,
-            config.retry,
-            config.refresh_grace,
-        );
+        let tokens =
+            TokenManager::new(http.clone(), &endpoints, credentials, vault, config.retry, config.refresh_grace);
         let inner = Inner {
             http,
-            urls,
+            endpoints,
             config,
             tokens,
             limiters: Mutex::new(HashMap::new()),
@@ -235,16 +168,23 @@ impl XeroClient {
         Self { inner: Arc::new(inner) }
     }
 
-    pub fn tokens(&self) -> &TokenManager {
-        &self.inner.tokens
-    }
-
-    /// See [`TokenManager::authorize_url`].
-    pub fn authorize_url(&self, redirect_uri: &str, state: &str, pkce_challenge: &str, scopes: &[&str]) -> String {
+    /// The consent page URL for the connect flow (PKCE S256).
+    pub fn authorize_url(
+        &self,
+        redirect_uri: &str,
+        state: &str,
+        pkce_challenge: &str,
+        scopes: &[&str],
+    ) -> Result<String, XeroError> {
         self.inner.tokens.authorize_url(redirect_uri, state, pkce_challenge, scopes)
     }
 
-    /// See [`TokenManager::exchange_code`].
+    /// Revokes the stored refresh token at Xero, ending every connection it made.
+    pub async fn revoke(&self) -> Result<(), XeroError> {
+        self.inner.tokens.revoke().await
+    }
+
+    /// Exchanges an authorization code (connect flow) and stores the tokens through the vault.
     pub async fn exchange_code(
         &self,
         code: &str,
@@ -256,7 +196,7 @@ impl XeroClient {
 
     /// The organisations the token reaches.
     pub async fn connections(&self) -> Result<Vec<Tenant>, XeroError> {
-        let url = self.inner.urls.connections.clone();
+        let url = self.inner.endpoints.connections_url.clone();
         let answer = self.execute(&self.call(Method::GET, url, None)).await?;
         match answer.status {
             StatusCode::OK => answer.json(),
@@ -266,7 +206,7 @@ impl XeroClient {
 
     /// Removes a connection by its connection id (not the tenant id). An unknown id counts as removed.
     pub async fn disconnect(&self, connection_id: &str) -> Result<(), XeroError> {
-        let url = format!("{}/{}", self.inner.urls.connections.trim_end_matches('/'), connection_id);
+        let url = format!("{}/{}", self.inner.endpoints.connections_url.trim_end_matches('/'), connection_id);
         let answer = self.execute(&self.call(Method::DELETE, url, None)).await?;
         match answer.status {
             s if s.is_success() || s == StatusCode::NOT_FOUND => Ok(()),
@@ -395,7 +335,7 @@ impl XeroClient {
     // ---- plumbing ----
 
     fn api(&self) -> &str {
-        self.inner.urls.api.trim_end_matches('/')
+        self.inner.endpoints.api_url.trim_end_matches('/')
     }
 
     fn call<'a>(&self, method: Method, url: String, tenant: Option<&'a str>) -> Call<'a> {
@@ -430,36 +370,46 @@ impl XeroClient {
     }
 
     /// Sends a call until it gets an answer worth returning: throttled per tenant, 401 → refresh once and
-    /// retry once, 429 → wait as told (but not for the daily limit), 5xx and transport errors → retry with
-    /// backoff. The same request (and Idempotency-Key) is resent each time.
+    /// retry once, 429 → wait as told (but not for the daily limit), and what [`retried_as_is`] names →
+    /// retry with the [`RetryPolicy`]'s backoff. The same request (and Idempotency-Key) is resent each time.
     async fn execute(&self, call: &Call<'_>) -> Result<Answer, XeroError> {
+        // Across the retries of one call: one 401 refresh, and a bounded number of 429 waits.
+        let progress = Mutex::new(Progress { rejected: None, rate_limited: 0, concurrent_wait: Duration::from_secs(1) });
+        let attempt = || self.attempt(call, &progress);
+        attempt
+            .retry(self.inner.config.retry.backoff())
+            .when(|failure| matches!(failure, Attempt::Retry(_)))
+            .notify(|failure, delay| {
+                if let Attempt::Retry(reason) = failure {
+                    tracing::warn!(method = %call.method, url = %call.url, %reason, ?delay, "xero call failed; retrying");
+                }
+            })
+            .await
+            .map_err(|failure| match failure {
+                Attempt::Retry(reason) => {
+                    tracing::warn!(method = %call.method, url = %call.url, %reason, "xero call failed; giving up");
+                    XeroError::Unavailable(reason)
+                }
+                Attempt::Fail(error) => error,
+            })
+    }
+
+    /// Sends `call` until it gets an answer, a failure to retry with backoff, or a final failure. 401s and
+    /// 429s are handled here, without spending the backoff's attempts.
+    async fn attempt(&self, call: &Call<'_>, progress: &Mutex<Progress>) -> Result<Answer, Attempt> {
         let config = &self.inner.config;
         let limiter = call.tenant.map(|t| self.limiter(t));
-        let mut delays = config.retry.backoff();
-        let mut concurrent_wait = Duration::from_secs(1);
-        let mut rate_limited = 0;
-        let mut rejected = None;
         loop {
             self.inner.app_gate.wait().await;
             let permit = match &limiter {
-                Some(l) => Some(l.acquire().await?),
+                Some(l) => Some(l.acquire().await.map_err(Attempt::Fail)?),
                 None => None,
             };
-            let tokens = self.inner.tokens.current(rejected).await?;
+            let rejected = lock(progress).rejected;
+            let tokens = self.inner.tokens.current(rejected).await.map_err(Attempt::Fail)?;
             let sent = self.send_once(call, &tokens.access_token).await;
             drop(permit);
-            let answer = match sent {
-                Ok(answer) => answer,
-                Err(reason) => {
-                    let Some(delay) = delays.next() else {
-                        tracing::warn!(method = %call.method, url = %call.url, %reason, "xero call failed; giving up");
-                        return Err(XeroError::Unavailable(reason));
-                    };
-                    tracing::warn!(method = %call.method, url = %call.url, %reason, ?delay, "xero call failed; retrying");
-                    tokio::time::sleep(delay).await;
-                    continue;
-                }
-            };
+            let answer = sent.map_err(Attempt::Retry)?;
             self.inner.app_gate.observe(&answer.headers);
             if let Some(l) = &limiter {
                 l.observe(&answer.headers);
@@ -475,12 +425,13 @@ impl XeroClient {
                 );
             }
             match status {
-                StatusCode::UNAUTHORIZED if rejected.is_none() => rejected = Some(tokens.version),
+                StatusCode::UNAUTHORIZED if rejected.is_none() => lock(progress).rejected = Some(tokens.version),
                 StatusCode::UNAUTHORIZED => {
-                    return Err(XeroError::ReconnectNeeded("Xero refused a freshly refreshed access token".into()));
+                    let reason = "Xero refused a freshly refreshed access token".into();
+                    return Err(Attempt::Fail(XeroError::ReconnectNeeded(reason)));
                 }
                 StatusCode::FORBIDDEN if answer.value()["Detail"] == "AuthenticationUnsuccessful" => {
-                    return Err(XeroError::TenantForbidden);
+                    return Err(Attempt::Fail(XeroError::TenantForbidden));
                 }
                 StatusCode::TOO_MANY_REQUESTS => {
                     let problem = answer
@@ -489,26 +440,26 @@ impl XeroClient {
                         .and_then(|v| v.to_str().ok())
                         .map_or_else(|| "unknown".to_string(), |p| p.trim().to_ascii_lowercase());
                     let retry_after = header_u32(&answer.headers, "retry-after").map(|s| Duration::from_secs(s.into()));
-                    let wait = retry_after.unwrap_or(concurrent_wait);
-                    if problem == "day" || wait > config.max_rate_limit_wait || rate_limited >= MAX_RATE_LIMIT_RETRIES {
-                        return Err(XeroError::RateLimited { retry_after, problem });
-                    }
-                    if retry_after.is_none() {
-                        concurrent_wait = (concurrent_wait * 2).min(MAX_CONCURRENT_BACKOFF);
-                    }
-                    rate_limited += 1;
+                    let wait = {
+                        let mut progress = lock(progress);
+                        let wait = retry_after.unwrap_or(progress.concurrent_wait);
+                        let exhausted = progress.rate_limited >= MAX_RATE_LIMIT_RETRIES;
+                        if problem == "day" || wait > config.max_rate_limit_wait || exhausted {
+                            return Err(Attempt::Fail(XeroError::RateLimited { retry_after, problem }));
+                        }
+                        if retry_after.is_none() {
+                            progress.concurrent_wait = (progress.concurrent_wait * 2).min(MAX_CONCURRENT_BACKOFF);
+                        }
+                        progress.rate_limited += 1;
+                        wait
+                    };
                     match &limiter {
                         _ if problem == "appminute" => self.inner.app_gate.pause(wait),
                         Some(l) => l.pause(wait),
                         None => tokio::time::sleep(wait).await,
                     }
                 }
-                s if s.is_server_error() => {
-                    let Some(delay) = delays.next() else {
-                        return Err(XeroError::Unavailable(format!("Xero answered HTTP {}", s.as_u16())));
-                    };
-                    tokio::time::sleep(delay).await;
-                }
+                s if retried_as_is(s) => return Err(Attempt::Retry(format!("Xero answered HTTP {}", s.as_u16()))),
                 _ => return Ok(answer),
             }
         }
@@ -540,6 +491,29 @@ impl XeroClient {
         let body = response.bytes().await.map_err(|e| describe_transport(&e))?;
         Ok(Answer { status, headers, body: body.to_vec() })
     }
+}
+
+/// Which answers are sent again unchanged, Idempotency-Key included, after the policy's backoff: every
+/// server error. (Xero replays a keyed write's cached 5xx to the same key, so issue 11 changes this for
+/// keyed writes: re-read, then retry under a new key. This is the one place that decides it.)
+fn retried_as_is(status: StatusCode) -> bool {
+    status.is_server_error()
+}
+
+/// What one call has been through so far, across its retries.
+struct Progress {
+    /// The token version Xero refused with a 401, once.
+    rejected: Option<i64>,
+    rate_limited: u32,
+    /// The wait after a 429 without `Retry-After` (too many calls in flight), doubling each time.
+    concurrent_wait: Duration,
+}
+
+/// How an attempt failed: worth retrying with backoff (transport errors and [`retried_as_is`] answers),
+/// or final.
+enum Attempt {
+    Retry(String),
+    Fail(XeroError),
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -3,10 +3,7 @@
 
 use std::time::Duration;
 
-/// The token store failed (database, decryption…).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("token storage failed: {0}")]
-pub struct VaultError(pub String);
+use crate::vault::VaultError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum XeroError {
@@ -33,8 +30,19 @@ pub enum XeroError {
     Vault(#[from] VaultError),
 }
 
+/// A transport failure in words an admin can read (reqwest's own text may carry URLs).
+pub(super) fn describe_transport(error: &reqwest::Error) -> String {
+    if error.is_timeout() {
+        "the request to Xero timed out".into()
+    } else if error.is_connect() {
+        "could not connect to Xero".into()
+    } else {
+        "the connection to Xero was lost".into()
+    }
+}
+
 /// The first characters of a body, for errors and logs (never a token endpoint body).
-pub(crate) fn excerpt(body: &[u8]) -> String {
+pub(super) fn excerpt(body: &[u8]) -> String {
     const MAX: usize = 300;
     let text = String::from_utf8_lossy(body);
     let mut out: String = text.chars().take(MAX).collect();

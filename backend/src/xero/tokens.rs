@@ -10,7 +10,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use base64::Engine;
+use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, TimeDelta, Utc};
 use rand::RngCore;
@@ -19,8 +19,13 @@ use serde::Deserialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::client::{RetryConfig, describe_transport};
-use super::error::{VaultError, XeroError};
+use backon::Retryable;
+use reqwest::Url;
+
+use super::error::{XeroError, describe_transport};
+use crate::config::ClientCredentials;
+use crate::retry::RetryPolicy;
+use crate::vault::VaultError;
 
 /// An access token with less than this left is refreshed before use.
 const EXPIRY_MARGIN: TimeDelta = TimeDelta::seconds(60);
@@ -115,13 +120,6 @@ impl TokenVault for MemoryVault {
     }
 }
 
-/// The app's credentials at Xero (sent with HTTP Basic to the token endpoint).
-#[derive(Debug, Clone)]
-pub struct XeroCredentials {
-    pub client_id: String,
-    pub client_secret: SecretString,
-}
-
 /// A PKCE pair `(verifier, challenge)`: 32 random bytes base64url-encoded, and their S256 challenge.
 pub fn pkce_pair() -> (SecretString, String) {
     let mut bytes = [0u8; 32];
@@ -149,13 +147,14 @@ enum TokenFailure {
 }
 
 /// Hands out valid access tokens; see the module docs.
-pub struct TokenManager {
+pub(super) struct TokenManager {
     http: reqwest::Client,
     login_url: String,
     token_url: String,
-    credentials: XeroCredentials,
+    revocation_url: String,
+    credentials: ClientCredentials,
     vault: std::sync::Arc<dyn TokenVault>,
-    retry: RetryConfig,
+    retry: RetryPolicy,
     grace: Duration,
     cached: Mutex<Option<TokenSet>>,
     /// Held while refreshing, so concurrent callers wait for one refresh instead of racing.
@@ -163,19 +162,19 @@ pub struct TokenManager {
 }
 
 impl TokenManager {
-    pub(crate) fn new(
+    pub(super) fn new(
         http: reqwest::Client,
-        login_url: String,
-        token_url: String,
-        credentials: XeroCredentials,
+        endpoints: &crate::config::XeroEndpoints,
+        credentials: ClientCredentials,
         vault: std::sync::Arc<dyn TokenVault>,
-        retry: RetryConfig,
+        retry: RetryPolicy,
         grace: Duration,
     ) -> Self {
         Self {
             http,
-            login_url,
-            token_url,
+            login_url: endpoints.login_url.clone(),
+            token_url: endpoints.token_url(),
+            revocation_url: endpoints.revocation_url(),
             credentials,
             vault,
             retry,
@@ -194,8 +193,18 @@ impl TokenManager {
     }
 
     /// The consent page URL for the connect flow (PKCE S256).
-    pub fn authorize_url(&self, redirect_uri: &str, state: &str, pkce_challenge: &str, scopes: &[&str]) -> String {
-        let params = [
+    pub(super) fn authorize_url(
+        &self,
+        redirect_uri: &str,
+        state: &str,
+        pkce_challenge: &str,
+        scopes: &[&str],
+    ) -> Result<String, XeroError> {
+        let mut url = Url::parse(&self.login_url).map_err(|e| XeroError::Unexpected {
+            status: 0,
+            body_excerpt: format!("the consent page URL is not a URL: {e}"),
+        })?;
+        url.query_pairs_mut().extend_pairs([
             ("response_type", "code"),
             ("client_id", self.credentials.client_id.as_str()),
             ("redirect_uri", redirect_uri),
@@ -203,14 +212,37 @@ impl TokenManager {
             ("state", state),
             ("code_challenge", pkce_challenge),
             ("code_challenge_method", "S256"),
-        ];
-        let query: Vec<String> = params.iter().map(|(k, v)| format!("{k}={}", percent_encode(v))).collect();
-        let separator = if self.login_url.contains('?') { '&' } else { '?' };
-        format!("{}{separator}{}", self.login_url, query.join("&"))
+        ]);
+        Ok(url.into())
+    }
+
+    /// Revokes the stored refresh token at Xero (which also ends every connection it made) and forgets the
+    /// tokens held in memory. Without stored tokens there is nothing to revoke.
+    pub(super) async fn revoke(&self) -> Result<(), XeroError> {
+        let _flight = self.refresh_lock.lock().await;
+        self.set_cached(None);
+        let Some(stored) = self.vault.load().await? else { return Ok(()) };
+        let response = self
+            .http
+            .post(&self.revocation_url)
+            .basic_auth(&self.credentials.client_id, Some(self.credentials.client_secret.expose_secret()))
+            .form(&[("token", stored.refresh_token.expose_secret())])
+            .send()
+            .await
+            .map_err(|e| XeroError::Unavailable(describe_transport(&e)))?;
+        let status = response.status();
+        if status.is_success() {
+            Ok(())
+        } else if status.is_server_error() {
+            Err(XeroError::Unavailable(format!("the revocation endpoint answered HTTP {}", status.as_u16())))
+        } else {
+            // The body is not excerpted: it answers a request that carried a token.
+            Err(XeroError::Unexpected { status: status.as_u16(), body_excerpt: "the revocation was refused".into() })
+        }
     }
 
     /// Exchanges an authorization code (connect flow) and stores the tokens through the vault.
-    pub async fn exchange_code(
+    pub(super) async fn exchange_code(
         &self,
         code: &str,
         redirect_uri: &str,
@@ -231,19 +263,14 @@ impl TokenManager {
         };
         let expected = self.vault.load().await?.map(|t| t.version);
         if !self.vault.replace(expected, &set).await? {
-            return Err(VaultError("the stored tokens changed during the connection; try again".into()).into());
+            return Err(VaultError::new("the stored tokens changed during the connection; try again").into());
         }
         self.cache_stored().await
     }
 
-    /// An access token with more than a minute left, refreshing it (once, however many callers) if needed.
-    pub async fn access_token(&self) -> Result<SecretString, XeroError> {
-        Ok(self.current(None).await?.access_token)
-    }
-
     /// A usable token set. `rejected` is the version whose access token Xero just refused with a 401: that
     /// set is refreshed even if it looks valid, unless someone already replaced it.
-    pub(crate) async fn current(&self, rejected: Option<i64>) -> Result<TokenSet, XeroError> {
+    pub(super) async fn current(&self, rejected: Option<i64>) -> Result<TokenSet, XeroError> {
         let usable = |set: &TokenSet| set.has_time_left(Utc::now()) && Some(set.version) != rejected;
         if let Some(set) = self.cached().filter(usable) {
             return Ok(set);
@@ -322,20 +349,21 @@ impl TokenManager {
     /// `refresh_token` grant, retried with backoff on transient failures with the same refresh token
     /// (Xero's grace period accepts it again if a lost answer had already rotated it).
     async fn refresh_grant(&self, refresh_token: &SecretString) -> Result<TokenSet, TokenFailure> {
-        let mut delays = self.retry.backoff();
-        loop {
-            let form = [("grant_type", "refresh_token"), ("refresh_token", refresh_token.expose_secret())];
-            match self.token_request(&form).await {
-                Err(TokenFailure::Transient(reason)) => match delays.next() {
-                    Some(delay) => {
-                        tracing::warn!(%reason, ?delay, "xero token refresh failed; retrying with the same grant");
-                        tokio::time::sleep(delay).await;
-                    }
-                    None => return Err(TokenFailure::Transient(format!("token refresh failed: {reason}"))),
-                },
-                other => return other,
-            }
-        }
+        let form = [("grant_type", "refresh_token"), ("refresh_token", refresh_token.expose_secret())];
+        let attempt = || self.token_request(&form);
+        attempt
+            .retry(self.retry.backoff())
+            .when(|failure| matches!(failure, TokenFailure::Transient(_)))
+            .notify(|failure, delay| {
+                if let TokenFailure::Transient(reason) = failure {
+                    tracing::warn!(%reason, ?delay, "xero token refresh failed; retrying with the same grant");
+                }
+            })
+            .await
+            .map_err(|failure| match failure {
+                TokenFailure::Transient(reason) => TokenFailure::Transient(format!("token refresh failed: {reason}")),
+                other => other,
+            })
     }
 
     /// One call of the token endpoint. Its bodies are never logged or excerpted: they hold tokens.
@@ -381,15 +409,6 @@ impl TokenManager {
             version: 0,
         })
     }
-}
-
-fn percent_encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 #[cfg(test)]

@@ -3,15 +3,17 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use backon::{ExponentialBuilder, Retryable};
+use backon::Retryable;
 use chrono::{DateTime, FixedOffset};
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue, RETRY_AFTER};
 use reqwest::{Method, StatusCode, Url};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 use serde_json::{Map, Value, json};
 
 use super::error::{Envelope, ZohoError};
 use super::tokens::{AccessToken, ZohoAuth, ZohoVault};
+use crate::config::{ClientCredentials, ZohoEndpoints};
+use crate::retry::RetryPolicy;
 
 /// Zoho's largest page, and the pages reachable by number before `page_token` takes over.
 const PER_PAGE: &str = "200";
@@ -32,13 +34,12 @@ pub enum UpdateOutcome {
 pub struct ZohoClient {
     http: reqwest::Client,
     auth: Arc<ZohoAuth>,
-    retries: usize,
-    min_delay: Duration,
+    retry: RetryPolicy,
 }
 
 impl std::fmt::Debug for ZohoClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ZohoClient").field("retries", &self.retries).finish_non_exhaustive()
+        f.debug_struct("ZohoClient").field("retry", &self.retry).finish_non_exhaustive()
     }
 }
 
@@ -91,30 +92,23 @@ struct Page {
 }
 
 impl ZohoClient {
-    /// `http` should carry timeouts. `api_url` is used until a token response names the `api_domain`.
+    /// `http` should carry timeouts. `endpoints.api_url` is used until a token response names the
+    /// `api_domain`.
     pub fn new(
         http: reqwest::Client,
-        accounts_url: &str,
-        api_url: &str,
-        client_id: &str,
-        client_secret: SecretString,
+        endpoints: &ZohoEndpoints,
+        credentials: ClientCredentials,
         vault: Arc<dyn ZohoVault>,
     ) -> Self {
-        let auth = ZohoAuth::new(
-            http.clone(),
-            accounts_url,
-            api_url.trim_end_matches('/').to_string(),
-            client_id.to_string(),
-            client_secret,
-            vault,
-        );
-        Self { http, auth: Arc::new(auth), retries: 3, min_delay: Duration::from_millis(500) }
+        let api_url = endpoints.api_url.trim_end_matches('/').to_string();
+        let auth = ZohoAuth::new(http.clone(), &endpoints.accounts_url, api_url, credentials, vault);
+        let retry = RetryPolicy { max_attempts: 4, min_delay: Duration::from_millis(500), max_delay: Duration::from_secs(4) };
+        Self { http, auth: Arc::new(auth), retry }
     }
 
-    /// Retries after a 429, 5xx or timeout: up to `retries` more attempts, backing off from `min_delay`.
-    pub fn with_retries(mut self, retries: usize, min_delay: Duration) -> Self {
-        self.retries = retries;
-        self.min_delay = min_delay;
+    /// How a 429, 5xx or timeout is retried.
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
         self
     }
 
@@ -283,17 +277,12 @@ impl ZohoClient {
 
     /// Runs `call` with retries on transient failures, reading each reply with `read`.
     async fn run<T>(&self, call: &Call<'_>, read: impl Fn(Reply) -> Result<T, Failure>) -> Result<T, ZohoError> {
-        let backoff = ExponentialBuilder::default()
-            .with_min_delay(self.min_delay)
-            .with_max_delay(self.min_delay * 8)
-            .with_max_times(self.retries)
-            .with_jitter();
         let attempt = || async {
             let reply = self.authorized(call).await?;
             read(reply)
         };
         attempt
-            .retry(backoff)
+            .retry(self.retry.backoff())
             .when(|f| matches!(f, Failure::Transient(_)))
             .notify(|f, delay| {
                 if let Failure::Transient(e) = f {

@@ -5,16 +5,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-/// The credential store failed (database, decryption…). Wraps the store's own error.
-#[derive(Debug, thiserror::Error)]
-#[error("Zoho credential store failed: {0}")]
-pub struct VaultError(Box<dyn std::error::Error + Send + Sync>);
-
-impl VaultError {
-    pub fn new(source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
-        Self(source.into())
-    }
-}
+use crate::vault::VaultError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ZohoError {
@@ -55,29 +46,29 @@ fn status_hint(status: &Option<u16>) -> String {
 /// A Zoho CRM error body, read tolerantly: missing parts become empty.
 #[derive(Debug, Clone)]
 pub(super) struct Envelope {
-    pub code: String,
-    pub message: String,
-    pub details: Value,
+    pub(super) code: String,
+    pub(super) message: String,
+    pub(super) details: Value,
 }
 
 impl Envelope {
-    pub fn from_body(body: &Value) -> Self {
+    pub(super) fn from_body(body: &Value) -> Self {
         let text = |key: &str| body.get(key).and_then(Value::as_str).unwrap_or_default().to_string();
         Self { code: text("code"), message: text("message"), details: body.get("details").cloned().unwrap_or_default() }
     }
 
     /// `details.<key>` as text, e.g. `api_name` (the field a validation error blames).
-    pub fn detail(&self, key: &str) -> Option<String> {
+    pub(super) fn detail(&self, key: &str) -> Option<String> {
         self.details.get(key).and_then(Value::as_str).map(str::to_string)
     }
 
-    pub fn unexpected(self, status: u16) -> ZohoError {
+    pub(super) fn unexpected(self, status: u16) -> ZohoError {
         ZohoError::Unexpected { status: Some(status), code: self.code, message: self.message }
     }
 
     /// One record's failed write result. An `INVALID_DATA` that names an `id` rather than a field is
     /// Zoho's way of saying the record does not exist.
-    pub fn record_error(self) -> ZohoError {
+    pub(super) fn record_error(self) -> ZohoError {
         let field = self.detail("api_name");
         if self.code == "INVALID_DATA" && field.is_none() && self.detail("id").is_some() {
             return ZohoError::NotFound;

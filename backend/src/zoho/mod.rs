@@ -1,4 +1,4 @@
-//! A small hand-written Zoho CRM client (reference `zoho-crm.md` §5–§6): OAuth with a persisted refresh
+//! A small hand-written Zoho CRM client (`../shared/reference/zoho-crm.md` §5–§6): OAuth with a persisted refresh
 //! token and in-memory access tokens, and the three Products calls the sync needs.
 //!
 //! `tokens` holds the grant ([`ZohoVault`]) and issues access tokens single-flight within Zoho's
@@ -9,5 +9,5 @@ mod error;
 mod tokens;
 
 pub use client::{UpdateOutcome, ZohoClient, update_body};
-pub use error::{VaultError, ZohoError};
+pub use error::ZohoError;
 pub use tokens::{MemoryZohoVault, ZohoGrant, ZohoVault};

@@ -11,7 +11,9 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use tokio::time::Instant;
 
-use super::error::{VaultError, ZohoError};
+use super::error::ZohoError;
+use crate::config::ClientCredentials;
+use crate::vault::VaultError;
 
 /// Zoho allows this many access-token requests per refresh token per [`BUDGET_WINDOW`]; one more blocks
 /// the refresh token for the rest of the window.
@@ -95,8 +97,8 @@ impl ZohoVault for MemoryZohoVault {
 /// A live access token and the API host it belongs to.
 #[derive(Clone)]
 pub(super) struct AccessToken {
-    pub token: SecretString,
-    pub api_domain: String,
+    pub(super) token: SecretString,
+    pub(super) api_domain: String,
     expires_at: Instant,
 }
 
@@ -106,8 +108,7 @@ pub(super) struct ZohoAuth {
     http: reqwest::Client,
     token_url: String,
     default_api_domain: String,
-    client_id: String,
-    client_secret: SecretString,
+    credentials: ClientCredentials,
     vault: Arc<dyn ZohoVault>,
     state: tokio::sync::Mutex<TokenState>,
 }
@@ -141,20 +142,18 @@ struct Issued {
 }
 
 impl ZohoAuth {
-    pub fn new(
+    pub(super) fn new(
         http: reqwest::Client,
         accounts_url: &str,
         default_api_domain: String,
-        client_id: String,
-        client_secret: SecretString,
+        credentials: ClientCredentials,
         vault: Arc<dyn ZohoVault>,
     ) -> Self {
         Self {
             http,
             token_url: format!("{}/oauth/v2/token", accounts_url.trim_end_matches('/')),
             default_api_domain,
-            client_id,
-            client_secret,
+            credentials,
             vault,
             state: tokio::sync::Mutex::new(TokenState::default()),
         }
@@ -162,7 +161,7 @@ impl ZohoAuth {
 
     /// Exchanges a Self Client code for a refresh token, stores it and starts a fresh request budget.
     /// A refused code is reported as `ReconnectNeeded` but leaves the stored grant alone.
-    pub async fn exchange_self_client_code(&self, code: &str) -> Result<(), ZohoError> {
+    pub(super) async fn exchange_self_client_code(&self, code: &str) -> Result<(), ZohoError> {
         let mut state = self.state.lock().await;
         let issued = self.token_request(&[("grant_type", "authorization_code"), ("code", code)]).await?;
         let refresh_token = issued.refresh_token.clone().ok_or_else(|| ZohoError::Unexpected {
@@ -185,7 +184,7 @@ impl ZohoAuth {
     }
 
     /// The cached access token, or a new one.
-    pub async fn access_token(&self) -> Result<AccessToken, ZohoError> {
+    pub(super) async fn access_token(&self) -> Result<AccessToken, ZohoError> {
         let mut state = self.state.lock().await;
         if let Some(access) = state.access.as_ref().filter(|a| a.expires_at > Instant::now()) {
             return Ok(access.clone());
@@ -194,7 +193,7 @@ impl ZohoAuth {
     }
 
     /// Forgets `token` after Zoho called it invalid, unless a newer one has replaced it already.
-    pub async fn invalidate(&self, token: &SecretString) {
+    pub(super) async fn invalidate(&self, token: &SecretString) {
         let mut state = self.state.lock().await;
         if state.access.as_ref().is_some_and(|a| a.token.expose_secret() == token.expose_secret()) {
             state.access = None;
@@ -202,7 +201,7 @@ impl ZohoAuth {
     }
 
     /// Marks the grant unusable in the vault and returns the `ReconnectNeeded` to report.
-    pub async fn give_up(&self, reason: String) -> ZohoError {
+    pub(super) async fn give_up(&self, reason: String) -> ZohoError {
         self.state.lock().await.access = None;
         self.give_up_locked(reason).await
     }
@@ -261,8 +260,10 @@ impl ZohoAuth {
 
     /// One call to the token endpoint. Zoho answers most refusals with HTTP 200 and `{"error": …}`.
     async fn token_request(&self, params: &[(&str, &str)]) -> Result<Issued, ZohoError> {
-        let mut form =
-            vec![("client_id", self.client_id.as_str()), ("client_secret", self.client_secret.expose_secret())];
+        let mut form = vec![
+            ("client_id", self.credentials.client_id.as_str()),
+            ("client_secret", self.credentials.client_secret.expose_secret()),
+        ];
         form.extend_from_slice(params);
         let response = self
             .http

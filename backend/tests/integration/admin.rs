@@ -1,11 +1,12 @@
-//! The admin pages over HTTP, as a browser uses them: the service spawned on a random port (in sandbox mode,
-//! with the simulators in-process, unless a test says otherwise), redirects not followed, and the session
-//! cookie carried by hand so its attributes can be checked.
+//! The admin pages over HTTP, as a browser uses them: the service spawned on a random port (as the demo,
+//! with the simulators in-process, unless a test starts it in production mode), redirects not followed, and
+//! the session cookie carried by hand so its attributes can be checked.
 
 use std::time::{Duration, Instant};
 
-use backend::server::{Server, Tuning};
+use backend::server::Server;
 use backend::store::ConnectionStatus;
+use demo::{Demo, Tuning};
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
 use sandbox::xero::{AU_ORG, Fault, FaultTarget, UK_ORG};
@@ -13,14 +14,20 @@ use sandbox::zoho::products;
 use secrecy::ExposeSecret;
 use serde_json::{Map, Value, json};
 
-use crate::support::{TempDir, start_in};
+use crate::support::{TempDir, start_in, start_production};
 
 const PASSWORD: &str = "correct horse battery staple";
 
 struct TestApp {
-    server: Server,
+    /// The demo, or `xero-sync` in production mode.
+    service: Service,
     http: reqwest::Client,
     _dir: TempDir,
+}
+
+enum Service {
+    Demo(Demo),
+    Production(Server),
 }
 
 /// A logged-in browser: its session cookie and the CSRF token its pages carry.
@@ -51,7 +58,7 @@ impl Page {
     }
 }
 
-/// The sandbox default (no password hash), or `XERO_SYNC_ADMIN_PASSWORD_HASH` set to a hash of [`PASSWORD`].
+/// The demo's own password, or `XERO_SYNC_ADMIN_PASSWORD_HASH` set to a hash of [`PASSWORD`].
 async fn spawn(with_hash: bool) -> TestApp {
     let hash = with_hash.then(|| backend::crypto::hash_password(PASSWORD).expect("hash"));
     spawn_with(move |name| match name {
@@ -61,12 +68,22 @@ async fn spawn(with_hash: bool) -> TestApp {
     .await
 }
 
-/// `vars` adds to the settings the test sets.
+fn browser_client() -> reqwest::Client {
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client")
+}
+
+/// The demo; `vars` adds to the settings the test sets.
 async fn spawn_with(vars: impl Fn(&str) -> Option<String>) -> TestApp {
     let dir = TempDir::new("admin");
-    let server = start_in(&dir, vars, Tuning::default()).await;
-    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
-    TestApp { server, http, _dir: dir }
+    let demo = start_in(&dir, vars, Tuning::default()).await;
+    TestApp { service: Service::Demo(demo), http: browser_client(), _dir: dir }
+}
+
+/// `xero-sync` in production mode; `vars` adds to the settings the test sets.
+async fn spawn_production(vars: impl Fn(&str) -> Option<String>) -> TestApp {
+    let dir = TempDir::new("admin");
+    let server = start_production(&dir, vars).await;
+    TestApp { service: Service::Production(server), http: browser_client(), _dir: dir }
 }
 
 /// The value of the first `<input name="{name}" value="…">` of a page.
@@ -81,12 +98,26 @@ fn unescape(text: &str) -> String {
 }
 
 impl TestApp {
+    fn demo(&self) -> &Demo {
+        match &self.service {
+            Service::Demo(demo) => demo,
+            Service::Production(_) => panic!("not the demo"),
+        }
+    }
+
+    fn server(&self) -> &Server {
+        match &self.service {
+            Service::Demo(demo) => &demo.server,
+            Service::Production(server) => server,
+        }
+    }
+
     fn sandbox(&self) -> &sandbox::Sandbox {
-        &self.server.sandbox.as_ref().expect("sandbox mode").sandbox
+        &self.demo().sandbox
     }
 
     fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.server.url)
+        format!("{}{path}", self.server().url)
     }
 
     async fn read(response: reqwest::Response) -> Page {
@@ -152,7 +183,7 @@ impl TestApp {
     /// POST connect, then Xero's consent page: returns the page's form fields and where it posts.
     /// Syncs `product` as the widget would for `user`: a session with the sandbox's API key, then the call.
     async fn sync_as(&self, user: &str, product: &str) -> reqwest::Response {
-        let key = self.server.sandbox.as_ref().expect("sandbox").api_key.expose_secret().to_owned();
+        let key = self.demo().api_key.expose_secret().to_owned();
         let (status, session) = self.open_session(&key, user).await;
         assert_eq!(status, StatusCode::OK, "{session}");
         let token = session["token"].as_str().expect("token");
@@ -186,7 +217,7 @@ impl TestApp {
         let answer = Self::read(self.http.post(action).form(&fields).send().await.expect("decide")).await;
         assert_eq!(answer.status, StatusCode::FOUND, "{}", answer.body);
         let back = answer.location().to_owned();
-        let path = back.strip_prefix(&self.server.url).expect("back to us").to_owned();
+        let path = back.strip_prefix(&self.server().url).expect("back to us").to_owned();
         assert!(path.starts_with("/admin/xero/callback?"), "{path}");
         path
     }
@@ -283,13 +314,13 @@ async fn ten_failed_logins_lock_logins_for_a_while() {
 
 #[tokio::test]
 async fn without_a_hash_outside_sandbox_mode_nobody_can_log_in() {
-    let app = spawn_with(|name| match name {
+    let app = spawn_production(|name| match name {
         "XERO_CLIENT_ID" | "ZOHO_CLIENT_ID" => Some("client".into()),
         "XERO_CLIENT_SECRET" | "ZOHO_CLIENT_SECRET" => Some("secret".into()),
         _ => None,
     })
     .await;
-    assert!(app.server.sandbox.is_none());
+    assert!(matches!(app.service, Service::Production(_)));
     let login = app.get("/admin/login", None).await;
     assert!(login.body.contains("XERO_SYNC_ADMIN_PASSWORD_HASH") && login.body.contains("xero-sync hash-password"));
     assert!(!login.body.contains("SANDBOX") && !login.body.contains("the password is"), "{}", login.body);
@@ -303,7 +334,7 @@ async fn without_a_hash_outside_sandbox_mode_nobody_can_log_in() {
 #[tokio::test]
 async fn over_https_the_cookie_is_secure() {
     let hash = backend::crypto::hash_password(PASSWORD).expect("hash");
-    let app = spawn_with(move |name| match name {
+    let app = spawn_production(move |name| match name {
         "XERO_SYNC_ADMIN_PASSWORD_HASH" => Some(hash.clone()),
         "XERO_SYNC_PUBLIC_URL" => Some("https://sync.example.test".into()),
         "XERO_CLIENT_ID" | "ZOHO_CLIENT_ID" => Some("client".into()),
@@ -321,7 +352,7 @@ async fn over_https_the_cookie_is_secure() {
 async fn posts_need_the_session_csrf_token_and_our_origin() {
     let app = spawn(false).await;
     let browser = app.browser("sandbox").await;
-    let store = &app.server.state.store;
+    let store = app.server().store();
     let key_before = store.api_key_hash().await.expect("store");
 
     let missing = app.post("/admin/api-key", Some(&browser), &[]).await;
@@ -356,7 +387,7 @@ async fn posts_need_the_session_csrf_token_and_our_origin() {
 #[tokio::test]
 async fn connecting_xero_with_two_organisations_lets_the_admin_choose() {
     let app = spawn(false).await;
-    let store = &app.server.state.store;
+    let store = app.server().store();
     let browser = app.browser("sandbox").await;
     // Sandbox start-up connected the AU organisation; make it need reconnecting.
     store.set_xero_status(ConnectionStatus::ReconnectNeeded, Some("refresh token <refused>")).await.expect("store");
@@ -402,7 +433,7 @@ async fn connecting_xero_with_two_organisations_lets_the_admin_choose() {
 #[tokio::test]
 async fn one_organisation_connects_directly_and_cancelling_changes_nothing() {
     let app = spawn(false).await;
-    let store = &app.server.state.store;
+    let store = app.server().store();
     let browser = app.browser("sandbox").await;
 
     let (action, fields) = app.start_connect(&browser).await;
@@ -440,16 +471,27 @@ async fn xeros_return_without_the_strict_cookie_reloads_from_our_origin_once() {
 #[tokio::test]
 async fn disconnecting_clears_the_connection_and_the_tokens() {
     let app = spawn(false).await;
-    let store = &app.server.state.store;
+    let store = app.server().store();
     let browser = app.browser("sandbox").await;
     let connection = store.xero_connection().await.expect("store").expect("connected");
-    assert!(store.load_xero_tokens().await.expect("store").is_some());
+    let tokens = store.load_xero_tokens().await.expect("store").expect("tokens");
 
     let page = app.submit("/admin/xero/disconnect", &browser, &[]).await;
     assert_eq!((page.status, page.location()), (StatusCode::SEE_OTHER, "/admin"), "{}", page.body);
     assert!(store.xero_connection().await.expect("store").is_none());
     assert!(store.load_xero_tokens().await.expect("store").is_none());
     assert!(!app.sandbox().xero.connections().iter().any(|c| c.id == connection.connection_id), "removed at Xero");
+    // The refresh token was revoked at Xero: it no longer buys an access token.
+    let xero = sandbox::xero::XeroConfig::default();
+    let refresh = app
+        .http
+        .post(app.sandbox().xero.token_url())
+        .basic_auth(&xero.client_id, Some(&xero.client_secret))
+        .form(&[("grant_type", "refresh_token"), ("refresh_token", tokens.refresh_token.expose_secret())])
+        .send()
+        .await
+        .expect("token endpoint");
+    assert_eq!(refresh.status(), StatusCode::BAD_REQUEST, "the revoked refresh token is refused");
     let dashboard = app.get("/admin", Some(&browser)).await;
     assert!(dashboard.body.contains("Not connected.") && dashboard.body.contains("Connect Xero"));
     assert!(!dashboard.body.contains("Disconnect Xero"));
@@ -458,7 +500,7 @@ async fn disconnecting_clears_the_connection_and_the_tokens() {
 #[tokio::test]
 async fn a_rotated_api_key_is_shown_once_and_replaces_the_old_one() {
     let app = spawn(false).await;
-    let old = app.server.sandbox.as_ref().expect("sandbox").api_key.expose_secret().to_owned();
+    let old = app.demo().api_key.expose_secret().to_owned();
     assert_eq!(app.open_session(&old, "Olivia").await.0, StatusCode::OK);
     let browser = app.browser("sandbox").await;
 
@@ -476,7 +518,7 @@ async fn a_rotated_api_key_is_shown_once_and_replaces_the_old_one() {
     let dashboard = app.get("/admin", Some(&browser)).await;
     assert!(!dashboard.body.contains(&new), "never shown again");
     assert!(dashboard.body.contains("An API key is set") && dashboard.body.contains("Rotate API key"));
-    assert!(dashboard.body.contains(&format!("<code>{}</code>", app.server.state.settings.widget_url())));
+    assert!(dashboard.body.contains(&format!("<code>{}</code>", app.server().settings().widget_url())));
     assert!(dashboard.body.contains("<code>xero_sync_backend</code>") && dashboard.body.contains("X-Api-Key"));
 
     // Sandbox mode: the emulated CRM's Connection now presents the new key, server-side, as Zoho's would.
@@ -529,7 +571,7 @@ async fn the_sync_log_shows_syncs_with_every_value_escaped() {
 #[tokio::test]
 async fn a_zoho_self_client_code_connects_zoho() {
     let app = spawn(false).await;
-    let store = &app.server.state.store;
+    let store = app.server().store();
     let browser = app.browser("sandbox").await;
     store.delete_zoho_connection().await.expect("store");
     assert!(app.get("/admin", Some(&browser)).await.body.contains("Zoho CRM</h2><p class=\"warn\">Not connected."));
@@ -571,7 +613,7 @@ async fn the_dashboard_checks_the_crm_has_the_configured_custom_fields() {
 #[tokio::test]
 async fn a_grant_without_the_settings_scope_only_skips_the_field_check() {
     let app = spawn(false).await;
-    let store = &app.server.state.store;
+    let store = app.server().store();
     let browser = app.browser("sandbox").await;
     let code = app.sandbox().zoho.self_client_code(&["ZohoCRM.modules.products.ALL"]);
     let page = app.submit("/admin/zoho/code", &browser, &[("code", code.as_str())]).await;
@@ -602,7 +644,7 @@ async fn an_unused_organisation_xero_will_not_disconnect_is_reported() {
     assert!(chosen.body.contains(&format!("Products will sync to <strong>{AU_ORG}</strong>")), "{}", chosen.body);
     assert!(chosen.body.contains("Xero did not confirm disconnecting"), "{}", chosen.body);
     assert!(chosen.body.contains(UK_ORG), "{}", chosen.body);
-    let connection = app.server.state.store.xero_connection().await.expect("store").expect("connection");
+    let connection = app.server().store().xero_connection().await.expect("store").expect("connection");
     assert_eq!(connection.tenant_name, AU_ORG, "the choice itself is kept");
 }
 
@@ -617,5 +659,5 @@ async fn logging_out_ends_the_session() {
     // The old cookie, replayed, no longer opens anything.
     assert_eq!(app.get("/admin", Some(&browser)).await.location(), "/admin/login");
     let session_id = browser.cookie.trim_start_matches("xero_sync_admin=");
-    assert!(app.server.state.store.admin_session(session_id).await.expect("store").is_none());
+    assert!(app.server().store().admin_session(session_id).await.expect("store").is_none());
 }

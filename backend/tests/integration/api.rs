@@ -1,10 +1,9 @@
-//! The service end to end over HTTP, spawned on a random port in sandbox mode: the Xero and Zoho
-//! simulators in-process, a real (in-memory) SQLite store, and the widget's API as Zoho's servers and the
-//! browser call it.
+//! The service end to end over HTTP, spawned on a random port as the demo: the Xero and Zoho simulators
+//! in-process, a real SQLite store, and the widget's API as Zoho's servers and the browser call it.
 
 use std::time::Duration;
 
-use backend::server::{Server, Tuning};
+use demo::{Demo, Tuning};
 use reqwest::StatusCode;
 use sandbox::xero::{Fault, FaultTarget, RateProblem};
 use sandbox::zoho::products;
@@ -14,7 +13,7 @@ use serde_json::{Map, Value, json};
 use crate::support::{TempDir, start_in};
 
 struct TestApp {
-    server: Server,
+    demo: Demo,
     http: reqwest::Client,
     dir: TempDir,
 }
@@ -25,13 +24,13 @@ async fn spawn() -> TestApp {
 
 async fn spawn_tuned(tuning: Tuning) -> TestApp {
     let dir = TempDir::new("api");
-    let server = start_in(&dir, |_| None, tuning).await;
-    TestApp { server, http: reqwest::Client::new(), dir }
+    let demo = start_in(&dir, |_| None, tuning).await;
+    TestApp { demo, http: reqwest::Client::new(), dir }
 }
 
 impl TestApp {
     fn sandbox(&self) -> &sandbox::Sandbox {
-        &self.server.sandbox.as_ref().expect("sandbox mode").sandbox
+        &self.demo.sandbox
     }
 
     fn tenant(&self) -> String {
@@ -44,10 +43,10 @@ impl TestApp {
 
     /// What Zoho's servers do for the widget's `CONNECTION.invoke`: present the API key, get a token.
     async fn session(&self, record_id: &str) -> String {
-        let key = self.server.sandbox.as_ref().expect("sandbox").api_key.expose_secret().to_owned();
+        let key = self.demo.api_key.expose_secret().to_owned();
         let response = self
             .http
-            .post(format!("{}/api/session", self.server.url))
+            .post(format!("{}/api/session", self.demo.server.url))
             .header("x-api-key", key)
             .json(&json!({"record_id": record_id, "user": "Olivia Nguyen"}))
             .send()
@@ -59,7 +58,7 @@ impl TestApp {
     }
 
     async fn call(&self, method: reqwest::Method, path: &str, token: Option<&str>) -> (StatusCode, Value) {
-        let mut request = self.http.request(method, format!("{}{path}", self.server.url));
+        let mut request = self.http.request(method, format!("{}{path}", self.demo.server.url));
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
@@ -92,12 +91,12 @@ fn issue_fields(body: &Value) -> Vec<String> {
 }
 
 #[tokio::test]
-async fn sandbox_mode_connects_xero_and_zoho_by_itself() {
+async fn the_demo_connects_xero_and_zoho_by_itself() {
     let app = spawn().await;
-    let connection = app.server.state.store.xero_connection().await.expect("store").expect("connected");
+    let connection = app.demo.server.store().xero_connection().await.expect("store").expect("connected");
     assert_eq!(connection.tenant_id, app.tenant());
     assert_eq!(connection.tenant_name, sandbox::xero::AU_ORG);
-    assert!(app.server.state.store.zoho_connection().await.expect("store").is_some());
+    assert!(app.demo.server.store().zoho_connection().await.expect("store").is_some());
     let (status, body) = app.call(reqwest::Method::GET, "/health", None).await;
     assert_eq!((status, body["status"].as_str()), (StatusCode::OK, Some("ok")));
 }
@@ -252,7 +251,7 @@ async fn calls_without_a_valid_session_are_refused() {
     // A wrong API key opens no session.
     let response = app
         .http
-        .post(format!("{}/api/session", app.server.url))
+        .post(format!("{}/api/session", app.demo.server.url))
         .header("x-api-key", "not-the-key")
         .json(&json!({"record_id": products::WIRELESS_MOUSE}))
         .send()
@@ -315,6 +314,7 @@ async fn an_expired_access_token_is_refreshed_once_for_many_concurrent_syncs() {
             limiter: LimiterConfig { per_window: 10_000, ..Default::default() },
             ..Default::default()
         },
+        ..Default::default()
     };
     let app = spawn_tuned(tuning).await;
     let mut ids = Vec::new();
@@ -364,7 +364,7 @@ async fn a_refused_refresh_token_shows_reconnect_needed() {
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     assert_eq!(body["error"]["code"], "reconnect_needed");
     assert!(body["error"]["message"].as_str().is_some_and(|m| m.contains("admin")), "{body}");
-    let connection = app.server.state.store.xero_connection().await.expect("store").expect("connection");
+    let connection = app.demo.server.store().xero_connection().await.expect("store").expect("connection");
     assert_eq!(connection.status, backend::store::ConnectionStatus::ReconnectNeeded);
     // Later syncs fail fast with the same answer instead of hammering Xero's token endpoint.
     let failures = app.sandbox().xero.token_stats().refresh_failures;
@@ -384,14 +384,14 @@ async fn the_widget_page_names_the_sdk_and_who_may_frame_it() {
     )
     .expect("index");
     std::fs::write(dir.join("widget.js"), "export default 1;").expect("asset");
-    let page = app.http.get(format!("{}/widget/?serviceOrigin=x", app.server.url)).send().await.expect("page");
+    let page = app.http.get(format!("{}/widget/?serviceOrigin=x", app.demo.server.url)).send().await.expect("page");
     assert_eq!(page.status(), StatusCode::OK);
     let csp = page.headers()["content-security-policy"].to_str().expect("csp").to_owned();
     assert_eq!(csp, format!("frame-ancestors 'self' {}", app.sandbox().crm.url));
     let html = page.text().await.expect("html");
     assert!(html.contains(&format!(r#"src="{}""#, app.sandbox().crm.sdk_url())), "{html}");
     assert!(html.contains(r#"content="sandbox""#));
-    let asset = app.http.get(format!("{}/widget/widget.js", app.server.url)).send().await.expect("asset");
+    let asset = app.http.get(format!("{}/widget/widget.js", app.demo.server.url)).send().await.expect("asset");
     assert_eq!(asset.status(), StatusCode::OK);
 }
 
@@ -415,6 +415,7 @@ async fn a_sync_that_outlasts_xeros_errors_can_simply_be_tried_again() {
 
 #[tokio::test]
 async fn after_a_reconnect_every_rotated_refresh_token_is_kept() {
+    use backend::connections::{Consented, XeroAnswer};
     use sandbox::xero::{AuthorizeRequest, Lifetimes, XeroConfig};
     // No grace: a refresh token lost even once would mean "reconnect needed".
     let lifetimes = Lifetimes { refresh_grace: Duration::ZERO, ..Lifetimes::default() };
@@ -426,21 +427,26 @@ async fn after_a_reconnect_every_rotated_refresh_token_is_kept() {
         ..Default::default()
     };
     let app = spawn_tuned(tuning).await;
-    let state = &app.server.state;
+    let server = &app.demo.server;
     // What the admin's disconnect then connect do to the tokens.
-    state.store.clear_xero_tokens().await.expect("clear");
-    let redirect = state.settings.xero_redirect_uri();
-    let consent = AuthorizeRequest {
-        response_type: "code".into(),
-        client_id: XeroConfig::default().client_id,
-        redirect_uri: redirect.clone(),
-        scope: state.settings.xero_scopes.clone(),
-        state: Some("again".into()),
-        code_challenge: None,
-        code_challenge_method: None,
+    server.store().clear_xero_tokens().await.expect("clear");
+    let consent = reqwest::Url::parse(&server.connections().begin_xero_consent().await.expect("consent URL"))
+        .expect("URL");
+    let param = |name: &str| consent.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned());
+    let request = AuthorizeRequest {
+        response_type: param("response_type").unwrap_or_default(),
+        client_id: param("client_id").unwrap_or_default(),
+        redirect_uri: param("redirect_uri").unwrap_or_default(),
+        scope: param("scope").unwrap_or_default(),
+        state: param("state"),
+        code_challenge: param("code_challenge"),
+        code_challenge_method: param("code_challenge_method"),
     };
-    let code = app.sandbox().xero.approve(&consent).expect("consent");
-    state.xero.exchange_code(&code, &redirect, None).await.expect("exchange");
+    let au = vec![app.tenant()];
+    let code = app.sandbox().xero.approve_tenants(&request, &au).expect("consent");
+    let answer = XeroAnswer { code: Some(code), state: request.state.clone(), error: None };
+    let consented = server.connections().finish_xero_consent(answer).await.expect("exchange");
+    assert!(matches!(consented, Consented::Connected(_)), "{consented:?}");
 
     for product in [products::WIRELESS_MOUSE, products::USB_C_HUB, products::MECHANICAL_KEYBOARD] {
         app.sandbox().xero.expire_access_tokens();
@@ -448,4 +454,49 @@ async fn after_a_reconnect_every_rotated_refresh_token_is_kept() {
         assert_eq!(status, StatusCode::OK, "{product}: {body}");
     }
     assert_eq!(app.sandbox().xero.token_stats().refresh_failures, 0);
+}
+
+/// Zoho's Connection forwarder may send the body under any Content-Type, or form-encoded: the session
+/// opens either way, and a body that is neither gets the API's error envelope.
+#[tokio::test]
+async fn a_session_body_is_read_whatever_its_content_type_and_a_bad_one_gets_the_envelope() {
+    let app = spawn().await;
+    let key = app.demo.api_key.expose_secret().to_owned();
+    let url = format!("{}/api/session", app.demo.server.url);
+    let json = json!({"record_id": products::WIRELESS_MOUSE, "user": "Olivia Nguyen"}).to_string();
+    let form = format!("record_id={}&user=Olivia+Nguyen", products::WIRELESS_MOUSE);
+    let bodies = [
+        (Some("application/json"), json.clone()),
+        (Some("text/plain;charset=UTF-8"), json.clone()),
+        (None, json),
+        (Some("application/x-www-form-urlencoded"), form.clone()),
+        (Some("application/json"), form),
+    ];
+    for (content_type, body) in bodies {
+        let mut request = app.http.post(&url).header("x-api-key", &key).body(body.clone());
+        if let Some(content_type) = content_type {
+            request = request.header("content-type", content_type);
+        }
+        let response = request.send().await.expect("session");
+        assert_eq!(response.status(), StatusCode::OK, "{content_type:?} {body}");
+        let session: Value = response.json().await.expect("json");
+        assert_eq!(session["record_id"], products::WIRELESS_MOUSE, "{content_type:?} {body}");
+    }
+    for body in ["{\"record_id\": ", "<session/>", "", "user=Olivia"] {
+        let response = app
+            .http
+            .post(&url)
+            .header("x-api-key", &key)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .expect("session");
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{body:?}");
+        let request_id = response.headers()["x-request-id"].to_str().expect("id").to_owned();
+        let envelope: shared::wire::ErrorEnvelope = response.json().await.expect("the JSON error envelope");
+        assert_eq!(envelope.error.code, shared::wire::ErrorCode::BadRequest, "{body:?}");
+        assert!(envelope.error.message.starts_with("The body must be a JSON object"), "{body:?}: {envelope:?}");
+        assert_eq!(envelope.error.request_id.as_deref(), Some(request_id.as_str()), "the log's request id");
+    }
 }

@@ -5,9 +5,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use backend::config::{ClientCredentials, XeroEndpoints};
+use backend::retry::RetryPolicy;
 use backend::xero::{
-    ElementStatus, LimiterConfig, MemoryVault, RetryConfig, TokenSet, TokenVault, XeroClient, XeroClientConfig,
-    XeroCredentials, XeroError, XeroUrls, items_body, pkce_pair,
+    ElementStatus, LimiterConfig, MemoryVault, TokenSet, TokenVault, XeroClient, XeroClientConfig, XeroError,
+    items_body, pkce_pair,
 };
 use chrono::{TimeDelta, Utc};
 use contracts::Contract;
@@ -27,7 +29,7 @@ const ITEMS_PATH: &str = "/api.xro/2.0/Items";
 /// Short retry delays so failure tests stay fast.
 fn fast_config() -> XeroClientConfig {
     XeroClientConfig {
-        retry: RetryConfig {
+        retry: RetryPolicy {
             max_attempts: 4,
             min_delay: Duration::from_millis(20),
             max_delay: Duration::from_millis(100),
@@ -57,7 +59,7 @@ impl Fixture {
 
     async fn connect(&self) {
         let (verifier, challenge) = pkce_pair();
-        let url = self.client.authorize_url(REDIRECT, "state-1", &challenge, SCOPES);
+        let url = self.client.authorize_url(REDIRECT, "state-1", &challenge, SCOPES).expect("authorize URL");
         let url = reqwest::Url::parse(&url).expect("authorize URL");
         assert_eq!(url.as_str().split('?').next(), Some(self.sim.login_url().as_str()));
         let param = |name: &str| url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned());
@@ -111,13 +113,13 @@ fn client(sim: &XeroSim, vault: &Arc<MemoryVault>, config: XeroClientConfig) -> 
         .timeout(Duration::from_millis(400))
         .build()
         .expect("http client");
-    let urls = XeroUrls {
-        login: sim.login_url(),
-        identity: sim.identity_url(),
-        api: sim.api_url(),
-        connections: sim.connections_url(),
+    let urls = XeroEndpoints {
+        login_url: sim.login_url(),
+        identity_url: sim.identity_url(),
+        api_url: sim.api_url(),
+        connections_url: sim.connections_url(),
     };
-    let credentials = XeroCredentials { client_id: CLIENT_ID.into(), client_secret: SecretString::from(SECRET) };
+    let credentials = ClientCredentials { client_id: CLIENT_ID.into(), client_secret: SecretString::from(SECRET) };
     let vault: Arc<dyn TokenVault> = vault.clone();
     XeroClient::new(http, urls, credentials, vault, config)
 }

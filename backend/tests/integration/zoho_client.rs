@@ -6,6 +6,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use backend::config::{ClientCredentials, ZohoDc, ZohoEndpoints};
+use backend::retry::RetryPolicy;
 use backend::zoho::{MemoryZohoVault, UpdateOutcome, ZohoClient, ZohoError, ZohoGrant, update_body};
 use chrono::DateTime;
 use contracts::Contract;
@@ -26,15 +28,11 @@ async fn sim(scale: f64) -> ZohoSim {
 fn client(zoho: &ZohoSim, vault: &Arc<MemoryZohoVault>) -> ZohoClient {
     let http = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().expect("http client");
     let config = zoho.config();
-    ZohoClient::new(
-        http,
-        &zoho.url,
-        UNUSED_API_URL,
-        &config.client_id,
-        config.client_secret.clone().into(),
-        vault.clone(),
-    )
-    .with_retries(3, Duration::from_millis(10))
+    let endpoints = ZohoEndpoints { dc: ZohoDc::Com, accounts_url: zoho.url.clone(), api_url: UNUSED_API_URL.into() };
+    let credentials =
+        ClientCredentials { client_id: config.client_id.clone(), client_secret: config.client_secret.clone().into() };
+    let retry = RetryPolicy { max_attempts: 4, min_delay: Duration::from_millis(10), max_delay: Duration::from_millis(80) };
+    ZohoClient::new(http, &endpoints, credentials, vault.clone()).with_retry(retry)
 }
 
 /// A client connected with a fresh Self Client code for `scopes`.

@@ -2,87 +2,25 @@
 //! validated there so a misconfiguration stops the service with a message naming the variable instead of
 //! failing on the first request.
 //!
-//! The file named by `XERO_SYNC_CONFIG` is a flat TOML table whose keys are the variable names
-//! (`XERO_SYNC_ADDR = "0.0.0.0:8080"`); an environment variable wins over the same key in the file. An
-//! empty value counts as unset. README.md ("Configuration") lists every variable.
+//! By concern: [`sources`] (environment and file, every variable's name), [`checks`] (what each value must
+//! be), [`data_centre`] (Zoho's data centres). README.md ("Configuration") documents every variable.
 
-use std::collections::HashMap;
-use std::fmt;
-use std::net::{IpAddr, SocketAddr};
+mod checks;
+mod data_centre;
+mod sources;
+
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use argon2::password_hash::phc::PasswordHash;
-use reqwest::Url;
 use secrecy::SecretString;
 use shared::FieldMap;
 use thiserror::Error;
 
 use crate::crypto::MasterKey;
-
-/// Names the optional TOML file.
-pub const CONFIG_FILE_VAR: &str = "XERO_SYNC_CONFIG";
-
-const ADDR: &str = "XERO_SYNC_ADDR";
-const PUBLIC_URL: &str = "XERO_SYNC_PUBLIC_URL";
-const DATABASE_URL: &str = "XERO_SYNC_DATABASE_URL";
-const DATA_DIR: &str = "XERO_SYNC_DATA_DIR";
-const WIDGET_DIR: &str = "XERO_SYNC_WIDGET_DIR";
-const MASTER_KEY: &str = "XERO_SYNC_MASTER_KEY";
-const ADMIN_PASSWORD_HASH: &str = "XERO_SYNC_ADMIN_PASSWORD_HASH";
-const XERO_CLIENT_ID: &str = "XERO_CLIENT_ID";
-const XERO_CLIENT_SECRET: &str = "XERO_CLIENT_SECRET";
-const XERO_SCOPES: &str = "XERO_SCOPES";
-const ZOHO_CLIENT_ID: &str = "ZOHO_CLIENT_ID";
-const ZOHO_CLIENT_SECRET: &str = "ZOHO_CLIENT_SECRET";
-const ZOHO_DC: &str = "ZOHO_DC";
-const XERO_LOGIN_URL: &str = "XERO_LOGIN_URL";
-const XERO_IDENTITY_URL: &str = "XERO_IDENTITY_URL";
-const XERO_API_URL: &str = "XERO_API_URL";
-const XERO_CONNECTIONS_URL: &str = "XERO_CONNECTIONS_URL";
-const ZOHO_ACCOUNTS_URL: &str = "ZOHO_ACCOUNTS_URL";
-const ZOHO_API_URL: &str = "ZOHO_API_URL";
-const FIELD_ADD_TO_XERO: &str = "XERO_SYNC_FIELD_ADD_TO_XERO";
-const FIELD_GL_ACCOUNT: &str = "XERO_SYNC_FIELD_GL_ACCOUNT";
-const FIELD_TAX_RATE: &str = "XERO_SYNC_FIELD_TAX_RATE";
-const FIELD_ITEM_ID: &str = "XERO_SYNC_FIELD_ITEM_ID";
-const FIELD_LAST_SYNCED: &str = "XERO_SYNC_FIELD_LAST_SYNCED";
-const FIELD_SYNC_STATUS: &str = "XERO_SYNC_FIELD_SYNC_STATUS";
-/// The variables naming the custom fields, in the order of [`FieldMap::custom_fields`].
-pub const FIELD_VARIABLES: [&str; 6] =
-    [FIELD_ADD_TO_XERO, FIELD_GL_ACCOUNT, FIELD_TAX_RATE, FIELD_ITEM_ID, FIELD_LAST_SYNCED, FIELD_SYNC_STATUS];
-const ZOHO_SDK_URL: &str = "ZOHO_SDK_URL";
-const FRAME_ANCESTORS: &str = "XERO_SYNC_FRAME_ANCESTORS";
-
-/// Every variable the service reads (besides [`CONFIG_FILE_VAR`]); a file key outside this list is a typo.
-pub const VARIABLES: &[&str] = &[
-    ADDR,
-    PUBLIC_URL,
-    DATABASE_URL,
-    DATA_DIR,
-    WIDGET_DIR,
-    MASTER_KEY,
-    ADMIN_PASSWORD_HASH,
-    XERO_CLIENT_ID,
-    XERO_CLIENT_SECRET,
-    XERO_SCOPES,
-    ZOHO_CLIENT_ID,
-    ZOHO_CLIENT_SECRET,
-    ZOHO_DC,
-    XERO_LOGIN_URL,
-    XERO_IDENTITY_URL,
-    XERO_API_URL,
-    XERO_CONNECTIONS_URL,
-    ZOHO_ACCOUNTS_URL,
-    ZOHO_API_URL,
-    FIELD_ADD_TO_XERO,
-    FIELD_GL_ACCOUNT,
-    FIELD_TAX_RATE,
-    FIELD_ITEM_ID,
-    FIELD_LAST_SYNCED,
-    FIELD_SYNC_STATUS,
-    ZOHO_SDK_URL,
-    FRAME_ANCESTORS,
-];
+use checks::{admin_hash, api_name, base_url, credentials, distinct_fields, https_unless_loopback, invalid};
+pub use data_centre::ZohoDc;
+use sources::*;
+pub use sources::{CONFIG_FILE_VAR, FIELD_VARIABLES, VARIABLES};
 
 /// Why the settings were refused. Messages name the variable and never include a secret's value.
 #[derive(Debug, Error)]
@@ -93,92 +31,73 @@ pub enum ConfigError {
     Incomplete { set: &'static str, missing: &'static str },
     #[error("config file {path} ({CONFIG_FILE_VAR}): {reason}")]
     File { path: PathBuf, reason: String },
+    /// Production with nothing to connect to: refused rather than run as a demo with a known password.
+    #[error(
+        "no Xero or Zoho credentials are configured. Set XERO_CLIENT_ID and XERO_CLIENT_SECRET (your Xero app) \
+         and ZOHO_CLIENT_ID and ZOHO_CLIENT_SECRET (your Zoho Self Client), in the environment or in the file \
+         {CONFIG_FILE_VAR} names (README.md, \"Admin and production setup\"). To try xero-sync against the \
+         built-in simulators instead, run scripts/run.sh (the xero-sync-demo binary)"
+    )]
+    NoCredentials,
 }
 
-fn invalid(var: &'static str, reason: impl Into<String>) -> ConfigError {
-    ConfigError::Invalid { var, reason: reason.into() }
-}
-
-/// The Zoho data centre holding the CRM organisation (reference zoho-crm.md §5.1); tokens only work there.
+/// How the service runs, decided once at start-up: the only "sandbox" flag there is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ZohoDc {
+pub enum Mode {
+    /// Against the real Xero and Zoho: what `xero-sync` runs.
     #[default]
-    Com,
-    Eu,
-    In,
-    ComAu,
-    Jp,
-    ComCn,
-    Ca,
-    Sa,
+    Production,
+    /// Against the simulators, started by `xero-sync-demo`: every page and the widget say so.
+    Demo,
 }
 
-impl ZohoDc {
-    pub const ALL: [ZohoDc; 8] =
-        [ZohoDc::Com, ZohoDc::Eu, ZohoDc::In, ZohoDc::ComAu, ZohoDc::Jp, ZohoDc::ComCn, ZohoDc::Ca, ZohoDc::Sa];
-
-    /// The domain suffix, as written in `ZOHO_DC`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ZohoDc::Com => "com",
-            ZohoDc::Eu => "eu",
-            ZohoDc::In => "in",
-            ZohoDc::ComAu => "com.au",
-            ZohoDc::Jp => "jp",
-            ZohoDc::ComCn => "com.cn",
-            ZohoDc::Ca => "ca",
-            ZohoDc::Sa => "sa",
-        }
-    }
-
-    /// The OAuth server; Canada's is on `zohocloud.ca`, not `zoho.ca`.
-    pub fn accounts_url(self) -> String {
-        match self {
-            ZohoDc::Ca => "https://accounts.zohocloud.ca".to_owned(),
-            dc => format!("https://accounts.zoho.{}", dc.as_str()),
-        }
-    }
-
-    /// The CRM API host (the `api_domain` of token responses).
-    pub fn api_url(self) -> String {
-        format!("https://www.zohoapis.{}", self.as_str())
-    }
-
-    fn parse(text: &str) -> Option<ZohoDc> {
-        let text = text.trim().trim_start_matches('.').to_ascii_lowercase();
-        Self::ALL.into_iter().find(|dc| dc.as_str() == text)
+impl Mode {
+    pub fn is_demo(self) -> bool {
+        self == Mode::Demo
     }
 }
 
-/// An OAuth client registered with Xero or Zoho. Only the secret is secret.
+/// An OAuth client registered with Xero (`XERO_CLIENT_ID`, `XERO_CLIENT_SECRET`) or Zoho (the Self Client,
+/// `ZOHO_CLIENT_ID`, `ZOHO_CLIENT_SECRET`). Only the secret is secret.
 #[derive(Debug, Clone)]
 pub struct ClientCredentials {
     pub client_id: String,
     pub client_secret: SecretString,
 }
 
-/// The Xero app's OAuth client (`XERO_CLIENT_ID`, `XERO_CLIENT_SECRET`).
-pub type XeroCredentials = ClientCredentials;
-/// The Zoho Self Client (`ZOHO_CLIENT_ID`, `ZOHO_CLIENT_SECRET`).
-pub type ZohoCredentials = ClientCredentials;
-
-/// Xero's endpoints; overridable so tests and the demo point them at the simulator.
-#[derive(Debug, Clone)]
+/// Xero's endpoints; overridable so tests and the demo point them at the simulator. `Default` is Xero's.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct XeroEndpoints {
-    /// `XERO_LOGIN_URL`, default `https://login.xero.com/identity/connect/authorize`: the consent page.
+    /// `XERO_LOGIN_URL`: the consent page.
     pub login_url: String,
-    /// `XERO_IDENTITY_URL`, default `https://identity.xero.com`: token at `/connect/token`.
+    /// `XERO_IDENTITY_URL`: token at `/connect/token`, revocation at `/connect/revocation`.
     pub identity_url: String,
-    /// `XERO_API_URL`, default `https://api.xero.com/api.xro/2.0`: the Accounting API.
+    /// `XERO_API_URL`: the Accounting API.
     pub api_url: String,
-    /// `XERO_CONNECTIONS_URL`, default `https://api.xero.com/connections`: the tenants a token reaches.
+    /// `XERO_CONNECTIONS_URL`: the tenants a token reaches.
     pub connections_url: String,
+}
+
+impl Default for XeroEndpoints {
+    fn default() -> Self {
+        Self {
+            login_url: "https://login.xero.com/identity/connect/authorize".to_owned(),
+            identity_url: "https://identity.xero.com".to_owned(),
+            api_url: "https://api.xero.com/api.xro/2.0".to_owned(),
+            connections_url: "https://api.xero.com/connections".to_owned(),
+        }
+    }
 }
 
 impl XeroEndpoints {
     /// Where codes and refresh tokens are exchanged.
     pub fn token_url(&self) -> String {
-        format!("{}/connect/token", self.identity_url)
+        format!("{}/connect/token", self.identity_url.trim_end_matches('/'))
+    }
+
+    /// Where a refresh token is revoked (disconnecting for good).
+    pub fn revocation_url(&self) -> String {
+        format!("{}/connect/revocation", self.identity_url.trim_end_matches('/'))
     }
 }
 
@@ -197,6 +116,8 @@ pub struct ZohoEndpoints {
 /// Everything the service is configured with. `Debug` shows no secret (they are [`SecretString`]s).
 #[derive(Debug, Clone)]
 pub struct Settings {
+    /// Not a variable: `xero-sync` is [`Mode::Production`]; only `xero-sync-demo` sets [`Mode::Demo`].
+    pub mode: Mode,
     /// `XERO_SYNC_ADDR`, default `127.0.0.1:8080`: the listen address.
     pub addr: SocketAddr,
     /// `XERO_SYNC_PUBLIC_URL`, default `http://{addr}`: the URL Zoho and browsers reach (https in
@@ -217,26 +138,22 @@ pub struct Settings {
     /// `xero-sync hash-password`.
     pub admin_password_hash: Option<SecretString>,
     /// `XERO_CLIENT_ID` + `XERO_CLIENT_SECRET`, both or neither.
-    pub xero: Option<XeroCredentials>,
+    pub xero: Option<ClientCredentials>,
     /// `XERO_SCOPES`, default `offline_access accounting.settings`.
     pub xero_scopes: String,
     /// `ZOHO_CLIENT_ID` + `ZOHO_CLIENT_SECRET`, both or neither.
-    pub zoho: Option<ZohoCredentials>,
+    pub zoho: Option<ClientCredentials>,
     pub xero_endpoints: XeroEndpoints,
     pub zoho_endpoints: ZohoEndpoints,
     /// `XERO_SYNC_FIELD_*`, defaults those of [`FieldMap`]: the organisation's custom field API names.
     pub fields: FieldMap,
     /// `ZOHO_SDK_URL`, default Zoho's CDN copy of the embedded-app SDK (1.2): the script the widget page
-    /// loads for `window.ZOHO`. Sandbox mode serves the project's stand-in instead.
+    /// loads for `window.ZOHO`. The demo points it at the emulated CRM's stand-in.
     pub zoho_sdk_url: String,
     /// `XERO_SYNC_FRAME_ANCESTORS`, default the CRM hosts of every Zoho data centre: who may frame the
     /// widget (the `frame-ancestors` of its Content-Security-Policy), space-separated.
     pub frame_ancestors: String,
 }
-
-/// Zoho's CRM web hosts, per data centre: the pages that frame the widget.
-const ZOHO_CRM_ORIGINS: &str = "https://*.zoho.com https://*.zoho.eu https://*.zoho.in https://*.zoho.com.au \
-https://*.zoho.jp https://*.zoho.com.cn https://*.zohocloud.ca https://*.zoho.sa";
 
 impl Settings {
     /// The settings of this process: its environment and the file `XERO_SYNC_CONFIG` names.
@@ -244,13 +161,11 @@ impl Settings {
         Self::load(&|name| std::env::var(name).ok())
     }
 
-    /// The settings from `vars` (an environment) and the file it names in `XERO_SYNC_CONFIG`.
+    /// The settings from `vars` (an environment) and the file it names in `XERO_SYNC_CONFIG`, in
+    /// [`Mode::Production`].
     pub fn load(vars: &dyn Fn(&str) -> Option<String>) -> Result<Settings, ConfigError> {
-        let file = match non_empty(vars(CONFIG_FILE_VAR)) {
-            Some(path) => read_file(PathBuf::from(path))?,
-            None => HashMap::new(),
-        };
-        let get = |name: &'static str| non_empty(vars(name)).or_else(|| file.get(name).cloned());
+        let sources = Sources::new(vars)?;
+        let get = |name: &'static str| sources.get(name);
 
         let addr = match get(ADDR) {
             Some(text) => text
@@ -286,11 +201,12 @@ impl Settings {
             Some(text) => base_url(var, &text),
             None => Ok(default),
         };
+        let xero_defaults = XeroEndpoints::default();
         let xero_endpoints = XeroEndpoints {
-            login_url: url(XERO_LOGIN_URL, "https://login.xero.com/identity/connect/authorize".to_owned())?,
-            identity_url: url(XERO_IDENTITY_URL, "https://identity.xero.com".to_owned())?,
-            api_url: url(XERO_API_URL, "https://api.xero.com/api.xro/2.0".to_owned())?,
-            connections_url: url(XERO_CONNECTIONS_URL, "https://api.xero.com/connections".to_owned())?,
+            login_url: url(XERO_LOGIN_URL, xero_defaults.login_url)?,
+            identity_url: url(XERO_IDENTITY_URL, xero_defaults.identity_url)?,
+            api_url: url(XERO_API_URL, xero_defaults.api_url)?,
+            connections_url: url(XERO_CONNECTIONS_URL, xero_defaults.connections_url)?,
         };
         let zoho_endpoints = ZohoEndpoints {
             dc,
@@ -313,6 +229,7 @@ impl Settings {
         distinct_fields(&fields)?;
 
         let settings = Settings {
+            mode: Mode::Production,
             addr,
             public_url,
             database_url: match get(DATABASE_URL) {
@@ -336,7 +253,7 @@ impl Settings {
             },
             frame_ancestors: get(FRAME_ANCESTORS)
                 .map(|text| text.split_whitespace().collect::<Vec<_>>().join(" "))
-                .unwrap_or_else(|| ZOHO_CRM_ORIGINS.to_owned()),
+                .unwrap_or_else(|| data_centre::ZOHO_CRM_ORIGINS.to_owned()),
         };
         if settings.xero.is_some() {
             // Xero accepts plain-http redirect URIs for localhost only.
@@ -345,9 +262,13 @@ impl Settings {
         Ok(settings)
     }
 
-    /// True when neither Xero nor Zoho credentials are configured: the service runs against the simulators.
-    pub fn sandbox_mode(&self) -> bool {
-        self.xero.is_none() && self.zoho.is_none()
+    /// Production needs something to connect to: with neither Xero's nor Zoho's credentials the service
+    /// is refused ([`ConfigError::NoCredentials`]) instead of quietly becoming a demo.
+    pub fn require_credentials(&self) -> Result<(), ConfigError> {
+        if self.mode == Mode::Production && self.xero.is_none() && self.zoho.is_none() {
+            return Err(ConfigError::NoCredentials);
+        }
+        Ok(())
     }
 
     /// The redirect URI registered with the Xero app.
@@ -361,128 +282,13 @@ impl Settings {
     }
 }
 
-fn non_empty(value: Option<String>) -> Option<String> {
-    value.filter(|text| !text.trim().is_empty())
-}
-
-/// The file's string values by key; a key that is no variable, or a value that is not a string, is refused.
-fn read_file(path: PathBuf) -> Result<HashMap<String, String>, ConfigError> {
-    let text =
-        std::fs::read_to_string(&path).map_err(|e| ConfigError::File { path: path.clone(), reason: e.to_string() })?;
-    let table: toml::Table =
-        toml::from_str(&text).map_err(|e| ConfigError::File { path: path.clone(), reason: e.to_string() })?;
-    let mut values = HashMap::new();
-    for (key, value) in table {
-        if !VARIABLES.contains(&key.as_str()) {
-            return Err(ConfigError::File {
-                path,
-                reason: format!("unknown key {key:?} (keys are the variable names)"),
-            });
-        }
-        let text = match value {
-            toml::Value::String(text) => text,
-            toml::Value::Integer(_) | toml::Value::Float(_) | toml::Value::Boolean(_) => value.to_string(),
-            _ => return Err(ConfigError::File { path, reason: format!("{key} must be a string") }),
-        };
-        values.insert(key, text);
-    }
-    Ok(values)
-}
-
-/// An absolute http(s) URL with a host and no query or fragment, returned without a trailing slash so
-/// paths can be appended.
-fn base_url(var: &'static str, text: &str) -> Result<String, ConfigError> {
-    let text = text.trim();
-    let url = Url::parse(text).map_err(|e| invalid(var, format!("{text:?} is not a URL: {e}")))?;
-    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-        return Err(invalid(var, format!("{text:?} must be an http or https URL with a host")));
-    }
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err(invalid(var, format!("{text:?} must not have a query or fragment")));
-    }
-    Ok(text.trim_end_matches('/').to_owned())
-}
-
-fn https_unless_loopback(var: &'static str, text: &str) -> Result<(), ConfigError> {
-    let url = Url::parse(text).map_err(|e| invalid(var, e.to_string()))?;
-    let host = url.host_str().unwrap_or_default().trim_start_matches('[').trim_end_matches(']');
-    let loopback = host == "localhost" || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
-    if url.scheme() != "https" && !loopback {
-        return Err(invalid(var, format!("{text:?} must be https: Xero only redirects to http on localhost")));
-    }
-    Ok(())
-}
-
-fn admin_hash(text: &str) -> Result<SecretString, ConfigError> {
-    let text = text.trim();
-    // The value itself is not echoed: a hash is still worth cracking offline.
-    let hash = PasswordHash::new(text).map_err(|e| {
-        invalid(ADMIN_PASSWORD_HASH, format!("not a PHC string ({e}); make one with `xero-sync hash-password`"))
-    })?;
-    if !hash.algorithm.as_str().starts_with("argon2") {
-        return Err(invalid(ADMIN_PASSWORD_HASH, "must be an argon2 hash; make one with `xero-sync hash-password`"));
-    }
-    Ok(SecretString::from(text))
-}
-
-fn credentials(
-    id: Option<String>,
-    secret: Option<String>,
-    id_var: &'static str,
-    secret_var: &'static str,
-) -> Result<Option<ClientCredentials>, ConfigError> {
-    match (id, secret) {
-        (Some(id), Some(secret)) => Ok(Some(ClientCredentials {
-            client_id: id.trim().to_owned(),
-            client_secret: SecretString::from(secret.trim()),
-        })),
-        (None, None) => Ok(None),
-        (Some(_), None) => Err(ConfigError::Incomplete { set: id_var, missing: secret_var }),
-        (None, Some(_)) => Err(ConfigError::Incomplete { set: secret_var, missing: id_var }),
-    }
-}
-
-/// Zoho API names: ASCII letters, digits and underscores, starting with a letter.
-fn api_name(var: &'static str, text: &str) -> Result<String, ConfigError> {
-    let mut chars = text.chars();
-    let starts_with_letter = chars.next().is_some_and(|c| c.is_ascii_alphabetic());
-    if !starts_with_letter || !chars.all(|c| c.is_ascii_alphanumeric() || c == '_') {
-        return Err(invalid(
-            var,
-            format!("{text:?} is not a Zoho API name (letters, digits and underscores, starting with a letter)"),
-        ));
-    }
-    Ok(text.to_owned())
-}
-
-/// Two roles on one CRM field would make the sync overwrite its own input.
-fn distinct_fields(fields: &FieldMap) -> Result<(), ConfigError> {
-    let named = [
-        (FIELD_ADD_TO_XERO, &fields.add_to_xero),
-        (FIELD_GL_ACCOUNT, &fields.gl_account),
-        (FIELD_TAX_RATE, &fields.tax_rate),
-        (FIELD_ITEM_ID, &fields.item_id),
-        (FIELD_LAST_SYNCED, &fields.last_synced),
-        (FIELD_SYNC_STATUS, &fields.sync_status),
-    ];
-    for (i, (var, name)) in named.iter().enumerate() {
-        if let Some((other, _)) = named[..i].iter().find(|(_, earlier)| earlier.eq_ignore_ascii_case(name)) {
-            return Err(invalid(var, format!("{name:?} is already the field of {other}")));
-        }
-    }
-    Ok(())
-}
-
-impl fmt::Display for ZohoDc {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use std::collections::HashMap;
+
     use secrecy::ExposeSecret;
+
+    use super::*;
 
     fn load(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
         let map: HashMap<String, String> = pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
@@ -533,7 +339,8 @@ mod tests {
         assert_eq!(s.zoho_endpoints.accounts_url, "https://accounts.zoho.com");
         assert_eq!(s.zoho_endpoints.api_url, "https://www.zohoapis.com");
         assert_eq!(s.fields, FieldMap::default());
-        assert!(s.sandbox_mode());
+        assert_eq!(s.mode, Mode::Production);
+        assert!(matches!(s.require_credentials(), Err(ConfigError::NoCredentials)), "production needs credentials");
     }
 
     #[test]
@@ -569,11 +376,11 @@ mod tests {
     }
 
     #[test]
-    fn credentials_come_in_pairs_and_end_sandbox_mode() {
+    fn credentials_come_in_pairs_and_either_pair_is_enough() {
         let s = load(&[(XERO_CLIENT_ID, "xid"), (XERO_CLIENT_SECRET, "xsecret")]).expect("pair");
         let xero = s.xero.as_ref().expect("xero");
         assert_eq!((xero.client_id.as_str(), xero.client_secret.expose_secret()), ("xid", "xsecret"));
-        assert!(s.zoho.is_none() && !s.sandbox_mode());
+        assert!(s.zoho.is_none() && s.require_credentials().is_ok());
         assert_eq!(
             error(&[(ZOHO_CLIENT_ID, "zid")]),
             "ZOHO_CLIENT_ID is set but ZOHO_CLIENT_SECRET is not: set both or neither"
@@ -583,7 +390,9 @@ mod tests {
             "XERO_CLIENT_SECRET is set but XERO_CLIENT_ID is not: set both or neither"
         );
         let s = load(&[(ZOHO_CLIENT_ID, "zid"), (ZOHO_CLIENT_SECRET, "zs")]).expect("zoho only");
-        assert!(s.zoho.is_some() && !s.sandbox_mode());
+        assert!(s.zoho.is_some() && s.require_credentials().is_ok());
+        let demo = Settings { mode: Mode::Demo, ..load(&[]).expect("defaults") };
+        assert!(demo.require_credentials().is_ok(), "the demo brings the simulators' credentials itself");
     }
 
     #[test]
@@ -677,7 +486,7 @@ mod tests {
 
     #[test]
     fn readme_documents_every_variable() {
-        let readme = include_str!("../../README.md");
+        let readme = include_str!("../../../README.md");
         let section = readme.split("## Configuration").nth(1).expect("a Configuration section");
         let section = section.split("\n## ").next().unwrap_or(section);
         for var in VARIABLES.iter().chain([&CONFIG_FILE_VAR]) {

@@ -1,0 +1,58 @@
+//! [`AppJson`]: the body extractor of the JSON routes, whose rejections are the API's error envelope
+//! (axum's own `Json` answers plain text).
+//!
+//! The body is read whatever its Content-Type says: Zoho's servers forward the widget's
+//! `CONNECTION.invoke` body with a Content-Type we do not control, and may send it form-encoded, so a body
+//! that is not JSON is read as a form before it is refused.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use serde::de::DeserializeOwned;
+
+use super::error::AppError;
+
+/// A request body parsed as JSON (or, failing that, as a form).
+#[derive(Debug)]
+pub(crate) struct AppJson<T>(pub(crate) T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for AppJson<T> {
+    type Rejection = AppError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| AppError::BadRequest(format!("The body could not be read: {}", rejection.body_text())))?;
+        parse(&bytes).map(AppJson)
+    }
+}
+
+fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
+    let json_error = match serde_json::from_slice(body) {
+        Ok(value) => return Ok(value),
+        Err(error) => error,
+    };
+    let looks_like_form = !body.is_empty() && !body.trim_ascii_start().starts_with(b"{") && body.contains(&b'=');
+    if looks_like_form && let Ok(value) = serde_urlencoded::from_bytes(body) {
+        return Ok(value);
+    }
+    Err(AppError::BadRequest(format!("The body must be a JSON object: {json_error}.")))
+}
+
+#[cfg(test)]
+mod tests {
+    use shared::wire::SessionRequest;
+
+    use super::*;
+
+    #[test]
+    fn json_then_a_form_else_a_clear_error() {
+        let json: SessionRequest = parse(br#"{"record_id": "111", "user": "Pat"}"#).expect("json");
+        assert_eq!((json.record_id.as_str(), json.user.as_deref()), ("111", Some("Pat")));
+        let form: SessionRequest = parse(b"record_id=111&user=Pat+Lee").expect("form");
+        assert_eq!((form.record_id.as_str(), form.user.as_deref()), ("111", Some("Pat Lee")));
+        for bad in [&b""[..], b"record_id", b"{\"record_id\": 111", b"user=Pat", b"<xml/>"] {
+            let error = parse::<SessionRequest>(bad).expect_err("refused");
+            assert!(error.to_string().starts_with("The body must be a JSON object"), "{error}");
+        }
+    }
+}

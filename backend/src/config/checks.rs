@@ -1,0 +1,102 @@
+//! The checks each value passes at start-up. Messages name the variable and never echo a secret.
+
+use std::net::IpAddr;
+
+use argon2::password_hash::phc::PasswordHash;
+use reqwest::Url;
+use secrecy::SecretString;
+use shared::FieldMap;
+
+use super::sources::{
+    ADMIN_PASSWORD_HASH, FIELD_ADD_TO_XERO, FIELD_GL_ACCOUNT, FIELD_ITEM_ID, FIELD_LAST_SYNCED, FIELD_SYNC_STATUS,
+    FIELD_TAX_RATE,
+};
+use super::{ClientCredentials, ConfigError};
+
+pub(super) fn invalid(var: &'static str, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid { var, reason: reason.into() }
+}
+
+/// An absolute http(s) URL with a host and no query or fragment, returned without a trailing slash so
+/// paths can be appended.
+pub(super) fn base_url(var: &'static str, text: &str) -> Result<String, ConfigError> {
+    let text = text.trim();
+    let url = Url::parse(text).map_err(|e| invalid(var, format!("{text:?} is not a URL: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(invalid(var, format!("{text:?} must be an http or https URL with a host")));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(invalid(var, format!("{text:?} must not have a query or fragment")));
+    }
+    Ok(text.trim_end_matches('/').to_owned())
+}
+
+pub(super) fn https_unless_loopback(var: &'static str, text: &str) -> Result<(), ConfigError> {
+    let url = Url::parse(text).map_err(|e| invalid(var, e.to_string()))?;
+    let host = url.host_str().unwrap_or_default().trim_start_matches('[').trim_end_matches(']');
+    let loopback = host == "localhost" || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    if url.scheme() != "https" && !loopback {
+        return Err(invalid(var, format!("{text:?} must be https: Xero only redirects to http on localhost")));
+    }
+    Ok(())
+}
+
+pub(super) fn admin_hash(text: &str) -> Result<SecretString, ConfigError> {
+    let text = text.trim();
+    // The value itself is not echoed: a hash is still worth cracking offline.
+    let hash = PasswordHash::new(text).map_err(|e| {
+        invalid(ADMIN_PASSWORD_HASH, format!("not a PHC string ({e}); make one with `xero-sync hash-password`"))
+    })?;
+    if !hash.algorithm.as_str().starts_with("argon2") {
+        return Err(invalid(ADMIN_PASSWORD_HASH, "must be an argon2 hash; make one with `xero-sync hash-password`"));
+    }
+    Ok(SecretString::from(text))
+}
+
+pub(super) fn credentials(
+    id: Option<String>,
+    secret: Option<String>,
+    id_var: &'static str,
+    secret_var: &'static str,
+) -> Result<Option<ClientCredentials>, ConfigError> {
+    match (id, secret) {
+        (Some(id), Some(secret)) => Ok(Some(ClientCredentials {
+            client_id: id.trim().to_owned(),
+            client_secret: SecretString::from(secret.trim()),
+        })),
+        (None, None) => Ok(None),
+        (Some(_), None) => Err(ConfigError::Incomplete { set: id_var, missing: secret_var }),
+        (None, Some(_)) => Err(ConfigError::Incomplete { set: secret_var, missing: id_var }),
+    }
+}
+
+/// Zoho API names: ASCII letters, digits and underscores, starting with a letter.
+pub(super) fn api_name(var: &'static str, text: &str) -> Result<String, ConfigError> {
+    let mut chars = text.chars();
+    let starts_with_letter = chars.next().is_some_and(|c| c.is_ascii_alphabetic());
+    if !starts_with_letter || !chars.all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(invalid(
+            var,
+            format!("{text:?} is not a Zoho API name (letters, digits and underscores, starting with a letter)"),
+        ));
+    }
+    Ok(text.to_owned())
+}
+
+/// Two roles on one CRM field would make the sync overwrite its own input.
+pub(super) fn distinct_fields(fields: &FieldMap) -> Result<(), ConfigError> {
+    let named = [
+        (FIELD_ADD_TO_XERO, &fields.add_to_xero),
+        (FIELD_GL_ACCOUNT, &fields.gl_account),
+        (FIELD_TAX_RATE, &fields.tax_rate),
+        (FIELD_ITEM_ID, &fields.item_id),
+        (FIELD_LAST_SYNCED, &fields.last_synced),
+        (FIELD_SYNC_STATUS, &fields.sync_status),
+    ];
+    for (i, (var, name)) in named.iter().enumerate() {
+        if let Some((other, _)) = named[..i].iter().find(|(_, earlier)| earlier.eq_ignore_ascii_case(name)) {
+            return Err(invalid(var, format!("{name:?} is already the field of {other}")));
+        }
+    }
+    Ok(())
+}

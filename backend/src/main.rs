@@ -14,6 +14,7 @@ async fn main() -> ExitCode {
     }
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_writer(std::io::stderr)
         .init();
     let settings = match Settings::from_env().and_then(|settings| settings.require_credentials().map(|()| settings)) {
         Ok(settings) => settings,

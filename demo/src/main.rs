@@ -18,6 +18,7 @@ async fn main() -> ExitCode {
     }
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_writer(std::io::stderr)
         .init();
     let addr = match std::env::var("XERO_SYNC_ADDR").ok().filter(|a| !a.trim().is_empty()) {
         None => SocketAddr::from(([127, 0, 0, 1], 8080)),

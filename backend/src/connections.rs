@@ -13,9 +13,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::config::{FIELD_VARIABLES, Settings};
 use crate::retry::RetryPolicy;
-use crate::store::{
-    ConnectionStatus, PendingTenant, Store, StoreError, XeroConnection, ZohoConnection, hash_api_key,
-};
+use crate::store::{ConnectionStatus, PendingTenant, Store, StoreError, XeroConnection, ZohoConnection, hash_api_key};
 use crate::xero::{LimitStatus, Tenant, XeroClient, XeroError, pkce_pair};
 use crate::zoho::{ZohoClient, ZohoError};
 
@@ -216,7 +214,8 @@ impl Connections {
             match self.inner.xero.disconnect(&other.connection_id).await {
                 Ok(()) => tracing::info!(tenant_id = %other.tenant_id, "unused xero organisation disconnected"),
                 Err(error) => {
-                    tracing::warn!(tenant_id = %other.tenant_id, error = %crate::describe(&error), "could not disconnect an unused xero organisation");
+                    let reason = crate::describe(&error);
+                    tracing::warn!(tenant_id = %other.tenant_id, %reason, "could not disconnect an unused xero organisation");
                     not_disconnected.push((other.clone(), error));
                 }
             }

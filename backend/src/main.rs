@@ -38,7 +38,8 @@ async fn main() -> ExitCode {
         }
     };
     if let Some(path) = &server.created_key_file {
-        tracing::warn!(path = %path.display(), "created a new master key file: back it up, the stored tokens cannot be read without it");
+        let path = path.display();
+        tracing::warn!(%path, "created a new master key file: back it up, the stored tokens cannot be read without it");
     }
     println!("xero-sync is running on {} (widget: {}/widget/, admin: {}/admin)", server.url, server.url, server.url);
     server.shutdown_on(shutdown_signal());

@@ -24,8 +24,7 @@ impl Default for RetryPolicy {
 
 impl RetryPolicy {
     /// No retry: one quick answer matters more than a late one (e.g. a page waiting on it).
-    pub const NONE: RetryPolicy =
-        RetryPolicy { max_attempts: 1, min_delay: Duration::ZERO, max_delay: Duration::ZERO };
+    pub const NONE: RetryPolicy = RetryPolicy { max_attempts: 1, min_delay: Duration::ZERO, max_delay: Duration::ZERO };
 
     /// The backoff to hand to `backon`'s `retry`.
     pub(crate) fn backoff(&self) -> ExponentialBuilder {
@@ -45,7 +44,8 @@ mod tests {
 
     #[test]
     fn attempts_count_the_first_try() {
-        let policy = RetryPolicy { max_attempts: 4, min_delay: Duration::from_millis(10), max_delay: Duration::from_millis(40) };
+        let policy =
+            RetryPolicy { max_attempts: 4, min_delay: Duration::from_millis(10), max_delay: Duration::from_millis(40) };
         let delays: Vec<Duration> = policy.backoff().build().collect();
         assert_eq!(delays.len(), 3);
         assert!(delays.iter().all(|d| *d <= Duration::from_millis(80)), "{delays:?}");

@@ -152,7 +152,9 @@ fn http_client() -> Result<reqwest::Client, StartupError> {
 
 /// Missing credentials (one service not configured) make an unusable client, whose calls fail clearly.
 fn credentials(configured: &Option<ClientCredentials>) -> ClientCredentials {
-    configured.clone().unwrap_or_else(|| ClientCredentials { client_id: String::new(), client_secret: String::new().into() })
+    configured
+        .clone()
+        .unwrap_or_else(|| ClientCredentials { client_id: String::new(), client_secret: String::new().into() })
 }
 
 /// Starts the service on `listener`. In [`crate::config::Mode::Production`], settings without any
@@ -164,7 +166,10 @@ pub async fn start(settings: Settings, listener: TcpListener, options: StartOpti
     let store = Store::connect(&settings.database_url, Cipher::new(&key)).await?;
     let stale = chrono::TimeDelta::from_std(STALE_RUN_AGE).unwrap_or(chrono::TimeDelta::hours(1));
     let crashed = store
-        .interrupt_stale_runs(Utc::now() - stale, "The service stopped before this sync finished; syncing again is safe.")
+        .interrupt_stale_runs(
+            Utc::now() - stale,
+            "The service stopped before this sync finished; syncing again is safe.",
+        )
         .await?;
     if crashed > 0 {
         tracing::warn!(runs = crashed, "syncs a previous process left running are marked interrupted");
@@ -228,7 +233,8 @@ async fn serve(
         () = stop.cancelled() => {
             tracing::info!(?grace, "shutting down: no new connections; waiting for requests and syncs in flight");
             let deadline = tokio::time::Instant::now() + grace + Duration::from_secs(5);
-            let (served, interrupted) = tokio::join!(tokio::time::timeout_at(deadline, &mut serving), engine.drain(grace));
+            let served = tokio::time::timeout_at(deadline, &mut serving);
+            let (served, interrupted) = tokio::join!(served, engine.drain(grace));
             if served.is_err() {
                 tracing::warn!("requests still open at the deadline were cut");
             }

@@ -24,8 +24,14 @@ fn without_credentials_it_exits_2_naming_the_variables_and_the_demo() {
         .expect("run xero-sync");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
-    for needed in ["XERO_CLIENT_ID", "XERO_CLIENT_SECRET", "ZOHO_CLIENT_ID", "ZOHO_CLIENT_SECRET", "scripts/run.sh", "xero-sync-demo"]
-    {
+    for needed in [
+        "XERO_CLIENT_ID",
+        "XERO_CLIENT_SECRET",
+        "ZOHO_CLIENT_ID",
+        "ZOHO_CLIENT_SECRET",
+        "scripts/run.sh",
+        "xero-sync-demo",
+    ] {
         assert!(stderr.contains(needed), "{needed} missing from: {stderr}");
     }
     assert!(output.stdout.is_empty(), "it serves nothing");

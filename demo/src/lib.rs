@@ -15,9 +15,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use backend::config::{ConfigError, Mode, Settings};
-use backend::connections::{
-    ApiKeyHook, ConsentError, Consented, XeroAnswer, ZOHO_SCOPES, ZohoCodeError,
-};
+use backend::connections::{ApiKeyHook, ConsentError, Consented, XeroAnswer, ZOHO_SCOPES, ZohoCodeError};
 use backend::crypto::CryptoError;
 use backend::server::{SHUTDOWN_GRACE, Server, StartOptions, StartupError};
 use backend::store::StoreError;
@@ -196,10 +194,8 @@ async fn connect_xero(server: &Server, sandbox: &Sandbox) -> Result<(), DemoErro
         code_challenge_method: param("code_challenge_method"),
     };
     let demo_org: Vec<String> = sandbox.xero.tenant_id(sandbox::xero::AU_ORG).into_iter().collect();
-    let code = sandbox
-        .xero
-        .approve_tenants(&request, &demo_org)
-        .map_err(|e| DemoError::SimulatorConsent(e.to_string()))?;
+    let code =
+        sandbox.xero.approve_tenants(&request, &demo_org).map_err(|e| DemoError::SimulatorConsent(e.to_string()))?;
     let answer = XeroAnswer { code: Some(code), state: request.state, error: None };
     match server.connections().finish_xero_consent(answer).await? {
         Consented::Connected(_) => Ok(()),

@@ -25,7 +25,10 @@ async fn main() -> ExitCode {
         Some(text) => match text.trim().parse::<SocketAddr>() {
             Ok(addr) if addr.ip().is_loopback() => addr,
             Ok(addr) => {
-                eprintln!("xero-sync-demo: XERO_SYNC_ADDR {addr} is not a loopback address; the demo's admin password is public, so it only listens on loopback");
+                eprintln!(
+                    "xero-sync-demo: XERO_SYNC_ADDR {addr} is not a loopback address; the demo's admin password \
+                     is public, so it only listens on loopback"
+                );
                 return ExitCode::from(2);
             }
             Err(error) => {

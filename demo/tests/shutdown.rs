@@ -62,10 +62,8 @@ async fn a_sigterm_during_a_slow_sync_ends_within_the_bound_and_leaves_no_runnin
     }
 
     let signalled = Instant::now();
-    let kill = std::process::Command::new("kill")
-        .args(["-TERM", &std::process::id().to_string()])
-        .status()
-        .expect("kill");
+    let kill =
+        std::process::Command::new("kill").args(["-TERM", &std::process::id().to_string()]).status().expect("kill");
     assert!(kill.success());
     let (status, body) = sync.await.expect("the sync request");
     demo.wait().await;

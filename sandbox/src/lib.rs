@@ -1,8 +1,12 @@
 //! Faithful simulators of the two services xero-sync talks to, plus an emulated Zoho CRM record page.
 //!
-//! Everything runs in-process on loopback ports, so the backend, the widget and the end-to-end tests work
-//! with no accounts and no network. The simulators follow the published contracts in
+//! Everything runs in-process on loopback ports, so the demo (`xero-sync-demo`), the widget and the tests
+//! work with no accounts and no network. The simulators follow the published contracts in
 //! `../shared/contracts/` and the behaviour recorded in `../shared/reference/`.
+//!
+//! They do not depend on `shared` (the domain the backend and the widget share), on purpose: a simulator
+//! that reused the client's types or rules would share the client's bugs and agree with them. They are
+//! written from Xero's and Zoho's documentation instead, and the production binary never links them.
 
 pub mod clock;
 pub mod crm_page;

@@ -103,7 +103,8 @@ async fn dashboard(State(state): State<AdminState>, admin: AdminSession) -> Resu
                     button type="submit" { "Connect Zoho" }
                 }
                 p.muted {
-                    "In Zoho's API Console → Self Client → Generate Code, with the scopes " code { (ZOHO_SCOPES.join(",")) }
+                    "In Zoho's API Console → Self Client → Generate Code, with the scopes "
+                    code { (ZOHO_SCOPES.join(",")) }
                     "; paste it within its few minutes. Only do this when needed: each code exchanged uses one of the "
                     "user's 20 refresh tokens."
                 }
@@ -112,13 +113,20 @@ async fn dashboard(State(state): State<AdminState>, admin: AdminSession) -> Resu
         section aria-labelledby="crm-h" {
             h2 id="crm-h" { "CRM set-up" }
             p { "Widget URL: " code { (state.settings.widget_url()) } }
-            p { "CRM Connection name: " code { (CONNECTION_NAME) } ", authenticated with the header " code { "X-Api-Key" } "." }
+            p {
+                "CRM Connection name: " code { (CONNECTION_NAME) } ", authenticated with the header "
+                code { "X-Api-Key" } "."
+            }
             @if overview.has_api_key {
-                p { "An API key is set. It is never shown again; rotate it if it is lost (the old one then stops working)." }
+                p {
+                    "An API key is set. It is never shown again; rotate it if it is lost (the old one then stops "
+                    "working)."
+                }
             } @else {
                 p.warn { "No API key yet: the CRM Connection cannot call the service." }
             }
-            p { (button(csrf, "/admin/api-key", if overview.has_api_key { "Rotate API key" } else { "Create API key" })) }
+            @let label = if overview.has_api_key { "Rotate API key" } else { "Create API key" };
+            p { (button(csrf, "/admin/api-key", label)) }
         }
         section aria-labelledby="log-h" {
             h2 id="log-h" { "Recent syncs" }
@@ -142,7 +150,8 @@ fn xero_section(csrf: &str, overview: &Overview) -> Markup {
                     p.muted {
                         @match overview.xero_limits {
                             Some(l) => {
-                                "Calls left today: " (count(l.day_remaining)) "; this minute: " (count(l.minute_remaining)) "."
+                                "Calls left today: " (count(l.day_remaining))
+                                "; this minute: " (count(l.minute_remaining)) "."
                             }
                             None => "Calls left: known after the first call to this organisation.",
                         }
@@ -179,7 +188,9 @@ fn crm_fields(check: &FieldCheck) -> Markup {
                         li { span.ok { "✓" } " " (field.label) ": " code { (field.api_name) } }
                     } @else {
                         li {
-                            span.warn { "✗ " (field.label) ": the CRM has no Products field " code { (field.api_name) } }
+                            span.warn {
+                                "✗ " (field.label) ": the CRM has no Products field " code { (field.api_name) }
+                            }
                             ". Create it, or set " code { (field.variable) } " to its API name."
                         }
                     }
@@ -218,7 +229,11 @@ fn log_table(entries: &[SyncLogEntry]) -> Markup {
                     tr {
                         td { (when(e.started_at)) }
                         td {
-                            @if let Some(name) = name { (name) br; span.muted { (e.product_id) } } @else { (e.product_id) }
+                            @if let Some(name) = name {
+                                (name) br; span.muted { (e.product_id) }
+                            } @else {
+                                (e.product_id)
+                            }
                         }
                         td { (e.actor) }
                         td { (e.trigger.as_str()) }
@@ -263,7 +278,10 @@ async fn rotate_api_key(State(state): State<AdminState>, form: AdminForm) -> Res
         @if rotated.forwarded {
             p { "Sandbox mode: the emulated CRM's Connection now presents this key." }
         }
-        p { "In Zoho CRM, open the Connection " code { (CONNECTION_NAME) } " and set the header " code { "X-Api-Key" } " to this key." }
+        p {
+            "In Zoho CRM, open the Connection " code { (CONNECTION_NAME) } " and set the header "
+            code { "X-Api-Key" } " to this key."
+        }
         p { a href="/admin" { "Back to the dashboard" } }
     };
     Ok(respond(StatusCode::OK, layout(state.mode, "New API key", Some(form.admin.csrf()), body)))

@@ -115,7 +115,8 @@ pub(super) async fn choose_page(State(state): State<AdminState>, admin: AdminSes
                 legend { "Organisation" }
                 @for (i, tenant) in tenants.iter().enumerate() {
                     p {
-                        input type="radio" name="tenant" id={ "tenant" (i) } value=(tenant.tenant_id) required checked[i == 0];
+                        input type="radio" name="tenant" id={ "tenant" (i) } value=(tenant.tenant_id) required
+                            checked[i == 0];
                         " "
                         label for={ "tenant" (i) } { (display_name(&tenant.tenant_name)) }
                     }

@@ -19,9 +19,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for AppJson<T> {
     type Rejection = AppError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = Bytes::from_request(request, state)
-            .await
-            .map_err(|rejection| AppError::BadRequest(format!("The body could not be read: {}", rejection.body_text())))?;
+        let bytes = Bytes::from_request(request, state).await.map_err(|rejection| {
+            AppError::BadRequest(format!("The body could not be read: {}", rejection.body_text()))
+        })?;
         parse(&bytes).map(AppJson)
     }
 }

@@ -4,11 +4,11 @@ mod error;
 mod json;
 mod session;
 
+use axum::Json;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::routing::{get, post};
-use axum::Json;
 use shared::wire::{HistoryEntry, PickLists, PreviewResponse, SessionRequest, SessionResponse, SyncResponse};
 
 use crate::crypto::constant_time_eq;

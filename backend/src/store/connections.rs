@@ -52,7 +52,7 @@ pub struct PendingTenant {
     pub connection_id: String,
 }
 
-/// The Zoho grant: its refresh token never expires or rotates (reference zoho-crm.md §6).
+/// The Zoho grant: its refresh token never expires or rotates (`../shared/reference/zoho-crm.md` §6).
 #[derive(Debug, Clone)]
 pub struct ZohoConnection {
     pub refresh_token: SecretString,

@@ -1,4 +1,4 @@
-//! The Xero token set (reference xero-api.md §10.3): one per deployment, replaced by compare-and-set so
+//! The Xero token set (`../shared/reference/xero-api.md` §10.3): one per deployment, replaced by compare-and-set so
 //! two refreshers cannot both win, keeping the replaced refresh token for Xero's grace period.
 
 use chrono::{DateTime, TimeDelta, Utc};

@@ -61,7 +61,6 @@ pub(crate) struct ZohoGrantVault {
     pub(crate) accounts_url: String,
 }
 
-
 #[async_trait]
 impl ZohoVault for ZohoGrantVault {
     async fn load(&self) -> Result<Option<ZohoGrant>, VaultError> {

@@ -13,12 +13,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{SecondsFormat, Utc};
-use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 use serde_json::{Map, json};
 use shared::rules::same_name;
 use shared::wire::{HistoryEntry, PickLists, SyncOutcome, SyncResponse};
 use shared::{CrmProduct, FieldMap, Issue, ItemPayload, XeroContext, validate};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::store::{
     ConnectionStatus, ItemLink, Store, StoreError, SyncOutcome as LogOutcome, SyncTrigger, XeroConnection,

@@ -22,9 +22,9 @@ use super::types::{ItemResult, Tenant, XeroItem, validation_messages};
 use crate::config::{ClientCredentials, XeroEndpoints};
 use crate::retry::RetryPolicy;
 
-/// Xero recommends batches of up to 50 elements (reference §5).
+/// Xero recommends batches of up to 50 elements (`../shared/reference/xero-api.md` §5).
 pub const MAX_ITEMS_PER_CALL: usize = 50;
-/// Xero's limit on an `Idempotency-Key` (reference §8).
+/// Xero's limit on an `Idempotency-Key` (`../shared/reference/xero-api.md` §8).
 const MAX_IDEMPOTENCY_KEY_CHARS: usize = 128;
 /// 429s waited out in one call before giving up.
 const MAX_RATE_LIMIT_RETRIES: u32 = 5;
@@ -129,7 +129,8 @@ fn correlation_id(headers: &HeaderMap) -> Option<&str> {
 }
 
 fn check_item_id(item_id: &str) -> Result<(), XeroError> {
-    // Only an ItemID goes in the path: a Code there can contain '/' and silently miss (reference §4).
+    // Only an ItemID goes in the path: a Code there can contain '/' and silently miss
+    // (`../shared/reference/xero-api.md` §4).
     uuid::Uuid::parse_str(item_id)
         .map(drop)
         .map_err(|_| XeroError::Validation(vec![format!("'{item_id}' is not a Xero ItemID")]))
@@ -374,14 +375,16 @@ impl XeroClient {
     /// retry with the [`RetryPolicy`]'s backoff. The same request (and Idempotency-Key) is resent each time.
     async fn execute(&self, call: &Call<'_>) -> Result<Answer, XeroError> {
         // Across the retries of one call: one 401 refresh, and a bounded number of 429 waits.
-        let progress = Mutex::new(Progress { rejected: None, rate_limited: 0, concurrent_wait: Duration::from_secs(1) });
+        let progress =
+            Mutex::new(Progress { rejected: None, rate_limited: 0, concurrent_wait: Duration::from_secs(1) });
         let attempt = || self.attempt(call, &progress);
         attempt
             .retry(self.inner.config.retry.backoff())
             .when(|failure| matches!(failure, Attempt::Retry(_)))
             .notify(|failure, delay| {
                 if let Attempt::Retry(reason) = failure {
-                    tracing::warn!(method = %call.method, url = %call.url, %reason, ?delay, "xero call failed; retrying");
+                    let (method, url) = (&call.method, &call.url);
+                    tracing::warn!(%method, %url, %reason, ?delay, "xero call failed; retrying");
                 }
             })
             .await

@@ -16,7 +16,7 @@ use super::error::XeroError;
 /// Limits applied per tenant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LimiterConfig {
-    /// Calls in flight per tenant. Xero allows 5; the reference (§9) suggests 3 for headroom.
+    /// Calls in flight per tenant. Xero allows 5; `../shared/reference/xero-api.md` (§9) suggests 3 for headroom.
     pub max_in_flight: usize,
     /// Calls per window per tenant (Xero: 60 a minute).
     pub per_window: u32,

@@ -2,9 +2,9 @@
 //! valid across Xero's rotating refresh tokens.
 //!
 //! Xero rotates the refresh token on every refresh and accepts the previous one for 30 minutes only, so a
-//! token set must have one holder and one refresher (reference §10.3). Here: refreshes are single-flight
-//! per process, the vault's compare-and-set arbitrates between processes, and the new refresh token is
-//! persisted before the new access token is used.
+//! token set must have one holder and one refresher (`../shared/reference/xero-api.md` §10.3). Here:
+//! refreshes are single-flight per process, the vault's compare-and-set arbitrates between processes, and
+//! the new refresh token is persisted before the new access token is used.
 
 use std::sync::Mutex;
 use std::time::Duration;

@@ -1,4 +1,5 @@
-//! The CRM v8 calls the sync needs on Products (reference §5.3): read one, list changes, write back.
+//! The CRM v8 calls the sync needs on Products (`../shared/reference/zoho-crm.md` §5.3): read one, list
+//! changes, write back.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -102,7 +103,8 @@ impl ZohoClient {
     ) -> Self {
         let api_url = endpoints.api_url.trim_end_matches('/').to_string();
         let auth = ZohoAuth::new(http.clone(), &endpoints.accounts_url, api_url, credentials, vault);
-        let retry = RetryPolicy { max_attempts: 4, min_delay: Duration::from_millis(500), max_delay: Duration::from_secs(4) };
+        let retry =
+            RetryPolicy { max_attempts: 4, min_delay: Duration::from_millis(500), max_delay: Duration::from_secs(4) };
         Self { http, auth: Arc::new(auth), retry }
     }
 

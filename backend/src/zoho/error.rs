@@ -1,5 +1,5 @@
 //! What a Zoho call can fail with, and the reading of Zoho's error envelopes
-//! (`{code, details, message, status:"error"}`, reference §5.3) into it.
+//! (`{code, details, message, status:"error"}`, `../shared/reference/zoho-crm.md` §5.3) into it.
 
 use std::time::Duration;
 

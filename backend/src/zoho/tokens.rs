@@ -1,5 +1,6 @@
-//! Zoho OAuth for the backend (reference §6): the refresh token lives in a [`ZohoVault`]; access tokens
-//! live in memory only, refreshed one at a time and within Zoho's 10-requests-per-10-minutes budget.
+//! Zoho OAuth for the backend (`../shared/reference/zoho-crm.md` §6): the refresh token lives in a
+//! [`ZohoVault`]; access tokens live in memory only, refreshed one at a time and within Zoho's
+//! 10-requests-per-10-minutes budget.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, PoisonError};

@@ -430,8 +430,8 @@ async fn after_a_reconnect_every_rotated_refresh_token_is_kept() {
     let server = &app.demo.server;
     // What the admin's disconnect then connect do to the tokens.
     server.store().clear_xero_tokens().await.expect("clear");
-    let consent = reqwest::Url::parse(&server.connections().begin_xero_consent().await.expect("consent URL"))
-        .expect("URL");
+    let consent =
+        reqwest::Url::parse(&server.connections().begin_xero_consent().await.expect("consent URL")).expect("URL");
     let param = |name: &str| consent.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned());
     let request = AuthorizeRequest {
         response_type: param("response_type").unwrap_or_default(),

@@ -31,7 +31,8 @@ fn client(zoho: &ZohoSim, vault: &Arc<MemoryZohoVault>) -> ZohoClient {
     let endpoints = ZohoEndpoints { dc: ZohoDc::Com, accounts_url: zoho.url.clone(), api_url: UNUSED_API_URL.into() };
     let credentials =
         ClientCredentials { client_id: config.client_id.clone(), client_secret: config.client_secret.clone().into() };
-    let retry = RetryPolicy { max_attempts: 4, min_delay: Duration::from_millis(10), max_delay: Duration::from_millis(80) };
+    let retry =
+        RetryPolicy { max_attempts: 4, min_delay: Duration::from_millis(10), max_delay: Duration::from_millis(80) };
     ZohoClient::new(http, &endpoints, credentials, vault.clone()).with_retry(retry)
 }
 

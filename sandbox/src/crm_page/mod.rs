@@ -1,4 +1,5 @@
-//! Emulated Zoho CRM product record page: the host side of the embedded-app protocol (reference §3).
+//! Emulated Zoho CRM product record page: the host side of the embedded-app protocol
+//! (`../shared/reference/zoho-crm.md` §3).
 //!
 //! `GET /crm/{org}/tab/Products/{id}` renders the record from the [`ZohoSim`] with a "Sync to Xero" button.
 //! The button opens the widget in a popup iframe on the widget's own origin, with `?serviceOrigin=<this

@@ -11,6 +11,11 @@ step() { printf '\n==> %s\n' "$*"; }
 
 step "format and lints"
 cargo fmt --all -- --check
+# The production service links no simulator: `backend`'s normal dependencies hold neither `sandbox` nor
+# the `demo` built on it (the tests also check the binary's strings).
+if cargo tree -p backend -e normal --prefix none --locked | grep -E '^(sandbox|demo) '; then
+  echo "backend depends on the simulators (above): the production binary must not" >&2; exit 1
+fi
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo clippy -p widget -p shared --target wasm32-unknown-unknown --all-targets --locked -- -D warnings
 

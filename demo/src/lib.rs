@@ -182,8 +182,24 @@ pub async fn start(
 /// ticked, then Xero's answer handed back to the service as its callback would.
 async fn connect_xero(server: &Server, sandbox: &Sandbox) -> Result<(), DemoError> {
     let consent_url = server.connections().begin_xero_consent().await?;
-    let consent_url = reqwest::Url::parse(&consent_url).map_err(|e| DemoError::SimulatorConsent(e.to_string()))?;
-    let param = |name: &str| consent_url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned());
+    let demo_org: Vec<String> = sandbox.xero.tenant_id(sandbox::xero::AU_ORG).into_iter().collect();
+    let answer = consent_at_simulator(&sandbox.xero, &consent_url, &demo_org)?;
+    match server.connections().finish_xero_consent(answer).await? {
+        Consented::Connected(_) => Ok(()),
+        Consented::ChooseAmong(_) => Err(DemoError::SeveralOrganisations),
+    }
+}
+
+/// The user at the Xero simulator's consent page for `consent_url` (what
+/// [`backend::connections::Connections::begin_xero_consent`] returns, or any authorize URL), allowing
+/// access to `tenant_ids`: the answer Xero's redirect would carry back.
+pub fn consent_at_simulator(
+    xero: &sandbox::xero::XeroSim,
+    consent_url: &str,
+    tenant_ids: &[String],
+) -> Result<XeroAnswer, DemoError> {
+    let url = reqwest::Url::parse(consent_url).map_err(|e| DemoError::SimulatorConsent(e.to_string()))?;
+    let param = |name: &str| url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned());
     let request = sandbox::xero::AuthorizeRequest {
         response_type: param("response_type").unwrap_or_default(),
         client_id: param("client_id").unwrap_or_default(),
@@ -193,12 +209,6 @@ async fn connect_xero(server: &Server, sandbox: &Sandbox) -> Result<(), DemoErro
         code_challenge: param("code_challenge"),
         code_challenge_method: param("code_challenge_method"),
     };
-    let demo_org: Vec<String> = sandbox.xero.tenant_id(sandbox::xero::AU_ORG).into_iter().collect();
-    let code =
-        sandbox.xero.approve_tenants(&request, &demo_org).map_err(|e| DemoError::SimulatorConsent(e.to_string()))?;
-    let answer = XeroAnswer { code: Some(code), state: request.state, error: None };
-    match server.connections().finish_xero_consent(answer).await? {
-        Consented::Connected(_) => Ok(()),
-        Consented::ChooseAmong(_) => Err(DemoError::SeveralOrganisations),
-    }
+    let code = xero.approve_tenants(&request, tenant_ids).map_err(|e| DemoError::SimulatorConsent(e.to_string()))?;
+    Ok(XeroAnswer { code: Some(code), state: request.state, error: None })
 }

@@ -70,6 +70,8 @@ type Cache<T> = Mutex<HashMap<String, Cached<T>>>;
 struct Inner {
     http: reqwest::Client,
     endpoints: XeroEndpoints,
+    /// The app's client id, named in consent URLs.
+    client_id: String,
     config: XeroClientConfig,
     tokens: TokenManager,
     limiters: Mutex<HashMap<String, Arc<TenantLimiter>>>,
@@ -154,11 +156,13 @@ impl XeroClient {
         vault: Arc<dyn TokenVault>,
         config: XeroClientConfig,
     ) -> Self {
+        let client_id = credentials.client_id.clone();
         let tokens =
             TokenManager::new(http.clone(), &endpoints, credentials, vault, config.retry, config.refresh_grace);
         let inner = Inner {
             http,
             endpoints,
+            client_id,
             config,
             tokens,
             limiters: Mutex::new(HashMap::new()),
@@ -177,7 +181,20 @@ impl XeroClient {
         pkce_challenge: &str,
         scopes: &[&str],
     ) -> Result<String, XeroError> {
-        self.inner.tokens.authorize_url(redirect_uri, state, pkce_challenge, scopes)
+        let mut url = reqwest::Url::parse(&self.inner.endpoints.login_url).map_err(|e| XeroError::Unexpected {
+            status: 0,
+            body_excerpt: format!("the consent page URL is not a URL: {e}"),
+        })?;
+        url.query_pairs_mut().extend_pairs([
+            ("response_type", "code"),
+            ("client_id", self.inner.client_id.as_str()),
+            ("redirect_uri", redirect_uri),
+            ("scope", &scopes.join(" ")),
+            ("state", state),
+            ("code_challenge", pkce_challenge),
+            ("code_challenge_method", "S256"),
+        ]);
+        Ok(url.into())
     }
 
     /// Revokes the stored refresh token at Xero, ending every connection it made.

@@ -1,4 +1,4 @@
-//! OAuth 2.0 tokens: the connect flow (authorize URL, PKCE, code exchange) and an access token that stays
+//! OAuth 2.0 tokens: the connect flow's PKCE and code exchange, revocation, and an access token that stays
 //! valid across Xero's rotating refresh tokens.
 //!
 //! Xero rotates the refresh token on every refresh and accepts the previous one for 30 minutes only, so a
@@ -20,7 +20,6 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use backon::Retryable;
-use reqwest::Url;
 
 use super::error::{XeroError, describe_transport};
 use crate::config::ClientCredentials;
@@ -149,7 +148,6 @@ enum TokenFailure {
 /// Hands out valid access tokens; see the module docs.
 pub(super) struct TokenManager {
     http: reqwest::Client,
-    login_url: String,
     token_url: String,
     revocation_url: String,
     credentials: ClientCredentials,
@@ -172,7 +170,6 @@ impl TokenManager {
     ) -> Self {
         Self {
             http,
-            login_url: endpoints.login_url.clone(),
             token_url: endpoints.token_url(),
             revocation_url: endpoints.revocation_url(),
             credentials,
@@ -190,30 +187,6 @@ impl TokenManager {
 
     fn set_cached(&self, set: Option<TokenSet>) {
         *self.cached.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = set;
-    }
-
-    /// The consent page URL for the connect flow (PKCE S256).
-    pub(super) fn authorize_url(
-        &self,
-        redirect_uri: &str,
-        state: &str,
-        pkce_challenge: &str,
-        scopes: &[&str],
-    ) -> Result<String, XeroError> {
-        let mut url = Url::parse(&self.login_url).map_err(|e| XeroError::Unexpected {
-            status: 0,
-            body_excerpt: format!("the consent page URL is not a URL: {e}"),
-        })?;
-        url.query_pairs_mut().extend_pairs([
-            ("response_type", "code"),
-            ("client_id", self.credentials.client_id.as_str()),
-            ("redirect_uri", redirect_uri),
-            ("scope", &scopes.join(" ")),
-            ("state", state),
-            ("code_challenge", pkce_challenge),
-            ("code_challenge_method", "S256"),
-        ]);
-        Ok(url.into())
     }
 
     /// Revokes the stored refresh token at Xero (which also ends every connection it made) and forgets the

@@ -230,6 +230,9 @@ impl TestApp {
 #[tokio::test]
 async fn pages_need_a_login() {
     let app = spawn(false).await;
+    // The service's root is no blank 404: it leads to the admin pages.
+    let root = app.get("/", None).await;
+    assert_eq!((root.status, root.location()), (StatusCode::SEE_OTHER, "/admin"));
     for path in ["/admin", "/admin/xero/tenant", "/admin/xero/callback?code=c&state=s&resume=1"] {
         let page = app.get(path, None).await;
         assert_eq!((page.status, page.location()), (StatusCode::SEE_OTHER, "/admin/login"), "{path}");

@@ -415,8 +415,8 @@ async fn a_sync_that_outlasts_xeros_errors_can_simply_be_tried_again() {
 
 #[tokio::test]
 async fn after_a_reconnect_every_rotated_refresh_token_is_kept() {
-    use backend::connections::{Consented, XeroAnswer};
-    use sandbox::xero::{AuthorizeRequest, Lifetimes, XeroConfig};
+    use backend::connections::Consented;
+    use sandbox::xero::{Lifetimes, XeroConfig};
     // No grace: a refresh token lost even once would mean "reconnect needed".
     let lifetimes = Lifetimes { refresh_grace: Duration::ZERO, ..Lifetimes::default() };
     let tuning = Tuning {
@@ -430,21 +430,8 @@ async fn after_a_reconnect_every_rotated_refresh_token_is_kept() {
     let server = &app.demo.server;
     // What the admin's disconnect then connect do to the tokens.
     server.store().clear_xero_tokens().await.expect("clear");
-    let consent =
-        reqwest::Url::parse(&server.connections().begin_xero_consent().await.expect("consent URL")).expect("URL");
-    let param = |name: &str| consent.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned());
-    let request = AuthorizeRequest {
-        response_type: param("response_type").unwrap_or_default(),
-        client_id: param("client_id").unwrap_or_default(),
-        redirect_uri: param("redirect_uri").unwrap_or_default(),
-        scope: param("scope").unwrap_or_default(),
-        state: param("state"),
-        code_challenge: param("code_challenge"),
-        code_challenge_method: param("code_challenge_method"),
-    };
-    let au = vec![app.tenant()];
-    let code = app.sandbox().xero.approve_tenants(&request, &au).expect("consent");
-    let answer = XeroAnswer { code: Some(code), state: request.state.clone(), error: None };
+    let consent_url = server.connections().begin_xero_consent().await.expect("consent URL");
+    let answer = demo::consent_at_simulator(&app.sandbox().xero, &consent_url, &[app.tenant()]).expect("consent");
     let consented = server.connections().finish_xero_consent(answer).await.expect("exchange");
     assert!(matches!(consented, Consented::Connected(_)), "{consented:?}");
 

@@ -14,9 +14,7 @@ use backend::xero::{
 use chrono::{TimeDelta, Utc};
 use contracts::Contract;
 use sandbox::Clock;
-use sandbox::xero::{
-    AU_ORG, AuthorizeRequest, Fault, FaultTarget, Lifetimes, RateLimits, RateProblem, XeroConfig, XeroSim,
-};
+use sandbox::xero::{AU_ORG, Fault, FaultTarget, Lifetimes, RateLimits, RateProblem, XeroConfig, XeroSim};
 use secrecy::{ExposeSecret, SecretString};
 use shared::{ItemPayload, SalesDetails};
 
@@ -60,19 +58,12 @@ impl Fixture {
     async fn connect(&self) {
         let (verifier, challenge) = pkce_pair();
         let url = self.client.authorize_url(REDIRECT, "state-1", &challenge, SCOPES).expect("authorize URL");
-        let url = reqwest::Url::parse(&url).expect("authorize URL");
-        assert_eq!(url.as_str().split('?').next(), Some(self.sim.login_url().as_str()));
-        let param = |name: &str| url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned());
-        let request = AuthorizeRequest {
-            response_type: param("response_type").unwrap_or_default(),
-            client_id: param("client_id").unwrap_or_default(),
-            redirect_uri: param("redirect_uri").unwrap_or_default(),
-            scope: param("scope").unwrap_or_default(),
-            state: param("state"),
-            code_challenge: param("code_challenge"),
-            code_challenge_method: param("code_challenge_method"),
-        };
-        let code = self.sim.approve(&request).expect("consent");
+        assert_eq!(url.split('?').next(), Some(self.sim.login_url().as_str()));
+        // The user allows access to every organisation.
+        let tenants: Vec<String> = self.sim.tenants().into_iter().map(|(_, id)| id).collect();
+        let answer = demo::consent_at_simulator(&self.sim, &url, &tenants).expect("consent");
+        assert_eq!(answer.state.as_deref(), Some("state-1"));
+        let code = answer.code.expect("code");
         let set = self.client.exchange_code(&code, REDIRECT, Some(&verifier)).await.expect("code exchange");
         assert_eq!(set.version, 1);
     }

@@ -1,4 +1,4 @@
-//! Who may use the admin pages: the session cookie, the [`AdminSession`] extractor, and [`AdminForm`], which
+//! Who may use the admin pages: the session cookie, the [`Admin`] extractor, and [`AdminForm`], which
 //! every state-changing form goes through (session, same origin, CSRF token).
 
 use axum::Form;
@@ -37,12 +37,12 @@ pub(super) fn removal_cookie(state: &AdminState) -> Cookie<'static> {
 }
 
 /// A logged-in admin. Extracting it from a request without a live session redirects to the login page.
-pub(super) struct AdminSession {
+pub(super) struct Admin {
     pub(super) id: SecretString,
     session: store::AdminSession,
 }
 
-impl AdminSession {
+impl Admin {
     /// The live session the request's cookie names, if any.
     pub(super) async fn from_headers(state: &AdminState, headers: &HeaderMap) -> Result<Option<Self>, Failure> {
         let jar = CookieJar::from_headers(headers);
@@ -58,7 +58,7 @@ impl AdminSession {
     }
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for AdminSession
+impl<S: Send + Sync> FromRequestParts<S> for Admin
 where
     AdminState: FromRef<S>,
 {
@@ -94,7 +94,7 @@ pub(super) fn same_origin(headers: &HeaderMap, public_url: &str) -> bool {
 /// A state-changing admin form: a live session, a same-origin request, and the session's CSRF token in
 /// the `csrf` field. Anything else is refused with a 403 page.
 pub(super) struct AdminForm {
-    pub(super) admin: AdminSession,
+    pub(super) admin: Admin,
     fields: Vec<(String, String)>,
 }
 
@@ -113,7 +113,7 @@ where
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         let (mut parts, body) = request.into_parts();
-        let admin = AdminSession::from_request_parts(&mut parts, state).await?;
+        let admin = Admin::from_request_parts(&mut parts, state).await?;
         let state = AdminState::from_ref(state);
         let forbidden = |why: &str| {
             Failure::new(

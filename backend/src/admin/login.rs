@@ -15,7 +15,7 @@ use maud::{Markup, html};
 use secrecy::ExposeSecret;
 
 use super::AdminState;
-use super::auth::{AdminForm, AdminSession, removal_cookie, same_origin, session_cookie};
+use super::auth::{Admin, AdminForm, removal_cookie, same_origin, session_cookie};
 use super::page::{Failure, layout, respond};
 use crate::crypto;
 
@@ -106,7 +106,7 @@ fn login_page(state: &AdminState, status: StatusCode, message: Option<&str>) -> 
 
 /// `GET /admin/login`
 pub(super) async fn show(State(state): State<AdminState>, headers: HeaderMap) -> Response {
-    match AdminSession::from_headers(&state, &headers).await {
+    match Admin::from_headers(&state, &headers).await {
         Ok(Some(_)) => Redirect::to("/admin").into_response(),
         Ok(None) => login_page(&state, StatusCode::OK, None),
         Err(failure) => failure.into_response(),

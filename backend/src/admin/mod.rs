@@ -29,7 +29,7 @@ use crate::config::{Mode, Settings};
 use crate::connections::{Connections, FieldCheck, Overview, ZOHO_SCOPES, ZohoCodeError};
 use crate::state::AppState;
 use crate::store::{ConnectionStatus, Store, SyncLogEntry};
-use auth::{AdminForm, AdminSession};
+use auth::{Admin, AdminForm};
 pub(crate) use login::LoginState;
 use page::{Failure, button, form, layout, respond};
 
@@ -76,7 +76,7 @@ fn status(status: ConnectionStatus, reason: Option<&str>) -> Markup {
 }
 
 /// `GET /admin`
-async fn dashboard(State(state): State<AdminState>, admin: AdminSession) -> Result<Response, Failure> {
+async fn dashboard(State(state): State<AdminState>, admin: Admin) -> Result<Response, Failure> {
     let internal = |e: crate::store::StoreError| Failure::internal(state.mode, &e);
     let overview = state.connections.overview().await.map_err(internal)?;
     let log = state.store.recent_log(LOG_ROWS).await.map_err(internal)?;

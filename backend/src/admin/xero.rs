@@ -8,7 +8,7 @@ use maud::html;
 use serde::Deserialize;
 
 use super::AdminState;
-use super::auth::{AdminForm, AdminSession, LOGIN_PATH};
+use super::auth::{Admin, AdminForm, LOGIN_PATH};
 use super::page::{Failure, form, layout, respond};
 use crate::connections::{ChoiceError, ConsentError, Consented, XeroAnswer};
 
@@ -44,7 +44,7 @@ pub(super) async fn callback(
     let Ok(Query(query)) = query else {
         return Err(bad("Xero's answer could not be read. Start again from the dashboard."));
     };
-    let Some(admin) = AdminSession::from_headers(&state, &headers).await? else {
+    let Some(admin) = Admin::from_headers(&state, &headers).await? else {
         if query.resume.is_some() {
             return Ok(Redirect::to(LOGIN_PATH).into_response());
         }
@@ -99,7 +99,7 @@ fn resume_page(state: &AdminState, raw_query: &str) -> Response {
 }
 
 /// `GET /admin/xero/tenant`: which organisation to sync to, after a consent that reached several.
-pub(super) async fn choose_page(State(state): State<AdminState>, admin: AdminSession) -> Result<Response, Failure> {
+pub(super) async fn choose_page(State(state): State<AdminState>, admin: Admin) -> Result<Response, Failure> {
     let tenants = state.connections.pending_tenants().await.map_err(|e| Failure::internal(state.mode, &e))?;
     if tenants.is_empty() {
         return Ok(Redirect::to("/admin").into_response());

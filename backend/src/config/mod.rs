@@ -19,8 +19,8 @@ use thiserror::Error;
 use crate::crypto::MasterKey;
 use checks::{admin_hash, api_name, base_url, credentials, distinct_fields, https_unless_loopback, invalid};
 pub use data_centre::ZohoDc;
+pub use sources::FIELD_VARIABLES;
 use sources::*;
-pub use sources::{CONFIG_FILE_VAR, FIELD_VARIABLES, VARIABLES};
 
 /// Why the settings were refused. Messages name the variable and never include a secret's value.
 #[derive(Debug, Error)]

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use super::ConfigError;
 
 /// Names the optional TOML file.
-pub const CONFIG_FILE_VAR: &str = "XERO_SYNC_CONFIG";
+pub(super) const CONFIG_FILE_VAR: &str = "XERO_SYNC_CONFIG";
 
 pub(super) const ADDR: &str = "XERO_SYNC_ADDR";
 pub(super) const PUBLIC_URL: &str = "XERO_SYNC_PUBLIC_URL";
@@ -41,7 +41,7 @@ pub(super) const ZOHO_SDK_URL: &str = "ZOHO_SDK_URL";
 pub(super) const FRAME_ANCESTORS: &str = "XERO_SYNC_FRAME_ANCESTORS";
 
 /// Every variable the service reads (besides [`CONFIG_FILE_VAR`]); a file key outside this list is a typo.
-pub const VARIABLES: &[&str] = &[
+pub(super) const VARIABLES: &[&str] = &[
     ADDR,
     PUBLIC_URL,
     DATABASE_URL,

@@ -30,7 +30,7 @@ pub use auth::{AdminSession, hash_api_key};
 pub use connections::{ConnectionStatus, PendingTenant, XeroConnection, ZohoConnection};
 pub use items::ItemLink;
 pub use sync_log::{SyncLogEntry, SyncOutcome, SyncTrigger};
-pub use tokens::{XERO_REFRESH_GRACE, XeroTokens};
+pub use tokens::XeroTokens;
 pub(crate) use vaults::ZohoGrantVault;
 
 #[derive(Debug, Error)]

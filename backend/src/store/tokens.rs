@@ -6,9 +6,6 @@ use secrecy::SecretString;
 
 use super::{Store, StoreError, millis, optional_time, time};
 
-/// How long Xero still accepts a rotated-out refresh token, for retrying after a lost refresh response.
-pub const XERO_REFRESH_GRACE: TimeDelta = TimeDelta::minutes(30);
-
 const ACCESS: &str = "xero_tokens.access_token";
 /// Shared by the current and previous refresh-token columns: rotation moves the ciphertext between them.
 const REFRESH: &str = "xero_tokens.refresh_token";
@@ -39,10 +36,11 @@ impl XeroTokens {
         }
     }
 
-    /// The replaced refresh token while Xero may still accept it (within [`XERO_REFRESH_GRACE`] of `now`).
-    pub fn retryable_previous(&self, now: DateTime<Utc>) -> Option<&SecretString> {
+    /// The replaced refresh token while Xero may still accept it: within `grace` (Xero's 30 minutes, the Xero
+    /// client's `refresh_grace`) of its rotation, at `now`.
+    pub fn retryable_previous(&self, now: DateTime<Utc>, grace: TimeDelta) -> Option<&SecretString> {
         let rotated_at = self.rotated_at?;
-        (now < rotated_at + XERO_REFRESH_GRACE).then_some(self.previous_refresh_token.as_ref()).flatten()
+        (now < rotated_at + grace).then_some(self.previous_refresh_token.as_ref()).flatten()
     }
 }
 

@@ -42,10 +42,8 @@ impl TokenVault for Store {
 
     async fn previous_refresh_token(&self, grace: Duration) -> Result<Option<SecretString>, VaultError> {
         let Some(tokens) = self.load_xero_tokens().await.map_err(vault_error)? else { return Ok(None) };
-        let within = |rotated: chrono::DateTime<Utc>| {
-            chrono::TimeDelta::from_std(grace).is_ok_and(|grace| Utc::now() < rotated + grace)
-        };
-        Ok(tokens.rotated_at.filter(|r| within(*r)).and(tokens.previous_refresh_token))
+        let grace = chrono::TimeDelta::from_std(grace).unwrap_or(chrono::TimeDelta::MAX);
+        Ok(tokens.retryable_previous(Utc::now(), grace).cloned())
     }
 
     async fn mark_reconnect_needed(&self, reason: &str) -> Result<(), VaultError> {

@@ -23,7 +23,7 @@ use crate::config::{ClientCredentials, XeroEndpoints};
 use crate::retry::RetryPolicy;
 
 /// Xero recommends batches of up to 50 elements (`../shared/reference/xero-api.md` §5).
-pub const MAX_ITEMS_PER_CALL: usize = 50;
+pub(super) const MAX_ITEMS_PER_CALL: usize = 50;
 /// Xero's limit on an `Idempotency-Key` (`../shared/reference/xero-api.md` §8).
 const MAX_IDEMPOTENCY_KEY_CHARS: usize = 128;
 /// 429s waited out in one call before giving up.

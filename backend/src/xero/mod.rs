@@ -9,8 +9,8 @@ mod limiter;
 mod tokens;
 mod types;
 
-pub use client::{MAX_ITEMS_PER_CALL, XeroClient, XeroClientConfig, items_body};
+pub use client::{XeroClient, XeroClientConfig, items_body};
 pub use error::XeroError;
 pub use limiter::{LimitStatus, LimiterConfig};
 pub use tokens::{MemoryVault, TokenSet, TokenVault, pkce_pair};
-pub use types::{ElementStatus, ItemResult, Tenant, XeroItem, XeroSalesDetails, parse_ms_date};
+pub use types::{ElementStatus, ItemResult, Tenant, XeroItem};

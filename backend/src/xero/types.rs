@@ -54,7 +54,7 @@ fn ms_date<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<DateTime
 
 /// Parses Xero's MS-JSON dates, `/Date(1573755038314)/` or `/Date(1551981476267+0000)/`. The number is
 /// milliseconds since the epoch in UTC; the offset is informational only.
-pub fn parse_ms_date(text: &str) -> Option<DateTime<Utc>> {
+pub(super) fn parse_ms_date(text: &str) -> Option<DateTime<Utc>> {
     let inner = text.trim().strip_prefix("/Date(")?.strip_suffix(")/")?;
     // A leading '-' is a negative epoch; a later '+'/'-' starts the offset.
     let end = inner.char_indices().skip(1).find(|(_, c)| *c == '+' || *c == '-').map_or(inner.len(), |(i, _)| i);

@@ -90,8 +90,9 @@ async fn xero_tokens_rotate_by_compare_and_set() {
     assert_eq!(second.previous_refresh_token.as_ref().map(|t| t.expose_secret()), Some("refresh-1"));
     let rotated_at = second.rotated_at.expect("rotated_at");
     assert!((Utc::now() - rotated_at).num_seconds().abs() < 60);
-    assert_eq!(second.retryable_previous(Utc::now()).map(|t| t.expose_secret()), Some("refresh-1"));
-    assert!(second.retryable_previous(rotated_at + TimeDelta::minutes(31)).is_none(), "past Xero's grace");
+    let grace = TimeDelta::minutes(30);
+    assert_eq!(second.retryable_previous(Utc::now(), grace).map(|t| t.expose_secret()), Some("refresh-1"));
+    assert!(second.retryable_previous(rotated_at + TimeDelta::minutes(31), grace).is_none(), "past Xero's grace");
     assert_eq!(second.version, 2);
     let left = (second.access_expires_at - Utc::now()).num_seconds();
     assert!((28 * 60..=30 * 60).contains(&left), "the expiry round-trips: {left}s left");

@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::admin::{AdminState, LoginState};
 use crate::api::SessionKeys;
-use crate::config::{ClientCredentials, ConfigError, Settings};
+use crate::config::{ClientCredentials, ConfigError, Mode, Settings};
 use crate::connections::{ApiKeyHook, Connections};
 use crate::crypto::{Cipher, CryptoError, MasterKey};
 use crate::state::AppState;
@@ -162,6 +162,10 @@ fn credentials(configured: &Option<ClientCredentials>) -> ClientCredentials {
 pub async fn start(settings: Settings, listener: TcpListener, options: StartOptions) -> Result<Server, StartupError> {
     settings.require_credentials()?;
     let url = format!("http://{}", listener.local_addr()?);
+    match settings.mode {
+        Mode::Production => tracing::info!(%url, "xero-sync starting"),
+        Mode::Demo => tracing::warn!(%url, "SANDBOX MODE (demo): against the simulators, nothing here is real"),
+    }
     let (key, created_key_file) = MasterKey::load_or_create(settings.master_key.as_ref(), &settings.data_dir)?;
     let store = Store::connect(&settings.database_url, Cipher::new(&key)).await?;
     let stale = chrono::TimeDelta::from_std(STALE_RUN_AGE).unwrap_or(chrono::TimeDelta::hours(1));

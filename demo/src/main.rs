@@ -53,7 +53,6 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    tracing::warn!("DEMO (SANDBOX MODE): running against the built-in simulators; nothing here is real");
     let url = &demo.server.url;
     println!("\n  SANDBOX MODE: xero-sync-demo, against the built-in simulators\n");
     println!("  CRM product page with the widget: {}     <- open this", demo.sandbox.crm.url);

@@ -122,7 +122,9 @@ impl From<SyncError> for AppError {
                 issues,
             },
             SyncError::RateLimited { retry_after, .. } => AppError::RateLimited { message, retry_after },
-            SyncError::Unavailable { .. } | SyncError::Interrupted => AppError::Unavailable(message),
+            SyncError::Unavailable { .. } | SyncError::Interrupted | SyncError::TooSlow => {
+                AppError::Unavailable(message)
+            }
             SyncError::Store(_) | SyncError::Unexpected { .. } | SyncError::Xero(_) | SyncError::Zoho(_) => {
                 AppError::Internal(crate::describe(&error))
             }

@@ -35,7 +35,7 @@ const SYNC_TIME_LIMIT: Duration = Duration::from_secs(30 * 60);
 /// live process sharing the database.
 pub(crate) const STALE_RUN_AGE: Duration = Duration::from_secs(60 * 60);
 /// What a sync cut short says, in the log and to the widget.
-const INTERRUPTED: &str = "The service stopped before this sync finished; syncing again is safe.";
+pub(crate) const INTERRUPTED: &str = "The service stopped before this sync finished; syncing again is safe.";
 
 /// Why a sync or preview did not happen. Each variant tells the user what to do.
 #[derive(Debug, thiserror::Error)]
@@ -64,9 +64,12 @@ pub(crate) enum SyncError {
     Xero(#[source] XeroError),
     #[error("unexpected answer from Zoho CRM")]
     Zoho(#[source] ZohoError),
-    /// The service shut down (or the sync outlasted [`SYNC_TIME_LIMIT`]) before the sync finished.
+    /// The service shut down before the sync finished.
     #[error("{INTERRUPTED}")]
     Interrupted,
+    /// The sync outlasted [`SYNC_TIME_LIMIT`] (Xero or Zoho kept it waiting) and was stopped.
+    #[error("the sync took longer than 30 minutes and was stopped; syncing again is safe")]
+    TooSlow,
 }
 
 impl From<XeroError> for SyncError {
@@ -279,7 +282,7 @@ impl Engine {
         let mut request = None;
         let steps = self.sync_steps(product_id, &run, &mut request);
         let result = tokio::select! {
-            result = tokio::time::timeout(SYNC_TIME_LIMIT, steps) => result.unwrap_or(Err(SyncError::Interrupted)),
+            result = tokio::time::timeout(SYNC_TIME_LIMIT, steps) => result.unwrap_or(Err(SyncError::TooSlow)),
             () = self.inner.stop.cancelled() => Err(SyncError::Interrupted),
         };
         match &result {
@@ -294,7 +297,7 @@ impl Engine {
                     SyncError::XeroRejected(issues) => {
                         (LogOutcome::Failed, issues.iter().map(|i| i.message.clone()).collect())
                     }
-                    SyncError::Interrupted => (LogOutcome::Interrupted, vec![INTERRUPTED.to_owned()]),
+                    SyncError::Interrupted | SyncError::TooSlow => (LogOutcome::Interrupted, vec![error.to_string()]),
                     other => (LogOutcome::Failed, vec![crate::describe(other)]),
                 };
                 store.finish_sync(&run, outcome, None, request.as_ref(), &messages).await?;

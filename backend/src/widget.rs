@@ -7,14 +7,13 @@ use std::borrow::Cow;
 use std::path::PathBuf;
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::{FromRef, Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tower_http::services::ServeDir;
 
 use crate::config::{Mode, Settings};
-use crate::state::AppState;
 
 /// In `widget/index.html`, replaced by the SDK script's URL.
 const SDK_PLACEHOLDER: &str = "__ZOHO_SDK_URL__";
@@ -49,7 +48,11 @@ impl WidgetPage {
     }
 }
 
-pub(crate) fn routes(dir: Option<PathBuf>) -> Router<AppState> {
+pub(crate) fn routes<S>(dir: Option<PathBuf>) -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    WidgetPage: FromRef<S>,
+{
     let files = match dir {
         Some(dir) => Router::new().fallback_service(ServeDir::new(dir)),
         None => Router::new().route("/{*path}", get(embedded_asset)),

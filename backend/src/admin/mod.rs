@@ -16,7 +16,7 @@ mod xero;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{FromRef, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -27,7 +27,6 @@ use shared::wire::CONNECTION_NAME;
 
 use crate::config::{Mode, Settings};
 use crate::connections::{Connections, FieldCheck, Overview, ZOHO_SCOPES, ZohoCodeError};
-use crate::state::AppState;
 use crate::store::{ConnectionStatus, Store, SyncLogEntry};
 use auth::{Admin, AdminForm};
 pub(crate) use login::LoginState;
@@ -46,8 +45,12 @@ pub(crate) struct AdminState {
     pub(crate) login: Arc<LoginState>,
 }
 
-/// `/admin/...`, and `/` sending a browser there.
-pub(crate) fn routes() -> Router<AppState> {
+/// `/admin/...`, and `/` sending a browser there, for any state holding an [`AdminState`].
+pub(crate) fn routes<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    AdminState: FromRef<S>,
+{
     Router::new()
         .route("/", get(|| async { Redirect::to("/admin") }))
         .route("/admin", get(dashboard))

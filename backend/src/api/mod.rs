@@ -6,13 +6,12 @@ mod session;
 
 use axum::Json;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::{FromRef, Path, State};
 use axum::http::HeaderMap;
 use axum::routing::{get, post};
 use shared::wire::{HistoryEntry, PickLists, PreviewResponse, SessionRequest, SessionResponse, SyncResponse};
 
 use crate::crypto::constant_time_eq;
-use crate::state::AppState;
 use crate::store::{Store, SyncTrigger, hash_api_key};
 use crate::sync::{Actor, Engine};
 pub(crate) use error::{AppError, scope_request_id};
@@ -23,8 +22,14 @@ use session::{WidgetSession, unix_now};
 /// The header Zoho's servers send the API key in (the CRM connection's configured header).
 const API_KEY_HEADER: &str = "x-api-key";
 
-/// `/api/...`
-pub(crate) fn routes() -> Router<AppState> {
+/// `/api/...`, for any state holding what its handlers take.
+pub(crate) fn routes<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Engine: FromRef<S>,
+    Store: FromRef<S>,
+    SessionKeys: FromRef<S>,
+{
     Router::new()
         .route("/api/session", post(open_session))
         .route("/api/products/{id}/preview", get(preview))

@@ -3,6 +3,11 @@
 //! Everything runs in-process on loopback ports, so the backend, the widget and the end-to-end tests work
 //! with no accounts and no network. The simulators follow the published contracts in
 //! `../shared/contracts/` and the behaviour recorded in `../shared/reference/`.
+//!
+//! **Independent of the `shared` crate on purpose.** The simulators re-state Xero's and Zoho's rules
+//! (field limits, code uniqueness, date formats, error shapes) from the services' documentation instead of
+//! reusing the client's domain code, so a mistake in the client's rules cannot also be the simulator's and
+//! pass unnoticed. `Cargo.toml` keeps `shared` out of the dependencies; keep it that way.
 
 pub mod clock;
 pub mod crm_page;

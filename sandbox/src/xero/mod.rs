@@ -14,6 +14,9 @@
 //!
 //! Every expiry and window runs on the shared [`Clock`], so tests can run at e.g. 1000× speed. Added
 //! latency and hangs are real time, since they are measured against client timeouts.
+//!
+//! Independent of the `shared` crate on purpose: Xero's item rules are written here from Xero's spec and
+//! observed behaviour, never borrowed from the client, so the client's bugs are not the simulator's.
 
 mod accounting;
 mod faults;

@@ -3,6 +3,10 @@
 //! Behaviour follows `shared/reference/zoho-crm.md` (§5 REST, §6 OAuth) and the v8 record contract in
 //! `shared/contracts/zoho/`. One server plays both hosts: the token response's `api_domain` is the sim's own
 //! URL, as Zoho's names the data centre's API host. All expiries and windows run on the shared [`Clock`].
+//!
+//! Independent of the `shared` crate on purpose: field types, lengths and date formats are Zoho's, written
+//! here from Zoho's documentation, not the client's field model, so the client's bugs are not the
+//! simulator's.
 
 mod fields;
 mod oauth;

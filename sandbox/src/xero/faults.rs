@@ -12,7 +12,7 @@ use axum::response::Response;
 use rand::Rng;
 
 use super::limits::{Limited, RateProblem, Remaining};
-use super::respond::{problem, too_many_requests};
+use super::respond::{self, problem, too_many_requests};
 use super::state::Shared;
 
 /// One injected failure.
@@ -25,6 +25,9 @@ pub enum Fault {
     Hang,
     /// Drop the connection without an answer (the request is not processed).
     Drop,
+    /// Process the request (an Idempotency-Key remembers its answer), then drop the connection instead of
+    /// answering: the write happened, the client never hears of it (a timeout or a cut after the fact).
+    LoseResponse,
     /// Answer 429 as if `problem` were exceeded, with `Retry-After` when `retry_after` is set.
     RateLimit { problem: RateProblem, retry_after: Option<u64> },
 }
@@ -149,6 +152,7 @@ pub async fn before_call(shared: &Shared, target: FaultTarget) -> Option<Fault> 
 /// calls), for a forced 429.
 pub async fn respond(shared: &Shared, fault: Fault, remaining: Option<Remaining>) -> Response {
     match fault {
+        Fault::Status(500) => respond::json(StatusCode::INTERNAL_SERVER_ERROR, &respond::internal_error_body()),
         Fault::Status(code) => {
             let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             let detail = if status == StatusCode::SERVICE_UNAVAILABLE {
@@ -164,7 +168,8 @@ pub async fn respond(shared: &Shared, fault: Fault, remaining: Option<Remaining>
             tokio::time::sleep(hang).await;
             dropped_response()
         }
-        Fault::Drop => dropped_response(),
+        // Processed by the caller first; here only when nothing could be processed (the token endpoint).
+        Fault::Drop | Fault::LoseResponse => dropped_response(),
         Fault::RateLimit { problem, retry_after } => {
             let mut left = remaining.unwrap_or(Remaining { minute: 0, day: 0, app_minute: 0 });
             match problem {

@@ -29,7 +29,7 @@ pub(super) fn elements(body: &[u8]) -> Result<Vec<Map<String, Value>>, Reply> {
 }
 
 /// What an element asks to set. Outer `None` = absent (keep), inner `None` = null (clear).
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub(super) struct Input {
     pub(super) item_id: Option<String>,
     pub(super) code: Option<String>,
@@ -43,7 +43,7 @@ pub(super) struct Input {
     pub(super) purchase: Option<DetailsInput>,
 }
 
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub(super) struct DetailsInput {
     pub(super) unit_price: Option<Option<f64>>,
     pub(super) account_code: Option<Option<String>>,

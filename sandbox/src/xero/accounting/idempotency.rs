@@ -4,9 +4,9 @@
 use std::time::Duration;
 
 use axum::body::Bytes;
-use axum::http::{Method, StatusCode, Uri};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
 
-use super::{Call, Reply, route};
+use super::{Call, Reply};
 use crate::xero::state::Inner;
 
 /// A remembered `Idempotency-Key`: the request it was first used with and the answer given.
@@ -26,11 +26,17 @@ struct Fingerprint {
 
 /// Applies `Idempotency-Key` (PUT/POST/PATCH only): replays the first answer to the same request within
 /// the key's lifetime, refuses the key for a different request. The check runs after rate limiting, as in
-/// Xero, so retries still spend quota. Keys are scoped to the (single) app.
-pub(super) fn idempotent(inner: &mut Inner, now: Duration, call: &Call<'_>, uri: &Uri) -> Reply {
-    let key = call.headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_string);
-    let Some(key) = key.filter(|_| matches!(*call.method, Method::PUT | Method::POST | Method::PATCH)) else {
-        return route(inner, call);
+/// Xero, so retries still spend quota. Keys are scoped to the (single) app. `process` answers a request the
+/// key does not settle; whatever it answers (errors included) is what the key remembers.
+pub(super) fn idempotent(
+    inner: &mut Inner,
+    now: Duration,
+    call: &Call<'_>,
+    uri: &Uri,
+    process: impl FnOnce(&mut Inner, &Call<'_>) -> Reply,
+) -> Reply {
+    let Some(key) = idempotency_key(call.method, call.headers) else {
+        return process(inner, call);
     };
     if key.chars().count() > 128 {
         return Reply::problem(
@@ -53,7 +59,13 @@ pub(super) fn idempotent(inner: &mut Inner, now: Duration, call: &Call<'_>, uri:
         }
         return entry.reply.clone();
     }
-    let reply = route(inner, call);
+    let reply = process(inner, call);
     inner.idempotency.insert(key, Idempotent { fingerprint, first: now, reply: reply.clone() });
     reply
+}
+
+/// The `Idempotency-Key` of a write (PUT, POST, PATCH); Xero ignores the header on other methods.
+pub(super) fn idempotency_key(method: &Method, headers: &HeaderMap) -> Option<String> {
+    let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_string);
+    key.filter(|_| matches!(*method, Method::PUT | Method::POST | Method::PATCH))
 }

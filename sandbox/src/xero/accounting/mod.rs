@@ -6,6 +6,16 @@
 //! account code '200'.", "Cost Of Goods Sold Account must be used with an Inventory Asset Account"). The
 //! others (field lengths, invalid account code, unknown ItemID, inventory account type) are not documented
 //! by Xero; their wording here is our best guess, so clients must not match on them.
+//!
+//! Content negotiation as in Xero: answers are JSON only with `Accept: application/json` (XML otherwise,
+//! see [`super::xml`]), and a write body must come with `Content-Type: application/json`. Xero would try to
+//! read any other body as XML; the simulator reads JSON only, so it refuses such a body with a 400
+//! `PostDataInvalidException` in its own words (unverified wording).
+//!
+//! A failed element is answered as the spec's createItems example shows it: the would-be item with an
+//! `ItemID` (a fresh one for a failed create, never stored) and its `ValidationErrors`. The duplicate-code
+//! message keeps the quoting of a real capture (`'X'`, calcinai/xero-php#528); the spec's example shows
+//! `''abc''`, so clients must not match on the quotes either.
 
 mod decode;
 mod idempotency;
@@ -16,23 +26,24 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::faults::{self, FaultTarget};
+use super::behaviour::{Behaviour, InvalidAccount, MissingScope, ServerErrors, StaleItemId};
+use super::faults::{self, Fault, FaultTarget};
 use super::query::{self, Filter};
-use super::respond::{self, envelope, error_body, problem_body, rate_headers};
+use super::respond::{self, envelope, error_body, internal_error_body, problem_body, rate_headers};
 use super::seed::Org;
 use super::state::{InFlight, Inner, Shared};
 use super::time::{EpochMs, parse_iso};
 use decode::{bad_field, decode, elements};
-use idempotency::idempotent;
+use idempotency::{idempotency_key, idempotent};
 use model::{ACCOUNT_FIELDS, ITEM_FIELDS, TAX_RATE_FIELDS};
-use rules::{Mode, echo, store};
+use rules::{Mode, Refused, apply, names_invalid_account, store};
 
 pub use idempotency::Idempotent;
-pub use model::{Details, Item};
+pub use model::{Details, Item, ItemEdit};
 
 /// Where the Accounting API is mounted.
 pub const API_PREFIX: &str = "/api.xro/2.0";
@@ -53,12 +64,31 @@ impl Reply {
         Reply { status: StatusCode::BAD_REQUEST, body: Some(error_body(number, kind, message, elements)) }
     }
 
-    fn into_response(self) -> Response {
+    /// Xero's internal error (see [`internal_error_body`]).
+    fn internal_error() -> Reply {
+        Reply { status: StatusCode::INTERNAL_SERVER_ERROR, body: Some(internal_error_body()) }
+    }
+
+    /// JSON, or Xero's default XML when the client did not ask for JSON.
+    fn into_response(self, json: bool) -> Response {
         match self.body {
-            Some(body) => respond::json(self.status, &body),
+            Some(body) if json => respond::json(self.status, &body),
+            Some(body) => {
+                let xml = [(header::CONTENT_TYPE, "text/xml; charset=utf-8")];
+                (self.status, xml, super::xml::render(&body)).into_response()
+            }
             None => self.status.into_response(),
         }
     }
+}
+
+/// Whether the client asked for JSON (`Accept: application/json`); Xero answers XML otherwise.
+fn accepts_json(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.to_ascii_lowercase().contains("application/json"))
 }
 
 /// One request, once it has passed the gate.
@@ -70,9 +100,23 @@ struct Call<'a> {
     body: &'a Bytes,
     tenant: String,
     now_ms: EpochMs,
+    behaviour: Behaviour,
 }
 
 impl Call<'_> {
+    /// A write body must be declared JSON.
+    fn json_body(&self) -> Result<(), Reply> {
+        let content_type = self.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+        if content_type.trim().to_ascii_lowercase().starts_with("application/json") {
+            return Ok(());
+        }
+        let message = format!(
+            "The request body was sent as '{content_type}', not as JSON; send it with Content-Type: application/json \
+             (the simulator reads JSON bodies only)"
+        );
+        Err(Reply::error(14, "PostDataInvalidException", &message, None))
+    }
+
     fn param(&self, name: &str) -> Option<&str> {
         self.params.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
@@ -101,28 +145,46 @@ pub async fn api(
         Ok(admitted) => admitted,
         Err(refusal) => return *refusal,
     };
-    let mut response = match faults::before_call(&shared, FaultTarget::Api).await {
-        Some(fault) => faults::respond(&shared, fault, Some(remaining)).await,
-        None => {
-            let path = uri.path().strip_prefix(API_PREFIX).unwrap_or_default();
-            let call = Call {
-                method: &method,
-                segments: path.split('/').filter(|s| !s.is_empty()).map(percent_decode).collect(),
-                params: Query::<Vec<(String, String)>>::try_from_uri(&uri).map(|q| q.0).unwrap_or_default(),
-                headers: &headers,
-                body: &body,
-                tenant: slot.tenant.clone(),
-                now_ms: shared.time.epoch_ms(),
-            };
-            let now = shared.time.now();
-            let mut inner = shared.lock();
-            idempotent(&mut inner, now, &call, &uri).into_response()
+    let behaviour = shared.lock().config.behaviour;
+    let keyed = idempotency_key(&method, &headers).is_some();
+    // Whether the request is processed, fails inside (after the idempotency store saw it), or is answered
+    // by the fault alone.
+    let (internal_error, lose_response) = match faults::before_call(&shared, FaultTarget::Api).await {
+        None => (false, false),
+        Some(Fault::LoseResponse) => (false, true),
+        Some(Fault::Status(500)) if keyed && behaviour.server_errors == ServerErrors::Cached => (true, false),
+        Some(fault) => {
+            let mut response = faults::respond(&shared, fault, Some(remaining)).await;
+            // A forced 429 carries its own counts.
+            if !response.headers().contains_key("x-minlimit-remaining") {
+                rate_headers(&mut response, remaining);
+            }
+            return response;
         }
     };
-    // A forced 429 carries its own counts.
-    if !response.headers().contains_key("x-minlimit-remaining") {
-        rate_headers(&mut response, remaining);
+    let path = uri.path().strip_prefix(API_PREFIX).unwrap_or_default();
+    let call = Call {
+        method: &method,
+        segments: path.split('/').filter(|s| !s.is_empty()).map(percent_decode).collect(),
+        params: Query::<Vec<(String, String)>>::try_from_uri(&uri).map(|q| q.0).unwrap_or_default(),
+        headers: &headers,
+        body: &body,
+        tenant: slot.tenant.clone(),
+        now_ms: shared.time.epoch_ms(),
+        behaviour,
+    };
+    let reply = {
+        let now = shared.time.now();
+        let mut inner = shared.lock();
+        idempotent(&mut inner, now, &call, &uri, |inner, call| {
+            if internal_error { Reply::internal_error() } else { route(inner, call) }
+        })
+    };
+    if lose_response {
+        return faults::dropped_response();
     }
+    let mut response = reply.into_response(accepts_json(&headers));
+    rate_headers(&mut response, remaining);
     response
 }
 
@@ -145,7 +207,11 @@ fn gate(
     let allowed = scopes.contains(&"accounting.settings")
         || (*method == Method::GET && scopes.contains(&"accounting.settings.read"));
     if !allowed {
-        return Err(Box::new(respond::problem(StatusCode::FORBIDDEN, "AuthorizationUnsuccessful")));
+        let status = match inner.config.behaviour.missing_scope {
+            MissingScope::Forbidden => StatusCode::FORBIDDEN,
+            MissingScope::Unauthorized => StatusCode::UNAUTHORIZED,
+        };
+        return Err(Box::new(respond::problem(status, "AuthorizationUnsuccessful")));
     }
     let limits = inner.config.limits;
     let remaining =
@@ -260,13 +326,15 @@ fn delete_item(org: &mut Org, id: &str) -> Result<Answer, Reply> {
 
 /// `PUT /Items` and `POST /Items`. Valid elements are stored even when others fail, as in Xero.
 fn write_items(org: &mut Org, call: &Call<'_>, mode: Mode) -> Result<Answer, Reply> {
+    call.json_body()?;
     let submitted = elements(call.body)?;
     let inputs = submitted.iter().map(decode).collect::<Result<Vec<_>, _>>().map_err(|e| bad_field(&e))?;
+    refuse_whole_request(org, call, mode, &inputs)?;
     let summarize = call.summarize();
     let mut results = Vec::new();
     let mut failed = Vec::new();
-    for (element, input) in submitted.iter().zip(inputs) {
-        match store(org, mode, None, input, call.dp(), call.now_ms) {
+    for input in inputs {
+        match store(org, mode, None, input, call.dp(), call.now_ms, call.behaviour.stale_item_id) {
             Ok(index) => {
                 let mut v = org.items[index].to_json(call.dp());
                 if !summarize {
@@ -274,9 +342,9 @@ fn write_items(org: &mut Org, call: &Call<'_>, mode: Mode) -> Result<Answer, Rep
                 }
                 results.push(v);
             }
-            Err(errors) => {
-                results.push(echo(element, &errors, !summarize));
-                failed.push(echo(element, &errors, false));
+            Err(refused) => {
+                results.push(refused.to_json(call.dp(), !summarize));
+                failed.push(refused.to_json(call.dp(), false));
             }
         }
     }
@@ -284,6 +352,23 @@ fn write_items(org: &mut Org, call: &Call<'_>, mode: Mode) -> Result<Answer, Rep
         return Err(validation_exception(failed));
     }
     Ok(Answer::List("Items", results))
+}
+
+/// The switched behaviours that fail a whole write before any element is stored: a 500 for an invalid
+/// AccountCode (X3) and a 404 for a stale ItemID (X6).
+fn refuse_whole_request(org: &Org, call: &Call<'_>, mode: Mode, inputs: &[decode::Input]) -> Result<(), Reply> {
+    if call.behaviour.invalid_account == InvalidAccount::ServerError
+        && inputs.iter().any(|input| names_invalid_account(org, input))
+    {
+        return Err(Reply::internal_error());
+    }
+    let stale = |input: &decode::Input| {
+        input.item_id.as_ref().is_some_and(|id| !org.items.iter().any(|i| i.item_id.eq_ignore_ascii_case(id)))
+    };
+    if mode == Mode::Upsert && call.behaviour.stale_item_id == StaleItemId::NotFound && inputs.iter().any(stale) {
+        return Err(not_found());
+    }
+    Ok(())
 }
 
 fn validation_exception(elements: Vec<Value>) -> Reply {
@@ -294,20 +379,46 @@ fn validation_exception(elements: Vec<Value>) -> Reply {
 /// 400 ValidationException.
 fn update_item(org: &mut Org, call: &Call<'_>, id: &str) -> Result<Answer, Reply> {
     let index = find(org, id).ok_or_else(not_found)?;
+    call.json_body()?;
     let submitted = elements(call.body)?;
-    let element = &submitted[0];
-    let mut input = decode(element).map_err(|e| bad_field(&e))?;
+    let mut input = decode(&submitted[0]).map_err(|e| bad_field(&e))?;
     input.item_id = None;
+    refuse_whole_request(org, call, Mode::Upsert, std::slice::from_ref(&input))?;
+    let dp = call.dp();
     if input.code.as_deref().is_none_or(|c| c.trim().is_empty()) {
-        return Err(validation_exception(vec![echo(
-            element,
-            &["Price List Item Code must be supplied".into()],
-            false,
-        )]));
+        let item = apply(Some(&org.items[index]), input, dp, call.now_ms);
+        let refused = Refused { item: Box::new(item), errors: vec!["Price List Item Code must be supplied".into()] };
+        return Err(validation_exception(vec![refused.to_json(dp, false)]));
     }
-    match store(org, Mode::Upsert, Some(index), input, call.dp(), call.now_ms) {
-        Ok(index) => Ok(Answer::List("Items", vec![org.items[index].to_json(call.dp())])),
-        Err(errors) => Err(validation_exception(vec![echo(element, &errors, false)])),
+    match store(org, Mode::Upsert, Some(index), input, dp, call.now_ms, call.behaviour.stale_item_id) {
+        Ok(index) => Ok(Answer::List("Items", vec![org.items[index].to_json(dp)])),
+        Err(refused) => Err(validation_exception(vec![refused.to_json(dp, false)])),
+    }
+}
+
+/// An edit made in Xero's web app: Xero's item rules apply, and `UpdatedDateUTC` moves.
+pub(super) fn edit_item(org: &mut Org, item_id: &str, edit: ItemEdit, now_ms: EpochMs) -> Result<Item, Vec<String>> {
+    let index = org
+        .items
+        .iter()
+        .position(|i| i.item_id.eq_ignore_ascii_case(item_id))
+        .ok_or_else(|| vec![format!("Item with ItemID '{item_id}' could not be found.")])?;
+    let input = decode::Input {
+        code: Some(org.items[index].code.clone()),
+        name: edit.name.map(Some),
+        description: edit.description.map(Some),
+        sales: Some(decode::DetailsInput {
+            unit_price: edit.unit_price.map(Some),
+            account_code: edit.account_code.map(Some),
+            tax_type: edit.tax_type.map(Some),
+            cogs_account_code: None,
+        }),
+        ..decode::Input::default()
+    };
+    // The web app keeps four decimals for an organisation set up for them.
+    match store(org, Mode::Upsert, Some(index), input, 4, now_ms, StaleItemId::ValidationError) {
+        Ok(index) => Ok(org.items[index].clone()),
+        Err(refused) => Err(refused.errors),
     }
 }
 

@@ -72,6 +72,17 @@ pub struct Item {
     pub updated_ms: EpochMs,
 }
 
+/// A change made to an item in Xero's web app ([`crate::xero::XeroSim::edit_item`]): each `Some` replaces
+/// that value; the price, account and tax are the sales details.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ItemEdit {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub unit_price: Option<f64>,
+    pub account_code: Option<String>,
+    pub tax_type: Option<String>,
+}
+
 /// `SalesDetails` / `PurchaseDetails` (the spec's `Purchase` schema).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Details {

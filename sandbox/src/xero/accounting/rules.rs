@@ -1,11 +1,12 @@
 //! Xero's rules for storing an item: how a write merges into it, the validations Xero applies (with the
 //! messages it is known to use), and how a failed element is echoed back.
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::decode::{DetailsInput, Input};
-use super::model::{Details, ITEM_FIELDS, Item, round};
+use super::model::{Details, Item, round};
+use crate::xero::behaviour::StaleItemId;
 use crate::xero::seed::Org;
 use crate::xero::time::EpochMs;
 
@@ -35,7 +36,7 @@ fn merge_details(target: &mut Details, input: Option<DetailsInput>, dp: i32) {
 }
 
 /// The item as it would be after applying `input` to `base` (a new item when `base` is `None`).
-fn apply(base: Option<&Item>, input: Input, dp: i32, now_ms: EpochMs) -> Item {
+pub(super) fn apply(base: Option<&Item>, input: Input, dp: i32, now_ms: EpochMs) -> Item {
     let mut item = base.cloned().unwrap_or_else(|| Item {
         item_id: Uuid::new_v4().to_string(),
         code: String::new(),
@@ -81,7 +82,7 @@ fn apply(base: Option<&Item>, input: Input, dp: i32, now_ms: EpochMs) -> Item {
 
 /// Xero's rules for an item about to be stored. An unknown TaxType is not an error: Xero accepts it and
 /// stores the item without tax (XeroAPI/Xero-NetStandard#129), so it is dropped here.
-fn check(org: &Org, item: &mut Item, index: Option<usize>) -> Vec<String> {
+pub(super) fn check(org: &Org, item: &mut Item, index: Option<usize>) -> Vec<String> {
     let mut errors = Vec::new();
     let code = item.code.trim();
     if code.is_empty() {
@@ -148,50 +149,83 @@ fn check(org: &Org, item: &mut Item, index: Option<usize>) -> Vec<String> {
     errors
 }
 
-/// The submitted element echoed back with its errors (only the fields Xero knows of).
-pub(super) fn echo(element: &Map<String, Value>, errors: &[String], status: bool) -> Value {
-    let mut v: Map<String, Value> = element
-        .iter()
-        .filter(|(k, _)| ITEM_FIELDS.contains(&k.as_str()))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    if status {
-        v.insert("StatusAttributeString".into(), json!("ERROR"));
-    }
-    let messages: Vec<Value> = errors.iter().map(|m| json!({ "Message": m })).collect();
-    v.insert("ValidationErrors".into(), Value::Array(messages));
-    Value::Object(v)
+/// An element Xero did not store: the item as the write would have made it, and why not.
+pub(super) struct Refused {
+    pub item: Box<Item>,
+    pub errors: Vec<String>,
 }
 
-/// Stores one element (create or update). `Err` carries the validation messages.
+impl Refused {
+    /// The failed element as Xero answers it (the spec's createItems example): the would-be item, with an
+    /// `ItemID` even for a failed create (one that was never stored, so a client must not link to it), and
+    /// its `ValidationErrors`; `StatusAttributeString: ERROR` with `summarizeErrors=false`.
+    pub fn to_json(&self, dp: i32, status: bool) -> Value {
+        let mut v = self.item.to_json(dp);
+        if status {
+            v["StatusAttributeString"] = json!("ERROR");
+        }
+        v["ValidationErrors"] = Value::Array(self.errors.iter().map(|m| json!({ "Message": m })).collect());
+        v
+    }
+}
+
+/// Whether the element names a sales, purchase or COGS account Xero would refuse (unknown or archived).
+pub(super) fn names_invalid_account(org: &Org, input: &Input) -> bool {
+    [&input.sales, &input.purchase].into_iter().flatten().any(|d| {
+        [&d.account_code, &d.cogs_account_code]
+            .into_iter()
+            .filter_map(|code| code.as_ref().and_then(Option::as_deref))
+            .any(|code| !code.trim().is_empty() && org.active_account(code).is_none())
+    })
+}
+
+/// Stores one element (create or update). `Err` carries the would-be item and the validation messages.
 pub(super) fn store(
     org: &mut Org,
     mode: Mode,
     target: Option<usize>,
-    input: Input,
+    mut input: Input,
     dp: i32,
     now_ms: EpochMs,
-) -> Result<usize, Vec<String>> {
+    stale: StaleItemId,
+) -> Result<usize, Refused> {
+    let refuse = |base: Option<&Item>, input: Input, errors: Vec<String>| {
+        let item_id = input.item_id.clone();
+        let mut item = apply(base, input, dp, now_ms);
+        if let Some(id) = item_id.filter(|_| base.is_none()) {
+            item.item_id = id;
+        }
+        Refused { item: Box::new(item), errors }
+    };
+    let by_code = |org: &Org, input: &Input| {
+        input.code.as_ref().and_then(|code| org.items.iter().position(|i| i.code.eq_ignore_ascii_case(code)))
+    };
     let index = match (mode, target) {
         (_, Some(index)) => Some(index),
         (Mode::Create, None) => None,
-        (Mode::Upsert, None) => match &input.item_id {
-            Some(id) => match org.items.iter().position(|i| i.item_id.eq_ignore_ascii_case(id)) {
+        (Mode::Upsert, None) => match input.item_id.clone() {
+            Some(id) => match org.items.iter().position(|i| i.item_id.eq_ignore_ascii_case(&id)) {
                 Some(index) => Some(index),
-                None => return Err(vec![format!("Item with ItemID '{id}' could not be found.")]),
+                None if stale == StaleItemId::Ignored => {
+                    input.item_id = None;
+                    by_code(org, &input)
+                }
+                None => {
+                    let message = format!("Item with ItemID '{id}' could not be found.");
+                    return Err(refuse(None, input, vec![message]));
+                }
             },
-            None => {
-                input.code.as_ref().and_then(|code| org.items.iter().position(|i| i.code.eq_ignore_ascii_case(code)))
-            }
+            None => by_code(org, &input),
         },
     };
     if mode == Mode::Upsert && input.code.as_deref().is_none_or(|c| c.trim().is_empty()) {
-        return Err(vec!["Price List Item Code must be supplied".to_string()]);
+        let base = index.map(|i| &org.items[i]);
+        return Err(refuse(base, input, vec!["Price List Item Code must be supplied".to_string()]));
     }
     let mut item = apply(index.map(|i| &org.items[i]), input, dp, now_ms);
     let errors = check(org, &mut item, index);
     if !errors.is_empty() {
-        return Err(errors);
+        return Err(Refused { item: Box::new(item), errors });
     }
     Ok(match index {
         Some(i) => {

@@ -928,7 +928,7 @@ async fn api_credits_run_out_for_the_rolling_day_with_zohos_429() {
 
 #[tokio::test]
 async fn too_many_calls_at_once_get_zohos_429() {
-    let limits = ZohoLimits { concurrency: 3, sub_concurrency: 1, ..ZohoLimits::default() };
+    let limits = ZohoLimits { concurrency: Some(3), sub_concurrency: Some(1), ..ZohoLimits::standard() };
     let zoho = start_with(1.0, ZohoConfig { limits, ..ZohoConfig::default() }).await;
     let api = crm(&zoho).await;
     zoho.set_latency(Duration::from_millis(300));

@@ -10,9 +10,14 @@
 //!   charge 1 credit per 10 records) is **unverified** for CRM and not simulated. Calls refused for their
 //!   token cost nothing (they cannot be charged to an org).
 //! - **Concurrency per org and app**: Free 5, Standard 10, Professional 15, Enterprise 20, Ultimate 25
-//!   (Kaizen #203); default 10.
+//!   (Kaizen #203).
 //! - **Sub-concurrency of 10** for resource-intensive calls, among them inserts/updates of more than 10
 //!   records (Kaizen #203; support.creatorscripts.com, secondary).
+//!
+//! The two concurrency caps are **off by default** for now: today's client sends as many reads at once as
+//! it is asked to (the backend's `concurrent_reads_on_a_cold_cache_make_one_token_request` fires 20), so
+//! Zoho's Standard caps would turn its exact call counts into 429s and retries. [`ZohoLimits::standard`]
+//! turns them on; the phase that bounds the client's concurrency should make it the default.
 //!
 //! All three answer 429 `TOO_MANY_REQUESTS` (Kaizen #203 for the concurrency limits; "429 TOO MANY
 //! REQUESTS: API request limit exceeded" for credits). The messages are ours, and no `Retry-After` is
@@ -25,20 +30,31 @@ use super::error::ZohoError;
 
 const ROLLING_WINDOW: Duration = Duration::from_secs(24 * 3600);
 
-/// The org's limits; Zoho's Standard edition with no add-on credits by default.
+/// The org's limits: by default the Standard edition's credits with no add-ons, and no concurrency caps
+/// (see the module docs for why).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ZohoLimits {
     /// API credits per rolling 24 hours.
     pub credits_per_day: u32,
-    /// CRM calls in flight at once.
-    pub concurrency: u32,
-    /// Updates of more than 10 records in flight at once.
-    pub sub_concurrency: u32,
+    /// CRM calls in flight at once; `None`: not enforced.
+    pub concurrency: Option<u32>,
+    /// Updates of more than 10 records in flight at once; `None`: not enforced.
+    pub sub_concurrency: Option<u32>,
+}
+
+impl ZohoLimits {
+    /// Credits of the Standard edition with no users counted and no add-ons.
+    pub const STANDARD_CREDITS: u32 = 50_000;
+
+    /// Zoho's Standard edition with no add-on credits, both concurrency caps enforced.
+    pub fn standard() -> Self {
+        Self { credits_per_day: Self::STANDARD_CREDITS, concurrency: Some(10), sub_concurrency: Some(10) }
+    }
 }
 
 impl Default for ZohoLimits {
     fn default() -> Self {
-        Self { credits_per_day: 50_000, concurrency: 10, sub_concurrency: 10 }
+        Self { credits_per_day: Self::STANDARD_CREDITS, concurrency: None, sub_concurrency: None }
     }
 }
 
@@ -92,7 +108,8 @@ impl Usage {
 
     /// Takes an in-flight slot (and a bulk one for a large update), or refuses.
     pub(super) fn enter(&mut self, bulk: bool, limits: &ZohoLimits) -> Result<(), ZohoError> {
-        if self.in_flight >= limits.concurrency || (bulk && self.bulk_in_flight >= limits.sub_concurrency) {
+        let full = |in_flight: u32, cap: Option<u32>| cap.is_some_and(|cap| in_flight >= cap);
+        if full(self.in_flight, limits.concurrency) || (bulk && full(self.bulk_in_flight, limits.sub_concurrency)) {
             return Err(ZohoError::concurrency_exceeded());
         }
         self.in_flight += 1;
@@ -128,7 +145,7 @@ mod tests {
 
     #[test]
     fn bulk_updates_have_their_own_cap() {
-        let limits = ZohoLimits { concurrency: 3, sub_concurrency: 1, ..ZohoLimits::default() };
+        let limits = ZohoLimits { concurrency: Some(3), sub_concurrency: Some(1), ..ZohoLimits::default() };
         let mut usage = Usage::default();
         assert!(usage.enter(true, &limits).is_ok());
         assert!(usage.enter(true, &limits).is_err(), "one bulk update at a time");
@@ -137,5 +154,19 @@ mod tests {
         assert!(usage.enter(false, &limits).is_err(), "three in flight");
         usage.leave(true);
         assert!(usage.enter(true, &limits).is_ok());
+    }
+}
+
+#[cfg(test)]
+mod default_tests {
+    use super::*;
+
+    #[test]
+    fn concurrency_is_capped_only_when_asked() {
+        let mut usage = Usage::default();
+        for _ in 0..100 {
+            assert!(usage.enter(true, &ZohoLimits::default()).is_ok());
+        }
+        assert_eq!(ZohoLimits::standard().concurrency, Some(10));
     }
 }

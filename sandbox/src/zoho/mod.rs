@@ -61,7 +61,8 @@ pub struct ZohoConfig {
     pub generated_products: usize,
     /// The generator's seed: the same seed gives the same catalogue.
     pub catalogue_seed: u64,
-    /// API credits and concurrency caps (Zoho's Standard edition by default).
+    /// API credits and concurrency caps (Zoho's Standard edition credits by default, no concurrency caps:
+    /// see [`ZohoLimits`]).
     pub limits: ZohoLimits,
     /// Records a listing reaches through `page_token`: Zoho's 100,000 (a knob only so a test can reach it
     /// without holding 100,000 records).
@@ -241,8 +242,9 @@ impl ZohoSim {
     }
 
     /// Edits `count` products as a CRM user would, for "edit N products, the next incremental run updates
-    /// exactly those": the products marked "Add to Xero" that were modified longest ago get their price
-    /// raised by 1.00. Returns their ids.
+    /// exactly those": the products marked "Add to Xero" with a price in whole cents that were modified
+    /// longest ago get their price raised by 1.00 (so no product changes between valid and refused).
+    /// Returns their ids.
     pub fn edit_some_products(&self, count: usize) -> Vec<String> {
         let add_to_xero = self.inner.config.fields.add_to_xero.clone();
         let mut candidates: Vec<(DateTime<FixedOffset>, String, f64)> = self
@@ -252,7 +254,7 @@ impl ZohoSim {
             .values()
             .filter(|r| r.get(&add_to_xero) == Some(&Value::Bool(true)))
             .filter_map(|r| {
-                let price = r.get("Unit_Price")?.as_f64()?;
+                let price = r.get("Unit_Price")?.as_f64().filter(|p| ((p * 100.0).round() - p * 100.0).abs() < 1e-6)?;
                 let modified = DateTime::parse_from_rfc3339(r.get("Modified_Time")?.as_str()?).ok()?;
                 Some((modified, record_id(r), price))
             })

@@ -1193,3 +1193,28 @@ async fn every_change_moves_updated_date_utc_and_web_app_edits_are_seen() {
     let updated = api.call(Method::POST, &format!("/Items/{item_id}"), Some(update), &[]).await;
     assert!(ms(&updated.body["Items"][0]) > edited.updated_ms);
 }
+
+#[tokio::test]
+async fn a_mix_of_faults_and_an_answer_that_leaves_an_element_out() {
+    let sim = start(1.0, XeroConfig::default()).await;
+    let (api, au) = connected(&sim).await;
+    sim.fail_next(FaultTarget::Api, 1, Fault::MissingElement);
+    let body = items(json!([{"Code": "ME-1"}, {"Code": "ME-2"}]));
+    let reply = api.call(Method::POST, "/Items?summarizeErrors=false", Some(body), &[]).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.body["Items"].as_array().map(Vec::len), Some(1), "one element left out");
+    assert_eq!(sim.items(&au).len(), 2, "both were stored");
+
+    sim.set_fault_mix(
+        1.0,
+        &[Fault::Status(503), Fault::RateLimit { problem: RateProblem::Minute, retry_after: Some(1) }],
+    );
+    let mut seen = std::collections::HashSet::new();
+    for _ in 0..40 {
+        seen.insert(api.get("/TaxRates").await.status);
+    }
+    let expected = [StatusCode::SERVICE_UNAVAILABLE, StatusCode::TOO_MANY_REQUESTS].into_iter().collect();
+    assert_eq!(seen, expected, "every call meets one of the mix");
+    sim.set_fault_mix(1.0, &[]);
+    assert_eq!(api.get("/TaxRates").await.status, StatusCode::OK, "an empty mix disables");
+}

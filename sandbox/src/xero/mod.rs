@@ -319,6 +319,14 @@ impl XeroSim {
         inner.faults.config.random_fault = fault;
     }
 
+    /// Each API call meets a fault with probability `rate`, drawn evenly from `faults` (e.g. 500s,
+    /// timeouts, lost answers and 429s at once); an empty list disables.
+    pub fn set_fault_mix(&self, rate: f64, faults: &[Fault]) {
+        let mut inner = self.shared.lock();
+        inner.faults.config.random_rate = if faults.is_empty() { 0.0 } else { rate };
+        inner.faults.mix = faults.to_vec();
+    }
+
     /// The next `count` calls get 429 for `problem` (a forced burst), with `Retry-After: retry_after`.
     pub fn force_rate_limit(&self, count: u32, problem: RateProblem, retry_after: Option<u64>) {
         self.fail_next(FaultTarget::Api, count, Fault::RateLimit { problem, retry_after });

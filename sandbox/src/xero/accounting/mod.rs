@@ -149,9 +149,14 @@ pub async fn api(
     let keyed = idempotency_key(&method, &headers).is_some();
     // Whether the request is processed, fails inside (after the idempotency store saw it), or is answered
     // by the fault alone.
+    let mut missing_element = false;
     let (internal_error, lose_response) = match faults::before_call(&shared, FaultTarget::Api).await {
         None => (false, false),
         Some(Fault::LoseResponse) => (false, true),
+        Some(Fault::MissingElement) => {
+            missing_element = true;
+            (false, false)
+        }
         Some(Fault::Status(500)) if keyed && behaviour.server_errors == ServerErrors::Cached => (true, false),
         Some(fault) => {
             let mut response = faults::respond(&shared, fault, Some(remaining)).await;
@@ -182,6 +187,10 @@ pub async fn api(
     };
     if lose_response {
         return faults::dropped_response();
+    }
+    let mut reply = reply;
+    if missing_element && let Some(Value::Array(items)) = reply.body.as_mut().and_then(|b| b.get_mut("Items")) {
+        items.pop();
     }
     let mut response = reply.into_response(accepts_json(&headers));
     rate_headers(&mut response, remaining);

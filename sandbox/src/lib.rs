@@ -10,6 +10,7 @@
 //! pass unnoticed. `Cargo.toml` keeps `shared` out of the dependencies; keep it that way.
 
 pub mod clock;
+pub mod control;
 pub mod crm_page;
 pub mod xero;
 pub mod zoho;

@@ -3,7 +3,8 @@
 //!
 //! `cargo run -p sandbox -- --xero-addr 127.0.0.1:0 --zoho-addr 127.0.0.1:0 --crm-addr 127.0.0.1:0
 //! [--time-scale N] [--products N] [--product-seed N] [--xero-daily-limit N] [--zoho-credits N]
-//! [--zoho-concurrency N] [--xero-as-documented] [--widget-url URL] [--backend-url URL --api-key KEY]`
+//! [--zoho-concurrency N] [--xero-as-documented] [--control-addr ADDR] [--widget-url URL]
+//! [--backend-url URL --api-key KEY]`
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -12,8 +13,8 @@ use sandbox::{Sandbox, SandboxConfig};
 
 const USAGE: &str = "usage: sandbox [--xero-addr ADDR] [--zoho-addr ADDR] [--crm-addr ADDR] [--time-scale N] \
                      [--products N] [--product-seed N] [--xero-daily-limit N] [--zoho-credits N] \
-                     [--zoho-concurrency N] [--xero-as-documented] [--widget-url URL] \
-                     [--backend-url URL --api-key KEY]
+                     [--zoho-concurrency N] [--xero-as-documented] [--control-addr ADDR] \
+                     [--widget-url URL] [--backend-url URL --api-key KEY]
 
   --time-scale N         simulated seconds per real second (token lifetimes, rate-limit windows, daily resets)
   --products N           generated products on top of the 19 seeded ones (default 0)
@@ -22,7 +23,8 @@ const USAGE: &str = "usage: sandbox [--xero-addr ADDR] [--zoho-addr ADDR] [--crm
   --zoho-credits N       Zoho API credits per rolling 24 hours (default 50000)
   --zoho-concurrency N   Zoho calls in flight at once (Standard edition: 10), and 10 bulk updates (default: no cap)
   --xero-as-documented   Xero's documented answers where the client is not ready yet (401 for a missing
-                         scope, internal errors cached under their Idempotency-Key)";
+                         scope, internal errors cached under their Idempotency-Key)
+  --control-addr ADDR    also serve the test hooks over HTTP there (items, products, edits, codes, limits)";
 
 /// The Connection name the widget invokes when `--backend-url` is given.
 const CONNECTION_NAME: &str = "xero_sync_backend";
@@ -33,6 +35,7 @@ struct Args {
     widget_url: Option<String>,
     backend_url: Option<String>,
     api_key: Option<String>,
+    control_addr: Option<SocketAddr>,
 }
 
 fn parse(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
@@ -51,6 +54,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
             "--xero-addr" => parsed.config.xero_addr = addr(&value)?,
             "--zoho-addr" => parsed.config.zoho_addr = addr(&value)?,
             "--crm-addr" => parsed.config.crm_addr = addr(&value)?,
+            "--control-addr" => parsed.control_addr = Some(addr(&value)?),
             "--time-scale" => {
                 parsed.config.time_scale = value
                     .parse::<f64>()
@@ -112,6 +116,22 @@ async fn main() -> ExitCode {
     }
     println!("zoho: {}", sandbox.zoho.url);
     println!("crm:  {}/", sandbox.crm.url);
+    // Held until the end of `main`: dropping it would stop the control listener.
+    let _control = match args.control_addr {
+        None => None,
+        Some(addr) => match tokio::net::TcpListener::bind(addr).await {
+            Ok(listener) => {
+                let url = listener.local_addr().map(|a| format!("http://{a}")).unwrap_or_default();
+                println!("control: {url}");
+                let app = sandbox::control::router(sandbox.xero.clone(), sandbox.zoho.clone());
+                Some(tokio::spawn(async move { axum::serve(listener, app).await }))
+            }
+            Err(e) => {
+                eprintln!("cannot listen on --control-addr {addr}: {e}");
+                return ExitCode::FAILURE;
+            }
+        },
+    };
     println!(
         "zoho self-client: client_id={} client_secret={}",
         sandbox.zoho.config().client_id,
@@ -162,6 +182,8 @@ mod tests {
             "--xero-as-documented",
             "--time-scale",
             "600",
+            "--control-addr",
+            "127.0.0.1:0",
         ])
         .expect("valid arguments");
         assert_eq!((parsed.config.zoho.generated_products, parsed.config.zoho.catalogue_seed), (10_000, 7));
@@ -170,6 +192,7 @@ mod tests {
         assert_eq!(parsed.config.zoho.limits.concurrency, Some(15));
         assert_eq!(parsed.config.xero.behaviour, sandbox::xero::Behaviour::as_xero());
         assert_eq!(parsed.config.time_scale, 600.0);
+        assert_eq!(parsed.control_addr.map(|a| a.port()), Some(0));
         let defaults = args(&[]).expect("no arguments");
         assert_eq!(defaults.config.xero.limits.per_day, 1_000, "Xero's Starter tier");
         assert_eq!(defaults.config.zoho.generated_products, 0);

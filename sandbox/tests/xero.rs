@@ -1124,9 +1124,14 @@ async fn time_scaling_applies_to_the_minute_window_and_the_daily_reset() {
     tokio::time::sleep(Duration::from_millis(150)).await;
     assert_eq!(api.get("/Accounts").await.status, StatusCode::OK, "a new simulated minute");
 
-    // 100,000×: a day lasts 0.864 s (and an access token must outlive it).
+    // 100,000×: a day lasts 0.864 s (and the access token, and the code exchanged for it, must outlive the
+    // real milliseconds a busy machine takes).
     let limits = RateLimits { per_day: 3, ..RateLimits::default() };
-    let lifetimes = Lifetimes { access_token: Duration::from_secs(3 * 86_400), ..Lifetimes::default() };
+    let lifetimes = Lifetimes {
+        access_token: Duration::from_secs(3 * 86_400),
+        authorization_code: Duration::from_secs(86_400),
+        ..Lifetimes::default()
+    };
     let sim = start(100_000.0, XeroConfig { limits, lifetimes, ..XeroConfig::default() }).await;
     let (api, au) = connected(&sim).await;
     for _ in 0..3 {

@@ -4,11 +4,14 @@
 //! work with no accounts and no network. The simulators follow the published contracts in
 //! `../shared/contracts/` and the behaviour recorded in `../shared/reference/`.
 //!
-//! They do not depend on `shared` (the domain the backend and the widget share), on purpose: a simulator
-//! that reused the client's types or rules would share the client's bugs and agree with them. They are
-//! written from Xero's and Zoho's documentation instead, and the production binary never links them.
+//! **Independent of the `shared` crate on purpose.** The simulators re-state Xero's and Zoho's rules
+//! (field limits, code uniqueness, date formats, error shapes) from the services' documentation instead of
+//! reusing the client's domain code, so a mistake in the client's rules cannot also be the simulator's and
+//! pass unnoticed. `Cargo.toml` keeps `shared` out of the dependencies; keep it that way. The production
+//! binary never links them.
 
 pub mod clock;
+pub mod control;
 pub mod crm_page;
 pub mod xero;
 pub mod zoho;

@@ -1,7 +1,10 @@
-//! Runs the Xero and Zoho simulators and the emulated CRM page until Ctrl-C.
+//! Runs the Xero and Zoho simulators and the emulated CRM page until Ctrl-C, e.g. in another process than
+//! the service under a load or crash test.
 //!
 //! `cargo run -p sandbox -- --xero-addr 127.0.0.1:0 --zoho-addr 127.0.0.1:0 --crm-addr 127.0.0.1:0
-//! [--time-scale N] [--widget-url URL] [--backend-url URL --connection NAME --api-key KEY]`
+//! [--time-scale N] [--products N] [--product-seed N] [--xero-daily-limit N] [--zoho-credits N]
+//! [--zoho-concurrency N] [--xero-as-documented] [--control-addr ADDR] [--widget-url URL]
+//! [--backend-url URL --connection NAME --api-key KEY]`
 //!
 //! (`xero-sync-demo` runs all of this with the service connected; this binary runs the simulators alone.)
 
@@ -11,7 +14,19 @@ use std::process::ExitCode;
 use sandbox::{Sandbox, SandboxConfig};
 
 const USAGE: &str = "usage: sandbox [--xero-addr ADDR] [--zoho-addr ADDR] [--crm-addr ADDR] [--time-scale N] \
-                     [--widget-url URL] [--backend-url URL --connection NAME --api-key KEY]";
+                     [--products N] [--product-seed N] [--xero-daily-limit N] [--zoho-credits N] \
+                     [--zoho-concurrency N] [--xero-as-documented] [--control-addr ADDR] \
+                     [--widget-url URL] [--backend-url URL --connection NAME --api-key KEY]
+
+  --time-scale N         simulated seconds per real second (token lifetimes, rate-limit windows, daily resets)
+  --products N           generated products on top of the 19 seeded ones (default 0)
+  --product-seed N       the generator's seed (default 1): the same seed, the same catalogue
+  --xero-daily-limit N   Xero calls a day per organisation (default 1000, the Starter tier; 5000 higher tiers)
+  --zoho-credits N       Zoho API credits per rolling 24 hours (default 50000)
+  --zoho-concurrency N   Zoho calls in flight at once (Standard edition: 10), and 10 bulk updates (default: no cap)
+  --xero-as-documented   Xero's documented answers where the client is not ready yet (401 for a missing
+                         scope, internal errors cached under their Idempotency-Key)
+  --control-addr ADDR    also serve the test hooks over HTTP there (items, products, edits, codes, limits)";
 
 #[derive(Default)]
 struct Args {
@@ -21,6 +36,7 @@ struct Args {
     /// The CRM Connection's name, as an admin names it in Zoho (the widget invokes it by name).
     connection: Option<String>,
     api_key: Option<String>,
+    control_addr: Option<SocketAddr>,
 }
 
 fn parse(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
@@ -29,18 +45,31 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
         if flag == "-h" || flag == "--help" {
             return Err(USAGE.into());
         }
+        if flag == "--xero-as-documented" {
+            parsed.config.xero.behaviour = sandbox::xero::Behaviour::as_xero();
+            continue;
+        }
         let value = args.next().ok_or_else(|| format!("{flag} needs a value\n{USAGE}"))?;
         let addr = |v: &str| v.parse::<SocketAddr>().map_err(|e| format!("{flag} {v}: {e}"));
         match flag.as_str() {
             "--xero-addr" => parsed.config.xero_addr = addr(&value)?,
             "--zoho-addr" => parsed.config.zoho_addr = addr(&value)?,
             "--crm-addr" => parsed.config.crm_addr = addr(&value)?,
+            "--control-addr" => parsed.control_addr = Some(addr(&value)?),
             "--time-scale" => {
                 parsed.config.time_scale = value
                     .parse::<f64>()
                     .ok()
                     .filter(|s| *s > 0.0 && s.is_finite())
                     .ok_or_else(|| format!("--time-scale {value}: expected a positive number"))?
+            }
+            "--products" => parsed.config.zoho.generated_products = number(&flag, &value)?,
+            "--product-seed" => parsed.config.zoho.catalogue_seed = number(&flag, &value)?,
+            "--xero-daily-limit" => parsed.config.xero.limits.per_day = positive(&flag, &value)?,
+            "--zoho-credits" => parsed.config.zoho.limits.credits_per_day = positive(&flag, &value)?,
+            "--zoho-concurrency" => {
+                parsed.config.zoho.limits.concurrency = Some(positive(&flag, &value)?);
+                parsed.config.zoho.limits.sub_concurrency = Some(10);
             }
             "--widget-url" => parsed.widget_url = Some(value),
             "--backend-url" => parsed.backend_url = Some(value),
@@ -50,6 +79,15 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
         }
     }
     Ok(parsed)
+}
+
+fn number<T: std::str::FromStr>(flag: &str, value: &str) -> Result<T, String> {
+    value.parse().map_err(|_| format!("{flag} {value}: expected a whole number"))
+}
+
+fn positive(flag: &str, value: &str) -> Result<u32, String> {
+    let n: u32 = number(flag, value)?;
+    if n == 0 { Err(format!("{flag} {value}: must be at least 1")) } else { Ok(n) }
 }
 
 #[tokio::main]
@@ -80,8 +118,27 @@ async fn main() -> ExitCode {
         }
     }
     println!("xero: {}", sandbox.xero.url);
+    if !sandbox.zoho.generated().is_empty() {
+        println!("zoho products: {} ({} generated)", sandbox.zoho.products().len(), sandbox.zoho.generated().len());
+    }
     println!("zoho: {}", sandbox.zoho.url);
     println!("crm:  {}/", sandbox.crm.url);
+    // Held until the end of `main`: dropping it would stop the control listener.
+    let _control = match args.control_addr {
+        None => None,
+        Some(addr) => match tokio::net::TcpListener::bind(addr).await {
+            Ok(listener) => {
+                let url = listener.local_addr().map(|a| format!("http://{a}")).unwrap_or_default();
+                println!("control: {url}");
+                let app = sandbox::control::router(sandbox.xero.clone(), sandbox.zoho.clone());
+                Some(tokio::spawn(async move { axum::serve(listener, app).await }))
+            }
+            Err(e) => {
+                eprintln!("cannot listen on --control-addr {addr}: {e}");
+                return ExitCode::FAILURE;
+            }
+        },
+    };
     println!(
         "zoho self-client: client_id={} client_secret={}",
         sandbox.zoho.config().client_id,
@@ -117,7 +174,42 @@ mod tests {
     }
 
     #[test]
+    fn parses_the_load_test_knobs() {
+        let parsed = args(&[
+            "--products",
+            "10000",
+            "--product-seed",
+            "7",
+            "--xero-daily-limit",
+            "5000",
+            "--zoho-credits",
+            "200",
+            "--zoho-concurrency",
+            "15",
+            "--xero-as-documented",
+            "--time-scale",
+            "600",
+            "--control-addr",
+            "127.0.0.1:0",
+        ])
+        .expect("valid arguments");
+        assert_eq!((parsed.config.zoho.generated_products, parsed.config.zoho.catalogue_seed), (10_000, 7));
+        assert_eq!(parsed.config.xero.limits.per_day, 5_000);
+        assert_eq!(parsed.config.zoho.limits.credits_per_day, 200);
+        assert_eq!(parsed.config.zoho.limits.concurrency, Some(15));
+        assert_eq!(parsed.config.xero.behaviour, sandbox::xero::Behaviour::as_xero());
+        assert_eq!(parsed.config.time_scale, 600.0);
+        assert_eq!(parsed.control_addr.map(|a| a.port()), Some(0));
+        let defaults = args(&[]).expect("no arguments");
+        assert_eq!(defaults.config.xero.limits.per_day, 1_000, "Xero's Starter tier");
+        assert_eq!(defaults.config.zoho.generated_products, 0);
+    }
+
+    #[test]
     fn rejects_bad_arguments() {
+        assert!(args(&["--products", "many"]).is_err());
+        assert!(args(&["--xero-daily-limit", "0"]).is_err());
+        assert!(args(&["--zoho-credits", "-5"]).is_err());
         assert!(args(&["--time-scale", "0"]).is_err());
         assert!(args(&["--crm-addr", "localhost"]).is_err());
         assert!(args(&["--zoho-addr"]).is_err());

@@ -10,7 +10,8 @@ use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
 use sandbox::Clock;
 use sandbox::xero::{
-    AU_ORG, AuthorizeRequest, Fault, FaultTarget, Lifetimes, RateLimits, RateProblem, UK_ORG, XeroConfig, XeroSim,
+    AU_ORG, AuthorizeRequest, Behaviour, Fault, FaultTarget, InvalidAccount, ItemEdit, Lifetimes, MissingScope,
+    PkceWithSecret, RateLimits, RateProblem, StaleItemId, UK_ORG, XeroConfig, XeroSim,
 };
 use serde_json::{Value, json};
 
@@ -542,7 +543,14 @@ async fn summarize_errors_false_reports_each_element() {
     assert_eq!(reply.messages(1), ["Account code '999' is not a valid code for this document."]);
     assert_eq!(reply.messages(2), ["The TaxType code 'INPUT' cannot be used with account code '200'."]);
     assert_eq!(reply.messages(3), ["Account code '210' is not a valid code for this document."]);
-    assert!(list[0]["ItemID"].is_string() && list[1].get("ItemID").is_none());
+    // X10: a failed element carries an ItemID, as in the spec's createItems example, but none was stored.
+    let stored: Vec<String> = sim.items(&au).into_iter().map(|i| i.item_id).collect();
+    assert!(list[0]["ItemID"].as_str().is_some_and(|id| stored.iter().any(|s| s == id)));
+    for failed in &list[1..4] {
+        let id = failed["ItemID"].as_str().expect("a failed element has an ItemID");
+        assert!(!stored.iter().any(|s| s == id), "{failed}");
+        assert!(failed["UpdatedDateUTC"].is_string() && failed["IsSold"] == true, "the would-be item: {failed}");
+    }
     // An unknown TaxType is accepted silently and the item stored without tax, as Xero does.
     assert!(list[4]["SalesDetails"].get("TaxType").is_none(), "{}", list[4]);
     let codes: Vec<String> = sim.items(&au).into_iter().map(|i| i.code).collect();
@@ -632,7 +640,8 @@ async fn sixty_calls_a_minute_then_429_until_the_next_window() {
         let reply = api.get("/TaxRates").await;
         assert_eq!(reply.status, StatusCode::OK, "call {n}");
         assert_eq!(reply.header("x-minlimit-remaining"), Some((60 - n).to_string().as_str()));
-        assert_eq!(reply.header("x-daylimit-remaining"), Some((5000 - n).to_string().as_str()));
+        // Xero's Starter tier: 1,000 calls a day (X4).
+        assert_eq!(reply.header("x-daylimit-remaining"), Some((1000 - n).to_string().as_str()));
         assert!(reply.header("x-appminlimit-remaining").is_some());
     }
     let limited = api.get("/TaxRates").await;
@@ -852,4 +861,365 @@ async fn read_only_scope_cannot_write_and_auth_event_filters_connections() {
     let new_au = sim.reset_demo_company(AU_ORG).expect("AU");
     assert_ne!(new_au, au);
     assert_eq!(api.get("/Items").await.status, StatusCode::FORBIDDEN);
+}
+
+// ---- fidelity-audit §4: the simulator fails the way Xero fails ----
+
+/// A raw request (no contract check on the answer: used where the answer is deliberately not JSON).
+async fn raw(api: &Api, method: Method, path: &str, headers: &[(&str, &str)], body: Option<&str>) -> reqwest::Response {
+    let mut request = api.http.request(method, format!("{}{path}", api.base)).bearer_auth(&api.token);
+    if let Some(tenant) = &api.tenant {
+        request = request.header("xero-tenant-id", tenant);
+    }
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    if let Some(body) = body {
+        request = request.body(body.to_string());
+    }
+    request.send().await.expect("transport")
+}
+
+#[tokio::test]
+async fn a_token_without_the_scope_gets_xeros_401_when_switched_on() {
+    // X1: Xero answers 401 AuthorizationUnsuccessful; the default stays today's 403 until the client is fixed.
+    let behaviour = Behaviour { missing_scope: MissingScope::Unauthorized, ..Behaviour::default() };
+    let sim = start(1.0, XeroConfig { behaviour, ..XeroConfig::default() }).await;
+    let au = sim.tenant_id(AU_ORG).expect("AU");
+    let read_only = AuthorizeRequest { scope: "offline_access accounting.settings.read".into(), ..consent("s") };
+    let code = sim.approve_tenants(&read_only, std::slice::from_ref(&au)).expect("consent");
+    let api = Api::new(&sim, &exchange(&sim, &code).await, Some(au));
+    assert_eq!(api.get("/Items").await.status, StatusCode::OK, "reading needs only the read scope");
+    let write = api.call(Method::POST, "/Items", Some(items(json!([{"Code": "RO"}]))), &[]).await;
+    assert_eq!(write.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(write.body["Title"], "Unauthorized");
+    assert_eq!(write.body["Detail"], "AuthorizationUnsuccessful");
+    assert!(write.header("x-minlimit-remaining").is_none(), "refused before the rate limiter");
+    assert_eq!(api.get("/Items").await.status, StatusCode::OK, "the token itself stays valid");
+
+    sim.set_behaviour(Behaviour::default());
+    let write = api.call(Method::POST, "/Items", Some(items(json!([{"Code": "RO"}]))), &[]).await;
+    assert_eq!(
+        (write.status, write.body["Detail"].as_str()),
+        (StatusCode::FORBIDDEN, Some("AuthorizationUnsuccessful"))
+    );
+}
+
+#[tokio::test]
+async fn an_internal_error_on_a_keyed_write_is_cached_under_its_key_as_xero_does() {
+    // X2: "the error will be cached and returned when the request is re-run even if the internal error is
+    // resolved"; a new key reaches the item rules again. 503 (the gateway) is not cached.
+    let sim = start(1.0, XeroConfig { behaviour: Behaviour::as_xero(), ..XeroConfig::default() }).await;
+    let (api, au) = connected(&sim).await;
+    let body = items(json!([{"Code": "X2-1", "Name": "Cached error"}]));
+    sim.fail_next(FaultTarget::Api, 1, Fault::Status(500));
+    let failed = api.call(Method::PUT, "/Items", Some(body.clone()), &[("Idempotency-Key", "x2-a")]).await;
+    assert_eq!(failed.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(failed.body["Title"], "An error occurred", "as captured in XeroAPI/Xero-Java#246");
+    let replayed = api.call(Method::PUT, "/Items", Some(body.clone()), &[("Idempotency-Key", "x2-a")]).await;
+    assert_eq!(replayed.status, StatusCode::INTERNAL_SERVER_ERROR, "the fault is gone, the cached error is not");
+    assert_eq!(replayed.body, failed.body, "the first answer, replayed");
+    assert!(sim.items(&au).is_empty());
+    let fresh = api.call(Method::PUT, "/Items", Some(body.clone()), &[("Idempotency-Key", "x2-b")]).await;
+    assert_eq!(fresh.status, StatusCode::OK);
+    assert_eq!(sim.items(&au).len(), 1);
+
+    let other = items(json!([{"Code": "X2-2"}]));
+    sim.fail_next(FaultTarget::Api, 1, Fault::Status(503));
+    let unavailable = api.call(Method::PUT, "/Items", Some(other.clone()), &[("Idempotency-Key", "x2-c")]).await;
+    assert_eq!(unavailable.status, StatusCode::SERVICE_UNAVAILABLE);
+    let retried = api.call(Method::PUT, "/Items", Some(other), &[("Idempotency-Key", "x2-c")]).await;
+    assert_eq!(retried.status, StatusCode::OK, "a gateway 503 is not cached (our reading; unverified)");
+
+    // Without a key there is nothing to cache; a read is never keyed.
+    sim.fail_next(FaultTarget::Api, 1, Fault::Status(500));
+    assert_eq!(api.get("/Items").await.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(api.get("/Items").await.status, StatusCode::OK);
+
+    // Today's default forgets the error, so a same-key retry is processed.
+    sim.set_behaviour(Behaviour::default());
+    let third = items(json!([{"Code": "X2-3"}]));
+    sim.fail_next(FaultTarget::Api, 1, Fault::Status(500));
+    let first = api.call(Method::PUT, "/Items", Some(third.clone()), &[("Idempotency-Key", "x2-d")]).await;
+    assert_eq!(first.status, StatusCode::INTERNAL_SERVER_ERROR);
+    let again = api.call(Method::PUT, "/Items", Some(third), &[("Idempotency-Key", "x2-d")]).await;
+    assert_eq!(again.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_lost_response_was_processed_and_its_key_replays_it() {
+    let sim = start(1.0, XeroConfig::default()).await;
+    let (api, au) = connected(&sim).await;
+    let body = items(json!([{"Code": "LOST-1", "Name": "Lost answer"}]));
+    Contract::xero_accounting().check_request("PUT", "/Items", &body).expect("on contract");
+    sim.fail_next(FaultTarget::Api, 1, Fault::LoseResponse);
+    let bytes = Some(body.to_string().into_bytes());
+    let lost = api.send(Method::PUT, "/Items", bytes, &[("Idempotency-Key", "lost-1")]).await;
+    assert!(lost.is_err(), "the client never hears the answer");
+    assert_eq!(sim.items(&au).len(), 1, "but the item was created");
+    let retry = api.call(Method::PUT, "/Items", Some(body), &[("Idempotency-Key", "lost-1")]).await;
+    assert_eq!(retry.status, StatusCode::OK);
+    assert_eq!(retry.body["Items"][0]["ItemID"], sim.items(&au)[0].item_id.as_str());
+    assert_eq!(sim.items(&au).len(), 1, "the key replays the answer: no duplicate");
+    assert!(sim.calls().iter().any(|c| c.path.ends_with("/Items") && c.dropped));
+}
+
+#[tokio::test]
+async fn an_item_deleted_in_xero_leaves_a_stale_item_id_answered_each_way() {
+    // X6: what Xero does with a stale ItemID is unverified, so each reading can be switched on.
+    let sim = start(1.0, XeroConfig::default()).await;
+    let (api, au) = connected(&sim).await;
+    let created = api
+        .call(
+            Method::PUT,
+            "/Items?summarizeErrors=false",
+            Some(items(json!([{"Code": "GONE-1", "Name": "Gone"}]))),
+            &[],
+        )
+        .await;
+    let stale = created.body["Items"][0]["ItemID"].as_str().expect("ItemID").to_string();
+    assert!(sim.delete_item(&au, &stale), "deleted in Xero's web app");
+    assert!(!sim.delete_item(&au, &stale));
+    let write = items(json!([{"ItemID": stale, "Code": "GONE-1", "Name": "Gone, again"}]));
+
+    let reply = api.call(Method::POST, "/Items?summarizeErrors=false", Some(write.clone()), &[]).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.body["Items"][0]["StatusAttributeString"], "ERROR");
+    assert_eq!(reply.messages(0), [format!("Item with ItemID '{stale}' could not be found.")]);
+    assert_eq!(reply.body["Items"][0]["ItemID"], stale.as_str(), "the element echoes the ItemID it named");
+    assert!(sim.items(&au).is_empty());
+
+    sim.set_behaviour(Behaviour { stale_item_id: StaleItemId::NotFound, ..Behaviour::default() });
+    let reply = api.call(Method::POST, "/Items?summarizeErrors=false", Some(write.clone()), &[]).await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+    assert!(sim.items(&au).is_empty(), "nothing stored");
+
+    sim.set_behaviour(Behaviour { stale_item_id: StaleItemId::Ignored, ..Behaviour::default() });
+    let reply = api.call(Method::POST, "/Items?summarizeErrors=false", Some(write), &[]).await;
+    assert_eq!(reply.body["Items"][0]["StatusAttributeString"], "OK");
+    let new_id = reply.body["Items"][0]["ItemID"].as_str().expect("ItemID");
+    assert_ne!(new_id, stale, "a new item, not the deleted one");
+    assert_eq!(sim.items(&au).len(), 1);
+}
+
+#[tokio::test]
+async fn an_invalid_account_code_can_be_answered_with_xeros_500() {
+    // X3: one report shows PUT /Items answering 500 to an invalid AccountCode with summarizeErrors=false.
+    let behaviour = Behaviour { invalid_account: InvalidAccount::ServerError, ..Behaviour::default() };
+    let sim = start(1.0, XeroConfig { behaviour, ..XeroConfig::default() }).await;
+    let (api, au) = connected(&sim).await;
+    let body = items(json!([
+        {"Code": "GOOD-ACC", "SalesDetails": {"AccountCode": "200"}},
+        {"Code": "BAD-ACC", "SalesDetails": {"AccountCode": "999"}},
+    ]));
+    let reply = api.call(Method::PUT, "/Items?summarizeErrors=false", Some(body.clone()), &[]).await;
+    assert_eq!(reply.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(reply.body["Title"], "An error occurred");
+    assert!(sim.items(&au).is_empty(), "nothing stored");
+    sim.archive_account(&au, "200");
+    let archived = items(json!([{"Code": "ARCH-ACC", "SalesDetails": {"AccountCode": "200"}}]));
+    let reply = api.call(Method::POST, "/Items?summarizeErrors=false", Some(archived), &[]).await;
+    assert_eq!(reply.status, StatusCode::INTERNAL_SERVER_ERROR, "an archived account too");
+
+    sim.set_behaviour(Behaviour::default());
+    let reply = api.call(Method::PUT, "/Items?summarizeErrors=false", Some(body), &[]).await;
+    assert_eq!(reply.status, StatusCode::OK, "by default a per-element error");
+    assert_eq!(reply.messages(1), ["Account code '999' is not a valid code for this document."]);
+}
+
+#[tokio::test]
+async fn pkce_from_a_client_that_also_sends_its_secret_can_be_refused() {
+    // X8: unverified for Xero's Web apps; the switch lets a client's "PKCE off" setting be tested.
+    let behaviour = Behaviour { pkce_with_secret: PkceWithSecret::Refused, ..Behaviour::default() };
+    let sim = start(1.0, XeroConfig { behaviour, ..XeroConfig::default() }).await;
+    let challenge = AuthorizeRequest {
+        code_challenge: Some("Oo2DTvYboyGSUhk_0RqAzQX8nk0I7LYqYx1UM0Olnkg".into()),
+        code_challenge_method: Some("S256".into()),
+        ..consent("pkce")
+    };
+    let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gXFG8jGqI";
+    let code = sim.approve(&challenge).expect("consent");
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", &code),
+        ("redirect_uri", REDIRECT),
+        ("code_verifier", verifier),
+    ];
+    let (status, body) = token_call(&sim, &form).await;
+    assert_eq!((status, body), (StatusCode::BAD_REQUEST, json!({"error": "invalid_request"})));
+    let (status, _) = token_call(&sim, &form).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "the code was spent");
+
+    // Without a challenge the confidential client connects; a public client may still use PKCE.
+    let plain = sim.approve(&consent("plain")).expect("consent");
+    assert_eq!(exchange(&sim, &plain).await["token_type"], "Bearer");
+    let code = sim.approve(&challenge).expect("consent");
+    let response = http()
+        .post(sim.token_url())
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", verifier),
+            ("client_id", CLIENT_ID),
+        ])
+        .send()
+        .await
+        .expect("token endpoint");
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn answers_are_json_only_when_asked_for_and_bodies_must_be_declared_json() {
+    // X9: Xero answers XML without `Accept: application/json`.
+    let sim = start(1.0, XeroConfig::default()).await;
+    let (api, au) = connected(&sim).await;
+    let xml = raw(&api, Method::GET, "/Items", &[], None).await;
+    assert_eq!(xml.status(), StatusCode::OK);
+    assert!(xml.headers()["content-type"].to_str().is_ok_and(|t| t.starts_with("text/xml")));
+    let text = xml.text().await.expect("text");
+    assert!(text.starts_with("<?xml") && text.contains("<Response ") && text.contains("<Items"), "{text}");
+    assert!(serde_json::from_str::<Value>(&text).is_err());
+    let any = raw(&api, Method::GET, "/TaxRates", &[("Accept", "*/*")], None).await;
+    assert!(any.text().await.expect("text").contains("<TaxRate>"), "*/* is not JSON either");
+
+    // A JSON body sent without its Content-Type is refused, whatever it says, and stores nothing.
+    let body = items(json!([{"Code": "CT-1"}]));
+    Contract::xero_accounting().check_request("PUT", "/Items", &body).expect("on contract");
+    for content_type in [None, Some("text/plain"), Some("application/x-www-form-urlencoded")] {
+        let mut headers = vec![("Accept", "application/json")];
+        headers.extend(content_type.map(|c| ("Content-Type", c)));
+        let refused = raw(&api, Method::PUT, "/Items", &headers, Some(&body.to_string())).await;
+        assert_eq!(refused.status(), StatusCode::BAD_REQUEST, "{content_type:?}");
+        let refused: Value = refused.json().await.expect("json");
+        Contract::xero_accounting().check_schema("Error", Mode::Tolerant, &refused).expect("Error schema");
+        assert_eq!(
+            (refused["ErrorNumber"].as_i64(), refused["Type"].as_str()),
+            (Some(14), Some("PostDataInvalidException"))
+        );
+    }
+    assert!(sim.items(&au).is_empty());
+    // An error asked for without JSON comes as Xero's XML ApiException.
+    let refused = raw(&api, Method::PUT, "/Items", &[], Some(&body.to_string())).await;
+    assert!(refused.text().await.expect("text").contains("<ApiException "));
+    assert_eq!(api.call(Method::PUT, "/Items", Some(body), &[]).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn time_scaling_applies_to_the_minute_window_and_the_daily_reset() {
+    // 600×: a minute lasts 0.1 s.
+    let limits = RateLimits { per_minute: 2, ..RateLimits::default() };
+    let sim = start(600.0, XeroConfig { limits, ..XeroConfig::default() }).await;
+    let (api, au) = connected(&sim).await;
+    assert_eq!(sim.limit_status(&au).minute_resets_in, None, "no window before the first call");
+    assert_eq!(api.get("/Accounts").await.status, StatusCode::OK);
+    assert_eq!(api.get("/Accounts").await.status, StatusCode::OK);
+    let limited = api.get("/Accounts").await;
+    if limited.status == StatusCode::TOO_MANY_REQUESTS {
+        assert_eq!(limited.header("x-rate-limit-problem"), Some("minute"));
+        let status = sim.limit_status(&au);
+        assert_eq!(status.minute_remaining, 0);
+        assert!(status.minute_resets_in.is_some_and(|d| d <= Duration::from_secs(60)), "{status:?}");
+    } // else the 0.1 s window had already passed, which is the point of the scale
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    assert_eq!(api.get("/Accounts").await.status, StatusCode::OK, "a new simulated minute");
+
+    // 100,000×: a day lasts 0.864 s (and the access token, and the code exchanged for it, must outlive the
+    // real milliseconds a busy machine takes).
+    let limits = RateLimits { per_day: 3, ..RateLimits::default() };
+    let lifetimes = Lifetimes {
+        access_token: Duration::from_secs(3 * 86_400),
+        authorization_code: Duration::from_secs(86_400),
+        ..Lifetimes::default()
+    };
+    let sim = start(100_000.0, XeroConfig { limits, lifetimes, ..XeroConfig::default() }).await;
+    let (api, au) = connected(&sim).await;
+    for _ in 0..3 {
+        assert_eq!(api.get("/Accounts").await.status, StatusCode::OK);
+    }
+    let limited = api.get("/Accounts").await;
+    assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(limited.header("x-rate-limit-problem"), Some("day"));
+    let retry_after: u64 = limited.header("retry-after").and_then(|v| v.parse().ok()).expect("Retry-After");
+    let status = sim.limit_status(&au);
+    assert_eq!(status.day_remaining, 0);
+    let resets_in = status.day_resets_in.expect("the day window is open");
+    assert!(resets_in <= Duration::from_secs(86_400));
+    // Simulated minutes pass between the two readings at this scale.
+    assert!(retry_after.abs_diff(resets_in.as_secs()) < 900, "Retry-After {retry_after} vs {resets_in:?}");
+    let resets_at = sim.now() + chrono::Duration::from_std(resets_in).expect("duration");
+    assert!(resets_at > sim.now(), "the reset is in the simulated future");
+    tokio::time::sleep(Clock::new(100_000.0).real(resets_in) + Duration::from_millis(100)).await;
+    let next_day = api.get("/Accounts").await;
+    assert_eq!(next_day.status, StatusCode::OK, "after the simulated day");
+    assert_eq!(next_day.header("x-daylimit-remaining"), Some("2"));
+}
+
+#[tokio::test]
+async fn every_change_moves_updated_date_utc_and_web_app_edits_are_seen() {
+    let sim = start(1.0, XeroConfig::default()).await;
+    let (api, au) = connected(&sim).await;
+    let ms = |v: &Value| -> i64 {
+        let text = v["UpdatedDateUTC"].as_str().expect("UpdatedDateUTC");
+        text.trim_start_matches("/Date(").split(['+', ')']).next().and_then(|n| n.parse().ok()).expect("ms")
+    };
+    let body = items(
+        json!([{"Code": "EDIT-1", "Name": "Desk Lamp", "SalesDetails": {"UnitPrice": 29.95, "AccountCode": "200", "TaxType": "OUTPUT"}}]),
+    );
+    let created = api.call(Method::PUT, "/Items?unitdp=4", Some(body), &[]).await;
+    let item = &created.body["Items"][0];
+    let item_id = item["ItemID"].as_str().expect("ItemID").to_string();
+    let created_ms = ms(item);
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let since = (sim.now() - chrono::Duration::milliseconds(5)).format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+
+    let edit = ItemEdit { unit_price: Some(34.0), name: Some("Desk Lamp (LED)".into()), ..ItemEdit::default() };
+    let edited = sim.edit_item(&au, &item_id, edit).expect("a valid edit");
+    assert!(edited.updated_ms > created_ms, "the edit moves UpdatedDateUTC");
+    let changed = api.call(Method::GET, "/Items?unitdp=4", None, &[("If-Modified-Since", &since)]).await;
+    let list = changed.body["Items"].as_array().expect("items");
+    assert_eq!(list.len(), 1, "only the edited item is newer than the cursor");
+    assert_eq!(list[0]["SalesDetails"]["UnitPrice"], 34.0);
+    assert_eq!(list[0]["Name"], "Desk Lamp (LED)");
+    assert_eq!(list[0]["SalesDetails"]["AccountCode"], "200", "what the edit left alone stays");
+    assert_eq!(ms(&list[0]), edited.updated_ms);
+
+    // Xero's rules apply to the web app too; nothing changes on a refused edit.
+    sim.archive_account(&au, "260");
+    let refused = sim.edit_item(&au, &item_id, ItemEdit { account_code: Some("999".into()), ..ItemEdit::default() });
+    assert_eq!(refused.expect_err("unknown account"), ["Account code '999' is not a valid code for this document."]);
+    assert_eq!(sim.items(&au)[0].updated_ms, edited.updated_ms);
+    assert!(sim.edit_item(&au, "no-such-item", ItemEdit::default()).is_err());
+
+    // An API update moves it as well.
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let update = items(json!([{"Code": "EDIT-1", "Description": "Warm white"}]));
+    let updated = api.call(Method::POST, &format!("/Items/{item_id}"), Some(update), &[]).await;
+    assert!(ms(&updated.body["Items"][0]) > edited.updated_ms);
+}
+
+#[tokio::test]
+async fn a_mix_of_faults_and_an_answer_that_leaves_an_element_out() {
+    let sim = start(1.0, XeroConfig::default()).await;
+    let (api, au) = connected(&sim).await;
+    sim.fail_next(FaultTarget::Api, 1, Fault::MissingElement);
+    let body = items(json!([{"Code": "ME-1"}, {"Code": "ME-2"}]));
+    let reply = api.call(Method::POST, "/Items?summarizeErrors=false", Some(body), &[]).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.body["Items"].as_array().map(Vec::len), Some(1), "one element left out");
+    assert_eq!(sim.items(&au).len(), 2, "both were stored");
+
+    sim.set_fault_mix(
+        1.0,
+        &[Fault::Status(503), Fault::RateLimit { problem: RateProblem::Minute, retry_after: Some(1) }],
+    );
+    let mut seen = std::collections::HashSet::new();
+    for _ in 0..40 {
+        seen.insert(api.get("/TaxRates").await.status);
+    }
+    let expected = [StatusCode::SERVICE_UNAVAILABLE, StatusCode::TOO_MANY_REQUESTS].into_iter().collect();
+    assert_eq!(seen, expected, "every call meets one of the mix");
+    sim.set_fault_mix(1.0, &[]);
+    assert_eq!(api.get("/TaxRates").await.status, StatusCode::OK, "an empty mix disables");
 }

@@ -8,15 +8,17 @@ use std::time::Duration;
 use contracts::{Contract, Mode};
 use reqwest::StatusCode;
 use sandbox::Clock;
-use sandbox::zoho::{ZohoConfig, ZohoSim, products};
+use sandbox::zoho::{CustomFields, Flaw, ProductKind, ZohoConfig, ZohoLimits, ZohoSim, products};
 use serde_json::{Value, json};
 
 const SCOPES: &[&str] = &["ZohoCRM.modules.products.ALL", "ZohoCRM.settings.fields.READ"];
 
 async fn start(scale: f64) -> ZohoSim {
-    ZohoSim::start(SocketAddr::from(([127, 0, 0, 1], 0)), Clock::new(scale), ZohoConfig::default())
-        .await
-        .expect("zoho sim starts")
+    start_with(scale, ZohoConfig::default()).await
+}
+
+async fn start_with(scale: f64, config: ZohoConfig) -> ZohoSim {
+    ZohoSim::start(SocketAddr::from(([127, 0, 0, 1], 0)), Clock::new(scale), config).await.expect("zoho sim starts")
 }
 
 struct Reply {
@@ -72,11 +74,32 @@ impl Crm {
 /// The record paths declare only a 200 response and model errors inside it as `API_Exception`
 /// (contracts/zoho README, gap 2), so every body is checked against that response whatever the status.
 fn check_zoho_response(method: &str, path: &str, body: &Value) -> Result<(), contracts::Violations> {
+    let body = &pinned_form(body);
     Contract::zoho_record().check_response(method, path, 200, body)?;
     if body["status"] == "error" {
         Contract::zoho_record().check_schema("API_Exception", Mode::Tolerant, body)?;
     }
     Ok(())
+}
+
+/// The one known difference between the pinned spec and Zoho (fidelity-audit Z6): crm-oas 45dff2c types
+/// `details.maximum_length` as a string, while Zoho's later v8 examples (createRecords invaliddatalength,
+/// updateRecord limitexceedederror) and `InvalidDataMaxLengthDetails` give an integer, which the simulator
+/// sends. This turns only that integer back into the pinned form before the check; anything else must pass
+/// as sent.
+fn pinned_form(body: &Value) -> Value {
+    match body {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| match (k.as_str(), v) {
+                    ("maximum_length", Value::Number(n)) if n.is_u64() => (k.clone(), Value::String(n.to_string())),
+                    _ => (k.clone(), pinned_form(v)),
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(pinned_form).collect()),
+        other => other.clone(),
+    }
 }
 
 async fn token_request(zoho: &ZohoSim, params: &[(&str, &str)]) -> (StatusCode, Value) {
@@ -321,12 +344,15 @@ async fn get_one_returns_a_v8_record_or_zohos_error() {
     assert_eq!(missing.status, StatusCode::BAD_REQUEST);
     assert_eq!(missing.body["code"], "INVALID_DATA");
     assert_eq!(missing.body["status"], "error");
+    // Z5: the record id is the path's resource 1 (the module is 0).
+    assert_eq!(missing.body["details"], json!({"resource_path_index": 1}));
 
     let garbled = api.get("/crm/v8/Products/%FF").await;
     assert_eq!((garbled.status, garbled.body["code"].as_str()), (StatusCode::NOT_FOUND, Some("INVALID_URL_PATTERN")));
 
     let module = api.get("/crm/v8/Widgets/1").await;
     assert_eq!((module.status, module.body["code"].as_str()), (StatusCode::BAD_REQUEST, Some("INVALID_MODULE")));
+    assert_eq!(module.body["details"], json!({"resource_path_index": 0}));
 
     let modified = record["Modified_Time"].as_str().expect("time").to_string();
     let path = format!("/crm/v8/Products/{}", products::WIRELESS_MOUSE);
@@ -349,8 +375,14 @@ async fn listing_requires_fields_and_caps_per_page() {
     );
     let reply = api.get("/crm/v8/Products?fields=Product_Name&sort_by=Product_Name").await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    // Z4: the crm-oas v8 example's code and details.
     let reply = api.get("/crm/v8/Products?fields=Product_Name&per_page=200&page=11").await;
-    assert_eq!((reply.status, reply.body["code"].as_str()), (StatusCode::BAD_REQUEST, Some("LIMIT_EXCEEDED")));
+    assert_eq!(
+        (reply.status, reply.body["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("DISCRETE_PAGINATION_LIMIT_EXCEEDED"))
+    );
+    assert_eq!(reply.body["details"], json!({"limit": 2000}));
+    assert_eq!(reply.body["message"], "You can only get the first 2000 records without using page_token param");
 }
 
 #[tokio::test]
@@ -473,12 +505,12 @@ async fn updates_answer_per_record_and_207_when_mixed() {
     assert_eq!(results[1]["details"]["api_name"], "Taxable");
     assert_eq!(results[1]["details"]["json_path"], "$.data[1].Taxable");
     assert_eq!(results[1]["details"]["expected_data_type"], "boolean");
-    assert_eq!(
-        (results[2]["code"].as_str(), results[2]["details"]["id"].as_str()),
-        (Some("INVALID_DATA"), Some("4150868000000999999"))
-    );
+    // Z5: an unknown id in the body is blamed on `data[i].id`.
+    assert_eq!(results[2]["code"], "INVALID_DATA");
+    assert_eq!(results[2]["details"], json!({"api_name": "id", "json_path": "$.data[2].id"}));
     assert_eq!(results[3]["code"], "MANDATORY_NOT_FOUND");
-    assert_eq!(results[4]["details"]["maximum_length"], "40");
+    // Z6: an integer, as in Zoho's v8 examples.
+    assert_eq!(results[4]["details"]["maximum_length"], 40);
     assert_eq!(zoho.product(products::MONITOR_ARM).expect("arm")["Taxable"], true, "a failed record is unchanged");
 
     let path = format!("/crm/v8/Products/{}", products::MONITOR_ARM);
@@ -493,7 +525,13 @@ async fn updates_answer_per_record_and_207_when_mixed() {
 
     let too_many: Vec<Value> = (0..101).map(|_| json!({"id": products::USB_C_HUB})).collect();
     let reply = api.put("/crm/v8/Products", &json!({"data": too_many})).await;
-    assert_eq!((reply.status, reply.body["code"].as_str()), (StatusCode::BAD_REQUEST, Some("LIMIT_EXCEEDED")));
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        reply.body["data"][0],
+        json!({"code": "LIMIT_EXCEEDED", "details": {"maximum_length": 100, "api_name": "data"},
+               "message": "count of records in your request exceeds the limit", "status": "error"}),
+        "inside data, as the updateRecord example shows"
+    );
 
     // Not JSON at all: Zoho's INVALID_DATA envelope, not a framework error page.
     let raw = api
@@ -522,8 +560,13 @@ async fn if_unmodified_since_refuses_to_overwrite_a_newer_record() {
 
     let second = api.send("PUT", &path, &[("If-Unmodified-Since", &seen)], Some(&body)).await;
     assert_eq!(second.status, StatusCode::PRECONDITION_FAILED);
-    assert_eq!(second.body["code"], "ALREADY_MODIFIED");
-    assert_eq!(second.body["status"], "error");
+    // Z3: inside `data`, with the record's times and owners, as the updateRecords 412 example shows.
+    let refused = &second.body["data"][0];
+    assert_eq!((refused["code"].as_str(), refused["status"].as_str()), (Some("ALREADY_MODIFIED"), Some("error")));
+    let now = zoho.product(products::USB_C_HUB).expect("hub");
+    assert_eq!(refused["details"]["id"], products::USB_C_HUB);
+    assert_eq!(refused["details"]["Modified_Time"], now["Modified_Time"]);
+    assert_eq!(refused["details"]["Created_By"]["name"], "Olivia Nguyen");
 
     let bulk = json!({"data": [{"id": products::WIRELESS_MOUSE, "Xero_Sync_Status": "x"}, {"id": products::USB_C_HUB, "Xero_Sync_Status": "x"}]});
     let third = api.send("PUT", "/crm/v8/Products", &[("If-Unmodified-Since", &seen)], Some(&bulk)).await;
@@ -589,4 +632,398 @@ fn the_contract_check_catches_off_spec_bodies() {
     // Requests are strict: a misspelt envelope key would be silently dropped by Zoho.
     let request = json!({"data": [{"id": "1"}], "triggers": ["workflow"]});
     assert!(Contract::zoho_record().check_request("PUT", "/crm/v8/Products", &request).is_err());
+}
+
+// ---- fidelity-audit §4 (Z1–Z7) and issue 12's bulk reads and writes ----
+
+#[tokio::test]
+async fn datetime_fields_take_only_zohos_offset_form() {
+    // Z1: `yyyy-MM-ddTHH:mm:ss±HH:mm`; a `Z` fails the record, and with it the item id written alongside.
+    let zoho = start(1.0).await;
+    let api = crm(&zoho).await;
+    let write = |time: &str| {
+        json!({"data": [{"id": products::WIRELESS_MOUSE, "Xero_Item_ID": "b2c3d4e5-0000-4000-8000-000000000001",
+                         "Xero_Sync_Status": "Synced", "Xero_Last_Synced": time}], "trigger": []})
+    };
+    for refused in ["2026-11-26T10:00:00Z", "2026-11-26T10:00:00.000+11:00", "2026-11-26T10:00:00", "2026-11-26"] {
+        let reply = api.put("/crm/v8/Products", &write(refused)).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{refused}");
+        let result = &reply.body["data"][0];
+        assert_eq!(result["code"], "INVALID_DATA");
+        assert_eq!(
+            result["details"],
+            json!({"api_name": "Xero_Last_Synced", "json_path": "$.data[0].Xero_Last_Synced", "expected_data_type": "datetime"})
+        );
+    }
+    assert_eq!(zoho.product(products::WIRELESS_MOUSE).expect("wm")["Xero_Item_ID"], Value::Null, "nothing stored");
+    let reply = api.put("/crm/v8/Products", &write("2026-11-25T23:00:00+00:00")).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let stored = zoho.product(products::WIRELESS_MOUSE).expect("wm");
+    assert_eq!(stored["Xero_Last_Synced"], "2026-11-25T23:00:00+00:00");
+    assert_eq!(stored["Xero_Item_ID"], "b2c3d4e5-0000-4000-8000-000000000001");
+}
+
+#[tokio::test]
+async fn a_write_naming_a_field_the_module_lacks_is_refused() {
+    // Z2: as in the updateRecords 207 example; the other fields of that record are not stored either.
+    let zoho = start(1.0).await;
+    let api = crm(&zoho).await;
+    let body = json!({"data": [
+        {"id": products::USB_C_HUB, "Xero_Sync_Status": "Synced"},
+        {"id": products::MONITOR_ARM, "Xero_Sync_Status": "Synced", "Xero_GL_Acount": "Sales"},
+        {"id": products::MECHANICAL_KEYBOARD, "Modified_Time": "2001-01-01T00:00:00+00:00", "Vendor_Name": null}
+    ]});
+    let reply = api.put("/crm/v8/Products", &body).await;
+    assert_eq!(reply.status, StatusCode::MULTI_STATUS, "{}", reply.body);
+    let results = reply.body["data"].as_array().expect("results");
+    assert_eq!(results[0]["code"], "SUCCESS");
+    assert_eq!(
+        results[1],
+        json!({"code": "INVALID_DATA", "details": {"api_name": "Xero_GL_Acount", "json_path": "$.data[1].Xero_GL_Acount"},
+               "message": "the field api name given seems to be invalid", "status": "error"})
+    );
+    assert_eq!(zoho.product(products::MONITOR_ARM).expect("arm")["Xero_Sync_Status"], Value::Null);
+    assert_eq!(results[2]["code"], "SUCCESS", "read-only system fields are ignored, known fields accepted");
+    assert_ne!(zoho.product(products::MECHANICAL_KEYBOARD).expect("kb")["Modified_Time"], "2001-01-01T00:00:00+00:00");
+
+    // An admin renamed the custom field: its default API name no longer exists in this org.
+    let fields = CustomFields { gl_account: "GL_Account".into(), ..CustomFields::default() };
+    let renamed = start_with(1.0, ZohoConfig { fields, ..ZohoConfig::default() }).await;
+    let api = crm(&renamed).await;
+    let stale = json!({"data": [{"id": products::USB_C_HUB, "Xero_GL_Account": "Sales"}]});
+    let reply = api.put("/crm/v8/Products", &stale).await;
+    assert_eq!(
+        (reply.status, reply.body["data"][0]["details"]["api_name"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("Xero_GL_Account"))
+    );
+    let current = json!({"data": [{"id": products::USB_C_HUB, "GL_Account": "Other Revenue"}]});
+    assert_eq!(api.put("/crm/v8/Products", &current).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_record_id_that_names_nothing_is_blamed_where_zoho_blames_it() {
+    // Z5: `resource_path_index` for an id in the path; `api_name: id` for one in the body.
+    let zoho = start(1.0).await;
+    let api = crm(&zoho).await;
+    let body = json!({"data": [{"Xero_Sync_Status": "x"}]});
+    let reply = api.put("/crm/v8/Products/4150868000000999999", &body).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert_eq!(reply.body["data"][0]["code"], "INVALID_DATA");
+    assert_eq!(reply.body["data"][0]["details"], json!({"resource_path_index": 1}));
+    let body = json!({"data": [{"id": "4150868000000999999", "Xero_Sync_Status": "x"}]});
+    let reply = api.put("/crm/v8/Products", &body).await;
+    assert_eq!(reply.body["data"][0]["details"], json!({"api_name": "id", "json_path": "$.data[0].id"}));
+}
+
+/// `count` ids, pages of `per_page` read by `page` (up to page 10) then by token, with the same query.
+async fn read_all(api: &Crm, query: &str, headers: &[(&str, &str)], per_page: usize) -> (Vec<Value>, usize) {
+    let mut records = Vec::new();
+    let mut requests = 0;
+    let mut page = 1;
+    let mut token: Option<String> = None;
+    loop {
+        let path = match &token {
+            Some(token) => format!("/crm/v8/Products?{query}&per_page={per_page}&page_token={token}"),
+            None => format!("/crm/v8/Products?{query}&per_page={per_page}&page={page}"),
+        };
+        let reply = api.send("GET", &path, headers, None).await;
+        requests += 1;
+        if reply.status == StatusCode::NOT_MODIFIED || reply.status == StatusCode::NO_CONTENT {
+            return (records, requests);
+        }
+        assert_eq!(reply.status, StatusCode::OK, "{path}: {}", reply.body);
+        let info = &reply.body["info"];
+        assert_eq!(info["count"].as_u64(), reply.body["data"].as_array().map(|d| d.len() as u64));
+        records.extend(reply.body["data"].as_array().expect("data").iter().cloned());
+        if info["more_records"] != true {
+            assert!(info.get("next_page_token").is_none());
+            return (records, requests);
+        }
+        let next = info["next_page_token"].as_str().expect("next_page_token").to_string();
+        assert!(next.len() <= 96);
+        assert!(info["page_token_expiry"].is_string());
+        if token.is_none() && page < 10 {
+            page += 1;
+        } else {
+            token = Some(next);
+        }
+    }
+}
+
+#[tokio::test]
+async fn thousands_of_generated_products_page_by_modified_time_past_two_thousand() {
+    let config = ZohoConfig { generated_products: 2_500, catalogue_seed: 42, ..ZohoConfig::default() };
+    let zoho = start_with(1.0, config).await;
+    assert_eq!(zoho.generated().len(), 2_500);
+    assert_eq!(zoho.products().len(), 2_519, "the 19 seeded products stay");
+    let api = crm(&zoho).await;
+    let query = "fields=Product_Code,Modified_Time&sort_by=Modified_Time&sort_order=asc";
+    let (all, requests) = read_all(&api, query, &[], 200).await;
+    assert_eq!(requests, 13, "10 numbered pages, then 3 by token");
+    let ids: std::collections::HashSet<&str> = all.iter().filter_map(|r| r["id"].as_str()).collect();
+    assert_eq!((all.len(), ids.len()), (2_519, 2_519), "every product exactly once");
+    let times: Vec<chrono::DateTime<chrono::FixedOffset>> = all
+        .iter()
+        .map(|r| chrono::DateTime::parse_from_rfc3339(r["Modified_Time"].as_str().expect("time")).expect("rfc3339"))
+        .collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "oldest change first");
+
+    // Page 11 needs the token.
+    let reply = api.get(&format!("/crm/v8/Products?{query}&per_page=200&page=11")).await;
+    assert_eq!(reply.body["code"], "DISCRETE_PAGINATION_LIMIT_EXCEEDED");
+
+    // If-Modified-Since: only what changed after, still in order.
+    let since = sandbox::zoho::format_time(times[2_000]);
+    let newer = times.iter().filter(|t| **t > times[2_000]).count();
+    let (changed, _) = read_all(&api, query, &[("If-Modified-Since", &since)], 200).await;
+    assert_eq!(changed.len(), newer);
+
+    // A record modified while a client pages through is read again at the end, never skipped.
+    let first = api.get(&format!("/crm/v8/Products?{query}&per_page=200&page=10")).await;
+    let token = first.body["info"]["next_page_token"].as_str().expect("token").to_string();
+    let early = all[10]["id"].as_str().expect("id").to_string();
+    let late = all[2_300]["id"].as_str().expect("id").to_string();
+    zoho.edit_product(&early, json!({"Unit_Price": 1.5})).expect("edit");
+    zoho.edit_product(&late, json!({"Unit_Price": 1.5})).expect("edit");
+    let mut rest = Vec::new();
+    let mut next = Some(token);
+    while let Some(token) = next {
+        let reply = api.get(&format!("/crm/v8/Products?{query}&per_page=200&page_token={token}")).await;
+        rest.extend(
+            reply.body["data"].as_array().expect("data").iter().filter_map(|r| r["id"].as_str().map(str::to_string)),
+        );
+        next = reply.body["info"]["next_page_token"].as_str().map(str::to_string);
+    }
+    assert_eq!(rest.len(), 2_519 - 2_000 + 1, "the 519 not yet read, plus the early one edited meanwhile");
+    assert_eq!(rest.iter().filter(|id| **id == late).count(), 1, "moved, not lost or doubled");
+    assert_eq!(rest.last(), Some(&late), "the last edited comes last");
+    assert!(rest.contains(&early));
+}
+
+#[tokio::test]
+async fn the_generated_mix_has_every_broken_rule_and_case_clash_pairs() {
+    let config = ZohoConfig { generated_products: 1_000, catalogue_seed: 7, ..ZohoConfig::default() };
+    let zoho = start_with(1.0, config).await;
+    let again =
+        start_with(1.0, ZohoConfig { generated_products: 1_000, catalogue_seed: 7, ..ZohoConfig::default() }).await;
+    assert_eq!(zoho.generated(), again.generated(), "deterministic from the seed");
+    let fields = CustomFields::default();
+    for product in zoho.generated() {
+        let record = zoho.product(&product.id).expect("stored");
+        assert_eq!(record["Product_Code"].as_str(), product.code.as_deref());
+        match &product.kind {
+            ProductKind::NotForXero => assert_eq!(record["Add_to_Xero"], false),
+            ProductKind::Broken(Flaw::UnknownGlAccount) => {
+                assert_eq!(record[Flaw::UnknownGlAccount.field(&fields)], "Salse")
+            }
+            ProductKind::Broken(Flaw::FiveDecimalPrice) => {
+                let price = record["Unit_Price"].as_f64().expect("price");
+                assert!(((price * 1e4).round() - price * 1e4).abs() > 1e-6, "{price}");
+            }
+            ProductKind::Broken(Flaw::LongName) => {
+                assert!(record["Product_Name"].as_str().is_some_and(|n| n.chars().count() > 50))
+            }
+            ProductKind::CaseClash { twin } => {
+                let other = zoho.product(twin).expect("twin");
+                let (a, b) =
+                    (record["Product_Code"].as_str().expect("code"), other["Product_Code"].as_str().expect("code"));
+                assert!(a != b && a.eq_ignore_ascii_case(b), "{a} / {b}");
+            }
+            ProductKind::Valid => {
+                assert_eq!((&record["Add_to_Xero"], &record["Taxable"]), (&json!(true), &json!(true)));
+                assert!(record["Product_Code"].as_str().is_some_and(|c| c.len() <= 30 && !c.contains('/')));
+                assert!(record["Product_Name"].as_str().is_some_and(|n| n.chars().count() <= 50));
+            }
+            _ => {}
+        }
+    }
+    for flaw in Flaw::BREAKING {
+        assert!(zoho.generated().iter().any(|p| p.kind == ProductKind::Broken(flaw)), "{flaw:?}");
+    }
+    assert!(zoho.generated().iter().any(|p| matches!(p.kind, ProductKind::CaseClash { .. })));
+}
+
+#[tokio::test]
+async fn a_hundred_records_update_in_one_call_and_every_write_moves_modified_time() {
+    let zoho = start_with(1.0, ZohoConfig { generated_products: 150, ..ZohoConfig::default() }).await;
+    let api = crm(&zoho).await;
+    let before = sandbox::zoho::format_time(zoho.now());
+    tokio::time::sleep(Duration::from_millis(1_100)).await; // Modified_Time has whole seconds
+    let ids: Vec<String> = zoho.generated().iter().take(100).map(|p| p.id.clone()).collect();
+    let data: Vec<Value> = ids
+        .iter()
+        .map(|id| json!({"id": id, "Xero_Sync_Status": "Synced", "Xero_Last_Synced": "2026-11-26T10:00:00+11:00"}))
+        .collect();
+    let reply = api.put("/crm/v8/Products", &json!({"data": data, "trigger": []})).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let results = reply.body["data"].as_array().expect("results");
+    assert_eq!(results.len(), 100, "a result per record, in the request's order");
+    for (result, id) in results.iter().zip(&ids) {
+        assert_eq!((result["status"].as_str(), result["details"]["id"].as_str()), (Some("success"), Some(id.as_str())));
+        assert_eq!(zoho.product(id).expect("p")["Modified_Time"], result["details"]["Modified_Time"]);
+    }
+    // Our own write-back is what an incremental read sees next (the self-echo a bulk engine must skip).
+    let (changed, _) =
+        read_all(&api, "fields=Modified_Time&sort_by=Modified_Time", &[("If-Modified-Since", &before)], 200).await;
+    let changed: std::collections::HashSet<String> =
+        changed.iter().filter_map(|r| r["id"].as_str().map(str::to_string)).collect();
+    assert_eq!(changed, ids.iter().cloned().collect());
+}
+
+#[tokio::test]
+async fn a_crm_user_editing_products_is_seen_by_the_next_incremental_read() {
+    let zoho = start_with(1.0, ZohoConfig { generated_products: 300, ..ZohoConfig::default() }).await;
+    let api = crm(&zoho).await;
+    let cursor = sandbox::zoho::format_time(zoho.now());
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    let before: Vec<Value> = zoho.products();
+    let edited = zoho.edit_some_products(10);
+    assert_eq!(edited.len(), 10);
+    for id in &edited {
+        let old = before.iter().find(|p| p["id"] == id.as_str()).expect("was there");
+        let new = zoho.product(id).expect("still there");
+        assert_eq!(new["Add_to_Xero"], true);
+        let raised = old["Unit_Price"].as_f64().expect("price") + 1.0;
+        assert!((new["Unit_Price"].as_f64().expect("price") - raised).abs() < 1e-9);
+        assert!(new["Modified_Time"].as_str() > Some(cursor.as_str()));
+    }
+    let (changed, requests) =
+        read_all(&api, "fields=Unit_Price&sort_by=Modified_Time", &[("If-Modified-Since", &cursor)], 200).await;
+    assert_eq!(requests, 1);
+    let mut got: Vec<String> = changed.iter().filter_map(|r| r["id"].as_str().map(str::to_string)).collect();
+    let mut want = edited.clone();
+    got.sort();
+    want.sort();
+    assert_eq!(got, want, "exactly the edited ones");
+
+    let refused = zoho.edit_product(products::WIRELESS_MOUSE, json!({"Taxable": "yes"})).expect_err("a boolean");
+    assert_eq!((refused.code, refused.details["api_name"].as_str()), ("INVALID_DATA", Some("Taxable")));
+    assert!(zoho.edit_product("4150868000000999999", json!({"Unit_Price": 1.0})).is_err());
+}
+
+#[tokio::test]
+async fn api_credits_run_out_for_the_rolling_day_with_zohos_429() {
+    // Z7: 5 credits; token calls and refused tokens cost none.
+    let limits = ZohoLimits { credits_per_day: 5, ..ZohoLimits::default() };
+    let zoho = start_with(1.0, ZohoConfig { limits, ..ZohoConfig::default() }).await;
+    let api = crm(&zoho).await;
+    let path = format!("/crm/v8/Products/{}", products::USB_C_HUB);
+    assert_eq!(
+        auth_call(&zoho.url, &path, Some("Zoho-oauthtoken 1000.bad.token".into())).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    for n in 1..=5 {
+        assert_eq!(api.get(&path).await.status, StatusCode::OK, "call {n}");
+    }
+    let spent = api.get(&path).await;
+    assert_eq!((spent.status, spent.body["code"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("TOO_MANY_REQUESTS")));
+    let credits = zoho.credits();
+    assert_eq!((credits.allowance, credits.used, credits.remaining), (5, 5, 0));
+    assert!(credits.next_release_in.is_some_and(|d| d > Duration::from_secs(86_000)), "{credits:?}");
+    let update = api.put(&path, &json!({"data": [{"Xero_Sync_Status": "x"}]})).await;
+    assert_eq!(update.status, StatusCode::TOO_MANY_REQUESTS, "writes too");
+    zoho.set_limits(ZohoLimits { credits_per_day: 6, ..ZohoLimits::default() });
+    assert_eq!(api.get(&path).await.status, StatusCode::OK, "a larger allowance (add-on credits)");
+}
+
+#[tokio::test]
+async fn too_many_calls_at_once_get_zohos_429() {
+    let limits = ZohoLimits { concurrency: Some(3), sub_concurrency: Some(1), ..ZohoLimits::standard() };
+    let zoho = start_with(1.0, ZohoConfig { limits, ..ZohoConfig::default() }).await;
+    let api = crm(&zoho).await;
+    zoho.set_latency(Duration::from_millis(300));
+    let path = format!("/crm/v8/Products/{}", products::USB_C_HUB);
+    let replies = tokio::join!(api.get(&path), api.get(&path), api.get(&path), api.get(&path), api.get(&path));
+    let statuses = [replies.0.status, replies.1.status, replies.2.status, replies.3.status, replies.4.status];
+    let ok = statuses.iter().filter(|s| **s == StatusCode::OK).count();
+    let limited = [&replies.0, &replies.1, &replies.2, &replies.3, &replies.4]
+        .into_iter()
+        .filter(|r| r.status == StatusCode::TOO_MANY_REQUESTS)
+        .inspect(|r| assert_eq!(r.body["code"], "TOO_MANY_REQUESTS"))
+        .count();
+    assert_eq!((ok, limited), (3, 2), "{statuses:?}");
+    assert_eq!(api.get(&path).await.status, StatusCode::OK, "slots are given back");
+
+    // Updates of more than 10 records share a sub-concurrency cap (1 here); smaller ones do not.
+    let bulk = |status: &str| {
+        let data: Vec<Value> =
+            products_ids().iter().take(11).map(|id| json!({"id": id, "Xero_Sync_Status": status})).collect();
+        json!({"data": data})
+    };
+    let (first, second) = (bulk("a"), bulk("b"));
+    let (a, b) = tokio::join!(api.put("/crm/v8/Products", &first), api.put("/crm/v8/Products", &second));
+    let mut both = [a.status, b.status];
+    both.sort();
+    assert_eq!(both, [StatusCode::OK, StatusCode::TOO_MANY_REQUESTS]);
+    let small = json!({"data": [{"id": products::USB_C_HUB, "Xero_Sync_Status": "c"}]});
+    let (a, b) = tokio::join!(api.put("/crm/v8/Products", &small), api.put("/crm/v8/Products", &small));
+    assert_eq!((a.status, b.status), (StatusCode::OK, StatusCode::OK));
+}
+
+fn products_ids() -> Vec<&'static str> {
+    vec![
+        products::WIRELESS_MOUSE,
+        products::MECHANICAL_KEYBOARD,
+        products::USB_C_HUB,
+        products::MONITOR_ARM,
+        products::WIRELESS_MOUSE_LOWERCASE,
+        products::NO_CODE,
+        products::LONG_CODE,
+        products::SLASH_CODE,
+        products::LONG_NAME,
+        products::NOT_FOR_XERO,
+        products::NOT_TAXABLE,
+        products::NO_TAX,
+    ]
+}
+
+/// A fresh access token at a fast clock, where a 3-minute Self Client code lives milliseconds: retried.
+async fn fast_token(zoho: &ZohoSim) -> String {
+    for _ in 0..50 {
+        let code = zoho.self_client_code(SCOPES);
+        let (_, body) = token_request(zoho, &[("grant_type", "authorization_code"), ("code", &code)]).await;
+        if let Some(token) = body["access_token"].as_str() {
+            return token.to_string();
+        }
+    }
+    panic!("no code could be exchanged in time");
+}
+
+#[tokio::test]
+async fn page_tokens_expire_and_reach_only_so_many_records() {
+    // 20,000×: a token's 24 hours pass in 4.3 s (and an access token's hour in 180 ms: fetched per call).
+    let config = ZohoConfig { generated_products: 30, pagination_limit: 20, ..ZohoConfig::default() };
+    let zoho = start_with(20_000.0, config).await;
+    let call = |path: String| {
+        let zoho = zoho.clone();
+        async move {
+            let api = Crm { http: reqwest::Client::new(), base: zoho.url.clone(), token: fast_token(&zoho).await };
+            api.get(&path).await
+        }
+    };
+    let query = "fields=Product_Code&per_page=10";
+    let first = call(format!("/crm/v8/Products?{query}&page=1")).await;
+    let token = first.body["info"]["next_page_token"].as_str().expect("token").to_string();
+    let second = call(format!("/crm/v8/Products?{query}&page_token={token}")).await;
+    assert_eq!(second.body["info"]["page"], 2);
+    let third_token = second.body["info"]["next_page_token"].as_str().expect("more").to_string();
+    // The configured limit (Zoho: 100,000) is reached after 20 records.
+    let past = call(format!("/crm/v8/Products?{query}&page_token={third_token}")).await;
+    assert_eq!(past.status, StatusCode::BAD_REQUEST);
+    assert_eq!(past.body["code"], "PAGINATION_LIMIT_EXCEEDED");
+    assert_eq!(past.body["details"], json!({"param_name": "page_token"}));
+    assert_eq!(past.body["message"], "You can only get upto 20 records using page_token param");
+
+    tokio::time::sleep(Duration::from_millis(4_500)).await;
+    let expired = call(format!("/crm/v8/Products?{query}&page_token={token}")).await;
+    assert_eq!(expired.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        (expired.body["code"].as_str(), &expired.body["details"]),
+        (Some("EXPIRED_VALUE"), &json!({"api_name": "page_token", "json_path": "$.query.page_token"}))
+    );
+    let unknown = call(format!("/crm/v8/Products?{query}&page_token=never-issued")).await;
+    assert_eq!(
+        (unknown.body["code"].as_str(), unknown.body["details"]["param_name"].as_str()),
+        (Some("INVALID_DATA"), Some("page_token"))
+    );
 }

@@ -368,7 +368,8 @@ impl Engine {
                 synced_at: now,
             })
             .await?;
-        let synced_at = now.to_rfc3339_opts(SecondsFormat::Secs, true);
+        // Zoho takes DateTime fields only as `yyyy-MM-ddTHH:mm:ss±HH:mm`: `+00:00`, never `Z`.
+        let synced_at = now.to_rfc3339_opts(SecondsFormat::Secs, false);
         let mut warnings = warnings;
         if let Err(error) = self.write_back_success(&plan.product, &item_id, &synced_at, outcome).await {
             tracing::warn!(%error, "the item is in Xero but the CRM record could not be updated");

@@ -66,13 +66,38 @@ impl Envelope {
         ZohoError::Unexpected { status: Some(status), code: self.code, message: self.message }
     }
 
-    /// One record's failed write result. An `INVALID_DATA` that names an `id` rather than a field is
-    /// Zoho's way of saying the record does not exist.
+    /// One record's failed write result. An `INVALID_DATA` that blames the record id is Zoho's way of saying
+    /// the record does not exist, whatever shape carries it: `api_name: "id"` (an id in the body),
+    /// `resource_path_index` (an id in the path, crm-oas v8 examples), or a bare `id` detail.
     pub(super) fn record_error(self) -> ZohoError {
         let field = self.detail("api_name");
-        if self.code == "INVALID_DATA" && field.is_none() && self.detail("id").is_some() {
+        let blames_id = field.as_deref() == Some("id")
+            || self.details.get("resource_path_index").is_some()
+            || (field.is_none() && self.detail("id").is_some());
+        if self.code == "INVALID_DATA" && blames_id {
             return ZohoError::NotFound;
         }
         ZohoError::Record { code: self.code, message: self.message, field }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn an_invalid_record_id_is_not_found_in_every_shape_zoho_uses() {
+        let error = |details| Envelope::from_body(&json!({"code": "INVALID_DATA", "message": "m", "details": details}));
+        for details in [
+            json!({"api_name": "id", "json_path": "$.data[0].id"}),
+            json!({"resource_path_index": 1}),
+            json!({"id": "4150868000000999999"}),
+        ] {
+            assert!(matches!(error(details.clone()).record_error(), ZohoError::NotFound), "{details}");
+        }
+        let field = error(json!({"api_name": "Taxable", "json_path": "$.data[0].Taxable"})).record_error();
+        assert!(matches!(field, ZohoError::Record { field: Some(f), .. } if f == "Taxable"));
     }
 }

@@ -117,6 +117,9 @@ async fn sync_creates_the_item_then_updates_the_same_one() {
     let record = app.sandbox().zoho.product(products::WIRELESS_MOUSE).expect("record");
     assert_eq!(record["Xero_Item_ID"], item_id.as_str());
     assert_eq!(record["Xero_Sync_Status"], "Created in Xero");
+    // Zoho's DateTime form, with a numeric offset (a `Z` would fail the whole write-back).
+    assert_eq!(record["Xero_Last_Synced"], body["synced_at"]);
+    assert!(record["Xero_Last_Synced"].as_str().is_some_and(|t| t.ends_with("+00:00")), "{record}");
 
     // Nothing changed: nothing is sent.
     let (status, body) = app.sync(products::WIRELESS_MOUSE).await;

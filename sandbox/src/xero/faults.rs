@@ -12,7 +12,7 @@ use axum::response::Response;
 use rand::Rng;
 
 use super::limits::{Limited, RateProblem, Remaining};
-use super::respond::{problem, too_many_requests};
+use super::respond::{self, problem, too_many_requests};
 use super::state::Shared;
 
 /// One injected failure.
@@ -25,6 +25,12 @@ pub enum Fault {
     Hang,
     /// Drop the connection without an answer (the request is not processed).
     Drop,
+    /// Process the request (an Idempotency-Key remembers its answer), then drop the connection instead of
+    /// answering: the write happened, the client never hears of it (a timeout or a cut after the fact).
+    LoseResponse,
+    /// Process the request, then leave the last element out of the answer's `Items` (an answer that does
+    /// not account for every submitted item; not something Xero is known to do, a robustness check).
+    MissingElement,
     /// Answer 429 as if `problem` were exceeded, with `Retry-After` when `retry_after` is set.
     RateLimit { problem: RateProblem, retry_after: Option<u64> },
 }
@@ -65,6 +71,8 @@ impl Default for FaultConfig {
 #[derive(Debug)]
 pub struct Faults {
     pub config: FaultConfig,
+    /// When not empty, a random fault is drawn from these instead of `config.random_fault`.
+    pub mix: Vec<Fault>,
     api: VecDeque<Fault>,
     token: VecDeque<Fault>,
     /// Token responses to drop after the grant was processed.
@@ -73,7 +81,7 @@ pub struct Faults {
 
 impl Faults {
     pub fn new(config: FaultConfig) -> Self {
-        Self { config, api: VecDeque::new(), token: VecDeque::new(), drop_token_responses: 0 }
+        Self { config, mix: Vec::new(), api: VecDeque::new(), token: VecDeque::new(), drop_token_responses: 0 }
     }
 
     pub fn push(&mut self, target: FaultTarget, count: u32, fault: Fault) {
@@ -90,6 +98,7 @@ impl Faults {
         self.drop_token_responses = 0;
         self.config.random_rate = 0.0;
         self.config.latency = Duration::ZERO;
+        self.mix.clear();
     }
 
     /// The fault the next call of `target` meets, if any: queued ones first, then the random rate.
@@ -97,7 +106,14 @@ impl Faults {
         match target {
             FaultTarget::Api => self.api.pop_front().or_else(|| {
                 let rate = self.config.random_rate.clamp(0.0, 1.0);
-                (rate > 0.0 && rand::rng().random_bool(rate)).then_some(self.config.random_fault)
+                let mut rng = rand::rng();
+                if rate <= 0.0 || !rng.random_bool(rate) {
+                    return None;
+                }
+                Some(match self.mix.len() {
+                    0 => self.config.random_fault,
+                    n => self.mix[rng.random_range(0..n)],
+                })
             }),
             FaultTarget::Token => self.token.pop_front(),
         }
@@ -149,6 +165,7 @@ pub async fn before_call(shared: &Shared, target: FaultTarget) -> Option<Fault> 
 /// calls), for a forced 429.
 pub async fn respond(shared: &Shared, fault: Fault, remaining: Option<Remaining>) -> Response {
     match fault {
+        Fault::Status(500) => respond::json(StatusCode::INTERNAL_SERVER_ERROR, &respond::internal_error_body()),
         Fault::Status(code) => {
             let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             let detail = if status == StatusCode::SERVICE_UNAVAILABLE {
@@ -164,7 +181,8 @@ pub async fn respond(shared: &Shared, fault: Fault, remaining: Option<Remaining>
             tokio::time::sleep(hang).await;
             dropped_response()
         }
-        Fault::Drop => dropped_response(),
+        // Processed by the caller first; here only when nothing could be processed (the token endpoint).
+        Fault::Drop | Fault::LoseResponse | Fault::MissingElement => dropped_response(),
         Fault::RateLimit { problem, retry_after } => {
             let mut left = remaining.unwrap_or(Remaining { minute: 0, day: 0, app_minute: 0 });
             match problem {

@@ -21,6 +21,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use super::behaviour::PkceWithSecret;
 use super::faults::{self, FaultTarget};
 use super::respond::{self, oauth_error, problem};
 use super::state::{Inner, Shared};
@@ -446,9 +447,11 @@ pub async fn token(
     headers: HeaderMap,
     form: Result<Form<HashMap<String, String>>, FormRejection>,
 ) -> Response {
-    if let Some(fault) = faults::before_call(&shared, FaultTarget::Token).await {
-        return faults::respond(&shared, fault, None).await;
-    }
+    let lose_response = match faults::before_call(&shared, FaultTarget::Token).await {
+        None => false,
+        Some(faults::Fault::LoseResponse) => true,
+        Some(fault) => return faults::respond(&shared, fault, None).await,
+    };
     let Ok(Form(form)) = form else {
         return oauth_error("invalid_request");
     };
@@ -460,7 +463,7 @@ pub async fn token(
             Err(code) => oauth_error(code),
         }
     };
-    let drop = response.status().is_success() && shared.lock().faults.take_token_drop();
+    let drop = lose_response || (response.status().is_success() && shared.lock().faults.take_token_drop());
     if drop { faults::dropped_response() } else { response }
 }
 
@@ -480,6 +483,12 @@ fn grant(
             };
             if now >= stored.expires || form.get("redirect_uri") != Some(&stored.redirect_uri) {
                 return Err("invalid_grant");
+            }
+            if stored.challenge.is_some()
+                && matches!(client, Client::Confidential)
+                && inner.config.behaviour.pkce_with_secret == PkceWithSecret::Refused
+            {
+                return Err("invalid_request");
             }
             let public = match (&stored.challenge, form.get("code_verifier")) {
                 (Some(challenge), Some(verifier)) => {

@@ -8,20 +8,46 @@ use std::time::Duration;
 const MINUTE: Duration = Duration::from_secs(60);
 const DAY: Duration = Duration::from_secs(86_400);
 
-/// The limits enforced; Xero's published values by default.
+/// The limits enforced; Xero's published values by default (xero-api.md §9).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateLimits {
     pub per_minute: u32,
-    /// 5,000 on higher tiers, 1,000 on Starter.
+    /// Per tenant: 1,000 on the Starter tier that apps created since 2 March 2026 start on (the default),
+    /// 5,000 on higher tiers ([`RateLimits::higher_tier`]).
     pub per_day: u32,
     pub concurrent: u32,
     pub app_per_minute: u32,
 }
 
+impl RateLimits {
+    /// Calls a day per tenant on Xero's Starter tier (developer.xero.com/pricing; fidelity-audit X4).
+    pub const STARTER_PER_DAY: u32 = 1_000;
+    /// Calls a day per tenant on Xero's higher tiers (and for every app before March 2026).
+    pub const HIGHER_TIER_PER_DAY: u32 = 5_000;
+
+    /// The limits of an app on a tier above Starter: 5,000 calls a day.
+    pub fn higher_tier() -> Self {
+        Self { per_day: Self::HIGHER_TIER_PER_DAY, ..Self::default() }
+    }
+}
+
 impl Default for RateLimits {
     fn default() -> Self {
-        Self { per_minute: 60, per_day: 5000, concurrent: 5, app_per_minute: 10_000 }
+        Self { per_minute: 60, per_day: Self::STARTER_PER_DAY, concurrent: 5, app_per_minute: 10_000 }
     }
+}
+
+/// A tenant's usage as the limiter sees it, in simulated time: what is left and when each window resets
+/// (`None` while the window has not opened, i.e. before the first call counted in it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LimitStatus {
+    pub minute_remaining: u32,
+    pub day_remaining: u32,
+    pub in_flight: u32,
+    /// Simulated time until the minute window resets.
+    pub minute_resets_in: Option<Duration>,
+    /// Simulated time until the daily window resets.
+    pub day_resets_in: Option<Duration>,
 }
 
 /// Which limit a 429 names in `X-Rate-Limit-Problem`.
@@ -138,6 +164,26 @@ impl Limiter {
         usage.in_flight += 1;
         self.app_minute.take(now);
         Ok(Remaining { minute: remaining.minute - 1, day: remaining.day - 1, app_minute: remaining.app_minute - 1 })
+    }
+
+    /// The tenant's usage at `now`, without counting a call.
+    pub fn status(&self, tenant: &str, now: Duration, limits: &RateLimits) -> LimitStatus {
+        let usage = self.tenants.get(tenant);
+        let window = |pick: fn(&TenantUsage) -> Window, len: Duration| {
+            let mut window = usage.map(pick).unwrap_or_default();
+            window.roll(now, len);
+            window
+        };
+        let minute = window(|u| u.minute, MINUTE);
+        let day = window(|u| u.day, DAY);
+        let resets_in = |w: &Window, len: Duration| w.start.map(|s| (s + len).saturating_sub(now));
+        LimitStatus {
+            minute_remaining: minute.remaining(limits.per_minute),
+            day_remaining: day.remaining(limits.per_day),
+            in_flight: usage.map_or(0, |u| u.in_flight),
+            minute_resets_in: resets_in(&minute, MINUTE),
+            day_resets_in: resets_in(&day, DAY),
+        }
     }
 
     /// Frees the in-flight slot taken by [`Limiter::admit`].

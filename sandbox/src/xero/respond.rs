@@ -52,6 +52,18 @@ pub fn problem_body(status: StatusCode, detail: &str) -> Value {
     })
 }
 
+/// Xero's answer to an internal error, as captured in XeroAPI/Xero-Java#246:
+/// `{"Title":"An error occurred","Detail":"An error occurred in Xero. …","Status":500,"Instance":…}`.
+pub fn internal_error_body() -> Value {
+    let mut body = problem_body(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "An error occurred in Xero. Check the API Status page http://status.developer.xero.com for current service \
+         status.",
+    );
+    body["Title"] = json!("An error occurred");
+    body
+}
+
 pub fn problem(status: StatusCode, detail: &str) -> Response {
     json(status, &problem_body(status, detail))
 }

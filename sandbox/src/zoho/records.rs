@@ -1,6 +1,16 @@
 //! CRM v8 REST for Products: get one, list (paging, sorting, `If-Modified-Since`) and update
-//! (per-record results, `If-Unmodified-Since`), with Zoho's envelopes (reference §5.3).
+//! (per-record results, `If-Unmodified-Since`), with Zoho's envelopes (reference §5.3, crm-oas v8 examples).
+//!
+//! Paging as Zoho documents it (getRecords operation): `page` (with `per_page` ≤ 200) reaches the first
+//! 2,000 records, past which `DISCRETE_PAGINATION_LIMIT_EXCEEDED`; every page with more records carries
+//! `info.next_page_token` (≤ 96 characters) and `info.page_token_expiry`; tokens reach up to 100,000
+//! records, then `PAGINATION_LIMIT_EXCEEDED`; an expired token gets `EXPIRED_VALUE`. A token remembers the
+//! listing's filter and order and the last record it served, and the next page starts after that record
+//! (a keyset, not an offset): a record modified while a client pages through a `Modified_Time` listing
+//! moves to the end and is read again, never skipped. How Zoho's tokens behave when records change under
+//! them is not documented; this is the safe reading. Tokens live 24 hours (unverified).
 
+use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,128 +23,29 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, FixedOffset};
 use serde_json::{Map, Value, json};
 
+use super::error::{DISCRETE_PAGE_LIMIT, ZohoError};
+use super::fields::{Field, field_error};
 use super::oauth::Operation;
-use super::seed::{TAXES, user_lookup};
-use super::{Inner, format_time};
+use super::seed::user_lookup;
+use super::{Inner, State as SimState, format_time};
 
 const MODULE: &str = "Products";
 const MAX_PER_PAGE: usize = 200;
-/// Records reachable with `page`; beyond them Zoho requires `page_token`.
-const PAGE_LIMIT_RECORDS: usize = 2000;
 const MAX_UPDATE_RECORDS: usize = 100;
 const PAGE_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 3600);
 
-/// API names of the project's custom Products fields. The defaults are what CRM generates from the labels.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CustomFields {
-    /// Checkbox "Add to Xero".
-    pub add_to_xero: String,
-    /// Single line: the Xero account name, e.g. "Sales".
-    pub gl_account: String,
-    /// Single line: the Xero tax rate name, e.g. "GST on Income".
-    pub tax_rate: String,
-    /// Single line, written back: the Xero ItemID.
-    pub item_id: String,
-    /// Date/time, written back.
-    pub last_synced: String,
-    /// Single line (255), written back.
-    pub sync_status: String,
-}
-
-impl Default for CustomFields {
-    fn default() -> Self {
-        Self {
-            add_to_xero: "Add_to_Xero".into(),
-            gl_account: "Xero_GL_Account".into(),
-            tax_rate: "Xero_Tax_Rate".into(),
-            item_id: "Xero_Item_ID".into(),
-            last_synced: "Xero_Last_Synced".into(),
-            sync_status: "Xero_Sync_Status".into(),
-        }
-    }
-}
-
-/// A Zoho CRM error: `{code, details, message, status:"error"}` with its HTTP status.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ZohoError {
-    pub status: StatusCode,
-    pub code: &'static str,
-    pub message: String,
-    pub details: Value,
-}
-
-impl ZohoError {
-    fn new(status: StatusCode, code: &'static str, message: &str, details: Value) -> Self {
-        Self { status, code, message: message.into(), details }
-    }
-
-    pub fn body(&self) -> Value {
-        json!({"code": self.code, "details": self.details, "message": self.message, "status": "error"})
-    }
-
-    pub(super) fn authentication_failure() -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "AUTHENTICATION_FAILURE", "Authentication failed", json!({}))
-    }
-    pub(super) fn invalid_token() -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "INVALID_TOKEN", "invalid oauth token", json!({}))
-    }
-    pub(super) fn scope_mismatch(scope: &str) -> Self {
-        let details = json!({"permissions": [scope]});
-        Self::new(StatusCode::UNAUTHORIZED, "OAUTH_SCOPE_MISMATCH", "invalid oauth scope to access this URL", details)
-    }
-    pub(super) fn invalid_url() -> Self {
-        let message = "Please check if the URL trying to access is a correct one";
-        Self::new(StatusCode::NOT_FOUND, "INVALID_URL_PATTERN", message, json!({}))
-    }
-    pub(super) fn invalid_method() -> Self {
-        let message = "The http request method type is not a valid one";
-        Self::new(StatusCode::METHOD_NOT_ALLOWED, "INVALID_REQUEST_METHOD", message, json!({}))
-    }
-    pub(super) fn too_many_requests() -> Self {
-        let message = "The number of API requests has exceeded the allowed limit";
-        Self::new(StatusCode::TOO_MANY_REQUESTS, "TOO_MANY_REQUESTS", message, json!({}))
-    }
-    pub(super) fn internal() -> Self {
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR", "Internal server error occurred.", json!({}))
-    }
-    pub(super) fn invalid_module() -> Self {
-        let message = "The module name given seems to be invalid";
-        Self::new(StatusCode::BAD_REQUEST, "INVALID_MODULE", message, json!({}))
-    }
-    pub(super) fn required_param(name: &str) -> Self {
-        let message = "One of the expected parameter is missing";
-        Self::new(StatusCode::BAD_REQUEST, "REQUIRED_PARAM_MISSING", message, json!({"param_name": name}))
-    }
-    fn invalid_param(name: &str) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "INVALID_DATA", "invalid data", json!({"param_name": name}))
-    }
-    fn invalid_id(id: &str) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "INVALID_DATA", "the id given seems to be invalid", json!({"id": id}))
-    }
-    fn invalid_body() -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "INVALID_DATA", "body", json!({}))
-    }
-    fn limit(limit: usize, message: &str) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "LIMIT_EXCEEDED", message, json!({"limit": limit}))
-    }
-    fn already_modified(id: &str) -> Self {
-        let message = "the record has been modified after the given time";
-        Self::new(StatusCode::PRECONDITION_FAILED, "ALREADY_MODIFIED", message, json!({"id": id}))
-    }
-}
-
-impl IntoResponse for ZohoError {
-    fn into_response(self) -> Response {
-        (self.status, axum::Json(self.body())).into_response()
-    }
-}
-
 /// Where a `page_token` resumes a listing.
+#[derive(Debug, Clone)]
 pub(super) struct PageCursor {
-    offset: usize,
     sort_by: SortBy,
     descending: bool,
     modified_since: Option<DateTime<FixedOffset>>,
+    /// The sort key of the last record served.
+    after: SortKey,
+    /// Records served so far (for the 100,000 limit).
+    served: usize,
+    /// The number the next page has in `info.page`.
+    page: usize,
     expires_at: Duration,
 }
 
@@ -155,16 +66,22 @@ impl SortBy {
     }
 }
 
+/// A record's place in a listing: its time (for the time orders; missing sorts first), then its id (all
+/// ids have the same length, so text order is numeric order).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct SortKey(Option<DateTime<FixedOffset>>, String);
+
 fn parse_time(text: &str) -> Option<DateTime<FixedOffset>> {
     DateTime::parse_from_rfc3339(text.trim()).ok()
 }
 
-/// The record's `field` as a time (unparseable or missing sorts first).
+/// The record's `field` as a time.
 fn time_of(record: &Map<String, Value>, field: &str) -> Option<DateTime<FixedOffset>> {
     record.get(field).and_then(Value::as_str).and_then(parse_time)
 }
 
-/// A time-valued request header (`If-Modified-Since`, `If-Unmodified-Since`) in Zoho's ISO-8601 format.
+/// A time-valued request header (`If-Modified-Since`, `If-Unmodified-Since`). Zoho documents the form
+/// `2019-07-25T15:26:49+05:30`; the simulator reads any RFC 3339 time here (only field values are strict).
 fn time_header(headers: &HeaderMap, name: &str) -> Result<Option<DateTime<FixedOffset>>, ZohoError> {
     match headers.get(name) {
         None => Ok(None),
@@ -176,8 +93,13 @@ fn check_module(module: &str) -> Result<(), ZohoError> {
     if module == MODULE { Ok(()) } else { Err(ZohoError::invalid_module()) }
 }
 
+/// Checks the access token, then charges the org one API credit (refused when the rolling day's are spent).
 pub(super) fn authorize(inner: &Inner, headers: &HeaderMap, operation: Operation) -> Result<(), ZohoError> {
-    inner.lock().oauth.authorize(headers, inner.clock.now(), operation)
+    let now = inner.clock.now();
+    let mut state = inner.lock();
+    state.oauth.authorize(headers, now, operation)?;
+    let limits = state.limits;
+    state.usage.charge(now, &limits)
 }
 
 /// Keeps `id` and the requested fields.
@@ -211,13 +133,20 @@ pub(super) async fn get_one(
     let since = time_header(&headers, "If-Modified-Since")?;
     let fields = query.get("fields").map(|f| split_fields(f));
     let state = inner.lock();
-    let record = state.products.get(&id).ok_or_else(|| ZohoError::invalid_id(&id))?;
+    // What Zoho answers for a missing id (204 or 400) is unverified; the shape is the crm-oas one.
+    let record = state.products.get(&id).ok_or_else(ZohoError::invalid_path_id)?;
     if let Some(since) = since
         && time_of(record, "Modified_Time").is_none_or(|m| m <= since)
     {
         return Ok(StatusCode::NOT_MODIFIED.into_response());
     }
     Ok(axum::Json(json!({"data": [project(record, fields.as_deref())]})).into_response())
+}
+
+/// How a listing request asks to start: from a page number or a token.
+enum Start {
+    Page(usize),
+    Token(String),
 }
 
 /// `GET /crm/v8/Products`: `fields` is required; `page` reaches the first 2,000 records, `page_token` the rest.
@@ -242,28 +171,35 @@ pub(super) async fn list(
             .filter(|n| (1..=MAX_PER_PAGE).contains(n))
             .ok_or_else(|| ZohoError::invalid_param("per_page"))?,
     };
+    let start = match (query.get("page_token"), query.get("page")) {
+        (Some(_), Some(_)) => return Err(ZohoError::invalid_param("page")),
+        (Some(token), None) => Start::Token(token.clone()),
+        (None, page) => Start::Page(match page {
+            None => 1,
+            Some(v) => v.parse().ok().filter(|p| *p >= 1).ok_or_else(|| ZohoError::invalid_param("page"))?,
+        }),
+    };
     let now = inner.clock.now();
+    let limit = inner.config.pagination_limit;
     let mut state = inner.lock();
-    state.page_tokens.retain(|_, c| c.expires_at > now);
+    // Expired tokens are kept a while to be told apart from unknown ones.
+    state.page_tokens.retain(|_, c| c.expires_at.saturating_add(PAGE_TOKEN_LIFETIME) > now);
 
-    let (cursor, page_token) = match query.get("page_token") {
-        Some(token) => {
-            if query.contains_key("page") {
-                return Err(ZohoError::invalid_param("page"));
+    let (cursor, offset, page_token) = match start {
+        Start::Token(token) => {
+            let cursor = state.page_tokens.get(&token).ok_or_else(|| ZohoError::invalid_param("page_token"))?;
+            if now >= cursor.expires_at {
+                return Err(ZohoError::expired_page_token());
             }
-            let cursor = state.page_tokens.get(token).ok_or_else(|| ZohoError::invalid_param("page_token"))?;
-            let cursor = PageCursor { expires_at: now + PAGE_TOKEN_LIFETIME, ..*cursor };
-            (cursor, Some(token.clone()))
+            if cursor.served >= limit {
+                return Err(ZohoError::pagination_limit(limit));
+            }
+            (cursor.clone(), None, Some(token))
         }
-        None => {
-            let page: usize = match query.get("page") {
-                None => 1,
-                Some(v) => v.parse().ok().filter(|p| *p >= 1).ok_or_else(|| ZohoError::invalid_param("page"))?,
-            };
+        Start::Page(page) => {
             let offset = (page - 1) * per_page;
-            if offset + per_page > PAGE_LIMIT_RECORDS {
-                let message = "Use page_token to fetch records beyond the first 2000";
-                return Err(ZohoError::limit(PAGE_LIMIT_RECORDS, message));
+            if offset + per_page > DISCRETE_PAGE_LIMIT {
+                return Err(ZohoError::discrete_pagination_limit());
             }
             let sort_by = match query.get("sort_by").map(String::as_str) {
                 None | Some("id") => SortBy::Id,
@@ -277,37 +213,55 @@ pub(super) async fn list(
                 Some(_) => return Err(ZohoError::invalid_param("sort_order")),
             };
             let modified_since = time_header(&headers, "If-Modified-Since")?;
-            (PageCursor { offset, sort_by, descending, modified_since, expires_at: now + PAGE_TOKEN_LIFETIME }, None)
+            let cursor = PageCursor {
+                sort_by,
+                descending,
+                modified_since,
+                after: SortKey(None, String::new()),
+                served: offset,
+                page,
+                expires_at: now + PAGE_TOKEN_LIFETIME,
+            };
+            (cursor, Some(offset), None)
         }
     };
 
-    let mut matching: Vec<&Map<String, Value>> = state
+    let key = |record: &Map<String, Value>| {
+        let id = record.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
+        match cursor.sort_by {
+            SortBy::Id => SortKey(None, id),
+            SortBy::CreatedTime => SortKey(time_of(record, "Created_Time"), id),
+            SortBy::ModifiedTime => SortKey(time_of(record, "Modified_Time"), id),
+        }
+    };
+    let mut matching: Vec<(SortKey, &Map<String, Value>)> = state
         .products
         .values()
         .filter(|r| cursor.modified_since.is_none_or(|since| time_of(r, "Modified_Time").is_some_and(|m| m > since)))
+        .map(|r| (key(r), r))
         .collect();
-    if matching.is_empty() {
+    if matching.is_empty() && page_token.is_none() {
         // Zoho's samples: 304 when nothing changed since If-Modified-Since, 204 when there is nothing at all.
         let status = if cursor.modified_since.is_some() { StatusCode::NOT_MODIFIED } else { StatusCode::NO_CONTENT };
         return Ok(status.into_response());
     }
-    let key = |r: &Map<String, Value>| match cursor.sort_by {
-        SortBy::Id => None,
-        SortBy::CreatedTime => time_of(r, "Created_Time"),
-        SortBy::ModifiedTime => time_of(r, "Modified_Time"),
+    let order = |a: &SortKey, b: &SortKey| if cursor.descending { b.cmp(a) } else { a.cmp(b) };
+    matching.sort_by(|a, b| order(&a.0, &b.0));
+    let remaining: Vec<&(SortKey, &Map<String, Value>)> = match offset {
+        Some(offset) => matching.iter().skip(offset).collect(),
+        None => matching.iter().filter(|(k, _)| order(k, &cursor.after) == Ordering::Greater).collect(),
     };
-    // Stable sort over the id-ordered map: ties stay in id order.
-    matching.sort_by_key(|r| key(r));
-    if cursor.descending {
-        matching.reverse();
+    let take = per_page.min(limit.saturating_sub(cursor.served));
+    let page: Vec<&(SortKey, &Map<String, Value>)> = remaining.iter().take(take).copied().collect();
+    if page.is_empty() {
+        return Ok(StatusCode::NO_CONTENT.into_response());
     }
-    let data: Vec<Value> =
-        matching.iter().skip(cursor.offset).take(per_page).map(|r| project(r, Some(&fields))).collect();
-    let more_records = cursor.offset + data.len() < matching.len();
+    let data: Vec<Value> = page.iter().map(|(_, r)| project(r, Some(&fields))).collect();
+    let more_records = remaining.len() > page.len();
     let mut info = json!({
         "per_page": per_page,
         "count": data.len(),
-        "page": cursor.offset / per_page + 1,
+        "page": cursor.page,
         "sort_by": cursor.sort_by.name(),
         "sort_order": if cursor.descending { "desc" } else { "asc" },
         "more_records": more_records,
@@ -318,7 +272,14 @@ pub(super) async fn list(
         let expiry = inner.now() + chrono::Duration::from_std(PAGE_TOKEN_LIFETIME).unwrap_or_default();
         info["next_page_token"] = json!(next);
         info["page_token_expiry"] = json!(format_time(expiry));
-        let next_cursor = PageCursor { offset: cursor.offset + per_page, ..cursor };
+        let last = page.last().map(|(k, _)| k.clone()).unwrap_or_else(|| cursor.after.clone());
+        let next_cursor = PageCursor {
+            after: last,
+            served: cursor.served + page.len(),
+            page: cursor.page + 1,
+            expires_at: now + PAGE_TOKEN_LIFETIME,
+            ..cursor.clone()
+        };
         state.page_tokens.insert(next, next_cursor);
     }
     if let Some(previous) = page_token {
@@ -351,6 +312,11 @@ pub(super) async fn update_one(
     update(&inner, &headers, &body, Some(&id))
 }
 
+/// The number of records a PUT body carries (for the sub-concurrency of bulk updates); 0 if unreadable.
+pub(super) fn record_count(body: &[u8]) -> usize {
+    serde_json::from_slice::<Value>(body).ok().and_then(|b| b.get("data")?.as_array().map(Vec::len)).unwrap_or(0)
+}
+
 fn update(inner: &Inner, headers: &HeaderMap, body: &[u8], path_id: Option<&str>) -> Result<Response, ZohoError> {
     authorize(inner, headers, Operation::Update)?;
     let unmodified_since = time_header(headers, "If-Unmodified-Since")?;
@@ -361,17 +327,29 @@ fn update(inner: &Inner, headers: &HeaderMap, body: &[u8], path_id: Option<&str>
         Some(_) => return Err(ZohoError::invalid_param("data")),
     };
     if items.len() > MAX_UPDATE_RECORDS {
-        return Err(ZohoError::limit(MAX_UPDATE_RECORDS, "Record count exceeded"));
+        return Err(ZohoError::too_many_records(MAX_UPDATE_RECORDS));
     }
     if path_id.is_some() && items.len() > 1 {
         return Err(ZohoError::invalid_param("data"));
+    }
+    if let Some(id) = path_id
+        && !inner.lock().products.contains_key(id)
+    {
+        return Err(ZohoError::invalid_path_id().in_data());
     }
     let (status, results) = apply_updates(inner, items, path_id, unmodified_since)?;
     Ok((status, axum::Json(json!({"data": results}))).into_response())
 }
 
+/// `{name, id}` of a user lookup (nulls when a record stored through `set_product` lacks it).
+fn minified(user: Option<&Value>) -> Value {
+    let user = user.cloned().unwrap_or_default();
+    json!({"name": user["name"], "id": user["id"]})
+}
+
 /// Applies each record's changes; returns the per-record results and 200, 207 (mixed) or 400 (all failed).
-/// `If-Unmodified-Since` is checked for all records first and fails the whole request with 412.
+/// `If-Unmodified-Since` is checked for all records first and fails the whole request with 412, naming
+/// each record changed since (inside `data`, as the updateRecords 412 example shows).
 fn apply_updates(
     inner: &Inner,
     items: &[Value],
@@ -389,48 +367,28 @@ fn apply_updates(
         })
     };
     if let Some(since) = unmodified_since {
-        for id in items.iter().filter_map(id_of) {
-            if let Some(record) = state.products.get(&id)
-                && time_of(record, "Modified_Time").is_some_and(|m| m > since)
-            {
-                return Err(ZohoError::already_modified(&id));
-            }
+        let changed: Vec<Value> = items
+            .iter()
+            .filter_map(id_of)
+            .filter_map(|id| state.products.get(&id).filter(|r| time_of(r, "Modified_Time").is_some_and(|m| m > since)))
+            .map(|record| {
+                ZohoError::already_modified(json!({
+                    "Modified_Time": record.get("Modified_Time"),
+                    "Created_Time": record.get("Created_Time"),
+                    "id": record.get("id"),
+                    "Modified_By": minified(record.get("Modified_By")),
+                    "Created_By": minified(record.get("Created_By")),
+                }))
+                .body()
+            })
+            .collect();
+        if !changed.is_empty() {
+            return Ok((StatusCode::PRECONDITION_FAILED, changed));
         }
     }
     let mut results = Vec::with_capacity(items.len());
     for (index, item) in items.iter().enumerate() {
-        let result = (|| {
-            let changes = item.as_object().ok_or_else(|| field_error(index, "data", "jsonobject"))?;
-            let id = id_of(item).ok_or_else(|| {
-                let details = json!({"api_name": "id", "json_path": format!("$.data[{index}].id")});
-                ZohoError::new(StatusCode::BAD_REQUEST, "MANDATORY_NOT_FOUND", "required field not found", details)
-            })?;
-            let record = state.products.get_mut(&id).ok_or_else(|| ZohoError::invalid_id(&id))?;
-            let mut validated = Vec::new();
-            for (name, value) in changes {
-                if let Some(kind) = Kind::of(fields, name) {
-                    validated.push((name.clone(), kind.validate(value, index, name)?));
-                }
-            }
-            record.extend(validated);
-            record.insert("Modified_Time".into(), json!(stamp));
-            record.insert("Modified_By".into(), user_lookup());
-            let user = user_lookup();
-            // Records stored through `set_product` may lack ownership fields: answer with nulls, never panic.
-            let created_by = record.get("Created_By").cloned().unwrap_or_default();
-            Ok::<_, ZohoError>(json!({
-                "code": "SUCCESS",
-                "details": {
-                    "Modified_Time": stamp,
-                    "Modified_By": {"name": user["name"], "id": user["id"]},
-                    "Created_Time": record.get("Created_Time"),
-                    "id": id,
-                    "Created_By": {"name": created_by["name"], "id": created_by["id"]},
-                },
-                "message": "record updated",
-                "status": "success",
-            }))
-        })();
+        let result = update_record(&mut state, fields, index, item, id_of(item), &stamp);
         results.push(result.unwrap_or_else(|e| e.body()));
     }
     let failed = results.iter().filter(|r| r["status"] == "error").count();
@@ -442,89 +400,46 @@ fn apply_updates(
     Ok((status, results))
 }
 
-fn field_error(index: usize, api_name: &str, expected: &str) -> ZohoError {
-    let json_path = if api_name == "data" { format!("$.data[{index}]") } else { format!("$.data[{index}].{api_name}") };
-    let details = json!({"api_name": api_name, "json_path": json_path, "expected_data_type": expected});
-    ZohoError::new(StatusCode::BAD_REQUEST, "INVALID_DATA", "invalid data", details)
-}
-
-/// Types of the writable Products fields. Writes to read-only fields (`id`, times, `$…`) and to unknown
-/// API names are ignored, as Zoho does.
-#[derive(Debug, Clone, Copy)]
-enum Kind {
-    Text { max: usize, mandatory: bool },
-    Boolean,
-    Currency,
-    DateTime,
-    Tax,
-}
-
-impl Kind {
-    fn of(fields: &CustomFields, name: &str) -> Option<Kind> {
-        let text = |max| Some(Kind::Text { max, mandatory: false });
-        match name {
-            "Product_Name" => Some(Kind::Text { max: 120, mandatory: true }),
-            "Product_Code" => text(40),
-            "Product_Category" | "Manufacturer" | "Usage_Unit" => text(120),
-            "Description" => text(32000),
-            "Product_Active" | "Taxable" => Some(Kind::Boolean),
-            "Unit_Price" | "Commission_Rate" | "Qty_in_Stock" | "Qty_Ordered" | "Reorder_Level" => Some(Kind::Currency),
-            "Tax" => Some(Kind::Tax),
-            n if n == fields.add_to_xero => Some(Kind::Boolean),
-            n if n == fields.gl_account || n == fields.tax_rate || n == fields.item_id || n == fields.sync_status => {
-                text(255)
-            }
-            n if n == fields.last_synced => Some(Kind::DateTime),
-            _ => None,
+/// One record of an update: every named field checked first (an unknown API name or a bad value fails the
+/// record and changes nothing), then stored, and `Modified_Time` bumped.
+fn update_record(
+    state: &mut SimState,
+    fields: &super::CustomFields,
+    index: usize,
+    item: &Value,
+    id: Option<String>,
+    stamp: &str,
+) -> Result<Value, ZohoError> {
+    let changes = item.as_object().ok_or_else(|| field_error(index, "data", "jsonobject"))?;
+    let id = id.ok_or_else(|| {
+        let details = json!({"api_name": "id", "json_path": format!("$.data[{index}].id")});
+        ZohoError::new(StatusCode::BAD_REQUEST, "MANDATORY_NOT_FOUND", "required field not found", details)
+    })?;
+    let record = state.products.get_mut(&id).ok_or_else(|| ZohoError::invalid_body_id(index))?;
+    let mut validated = Vec::new();
+    for (name, value) in changes {
+        match Field::of(fields, name) {
+            Field::Typed(kind) => validated.push((name.clone(), kind.validate(value, index, name)?)),
+            Field::Stored => validated.push((name.clone(), value.clone())),
+            Field::ReadOnly => {}
+            Field::Unknown => return Err(ZohoError::unknown_field(index, name)),
         }
     }
-
-    /// The value to store, or Zoho's INVALID_DATA / MANDATORY_NOT_FOUND for this field.
-    fn validate(self, value: &Value, index: usize, name: &str) -> Result<Value, ZohoError> {
-        let invalid = |expected| field_error(index, name, expected);
-        let mandatory = || {
-            let details = json!({"api_name": name, "json_path": format!("$.data[{index}].{name}")});
-            Err(ZohoError::new(StatusCode::BAD_REQUEST, "MANDATORY_NOT_FOUND", "required field not found", details))
-        };
-        match (self, value) {
-            (Kind::Text { mandatory: true, .. }, Value::Null) => mandatory(),
-            (Kind::Text { mandatory: true, .. }, Value::String(s)) if s.trim().is_empty() => mandatory(),
-            (Kind::Text { max, .. }, Value::String(s)) if s.chars().count() > max => {
-                let mut error = invalid("text");
-                error.details["maximum_length"] = json!(max.to_string());
-                Err(error)
-            }
-            (Kind::Text { .. }, Value::String(_) | Value::Null) => Ok(value.clone()),
-            (Kind::Text { .. }, _) => Err(invalid("text")),
-            (Kind::Boolean, Value::Bool(_)) => Ok(value.clone()),
-            (Kind::Boolean, _) => Err(invalid("boolean")),
-            (Kind::Currency, Value::Number(_) | Value::Null) => Ok(value.clone()),
-            (Kind::Currency, _) => Err(invalid("double")),
-            (Kind::DateTime, Value::Null) => Ok(Value::Null),
-            (Kind::DateTime, Value::String(s)) if parse_time(s).is_some() => Ok(value.clone()),
-            (Kind::DateTime, _) => Err(invalid("datetime")),
-            (Kind::Tax, Value::Null) => Ok(json!([])),
-            (Kind::Tax, Value::Array(items)) => items
-                .iter()
-                .map(|item| {
-                    // Either `{id}` / `{value}` objects or the tax names themselves.
-                    let known = TAXES.iter().find(|(id, label)| match item {
-                        Value::String(s) => s == label || s == id,
-                        Value::Object(o) => {
-                            o.get("id").and_then(Value::as_str) == Some(id)
-                                || o.get("value").and_then(Value::as_str) == Some(label)
-                        }
-                        _ => false,
-                    });
-                    known
-                        .map(|(id, label)| json!({"id": id, "value": label}))
-                        .ok_or_else(|| invalid("multiselectpicklist"))
-                })
-                .collect::<Result<Vec<_>, _>>()
-                .map(Value::Array),
-            (Kind::Tax, _) => Err(invalid("multiselectpicklist")),
-        }
-    }
+    record.extend(validated);
+    record.insert("Modified_Time".into(), json!(stamp));
+    record.insert("Modified_By".into(), user_lookup());
+    Ok(json!({
+        "code": "SUCCESS",
+        "details": {
+            "Modified_Time": stamp,
+            "Modified_By": minified(Some(&user_lookup())),
+            "Created_Time": record.get("Created_Time"),
+            "id": id,
+            "Created_By": minified(record.get("Created_By")),
+        },
+        "message": "record updated",
+        "status": "success",
+    }))
 }
 
 /// `getRecord` for the CRM page: one or more ids; rejects with the Zoho error object when one is unknown.
@@ -533,7 +448,7 @@ pub(super) fn widget_get(inner: &Inner, ids: &[String]) -> Result<Value, Value> 
     let data = ids
         .iter()
         .map(|id| {
-            state.products.get(id).map(|r| Value::Object(r.clone())).ok_or_else(|| ZohoError::invalid_id(id).body())
+            state.products.get(id).map(|r| Value::Object(r.clone())).ok_or_else(|| ZohoError::invalid_path_id().body())
         })
         .collect::<Result<Vec<_>, _>>()?;
     let count = data.len();
@@ -549,4 +464,13 @@ pub(super) fn widget_update(inner: &Inner, mut api_data: Value) -> Result<Value,
     let (_, mut results) = apply_updates(inner, std::slice::from_ref(&api_data), None, None).map_err(|e| e.body())?;
     let result = results.pop().unwrap_or_else(|| ZohoError::internal().body());
     if result["status"] == "success" { Ok(json!({"data": [result]})) } else { Err(result) }
+}
+
+/// An edit made by a CRM user in the web UI (the test hook [`super::ZohoSim::edit_product`]): the same
+/// checks as an API update, and `Modified_Time` moves.
+pub(super) fn user_edit(inner: &Inner, id: &str, changes: Value) -> Result<Value, ZohoError> {
+    let stamp = inner.timestamp();
+    let mut state = inner.lock();
+    let record = update_record(&mut state, &inner.config.fields, 0, &changes, Some(id.to_string()), &stamp)?;
+    Ok(state.products.get(id).map_or(record, |r| Value::Object(r.clone())))
 }

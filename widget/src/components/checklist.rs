@@ -1,3 +1,5 @@
+//! The checklist: every requirement with its verdict and, where the widget can fix the field, its input.
+
 use serde_json::Value;
 use shared::xero::account_choices;
 use shared::{Requirement, Severity};
@@ -9,7 +11,7 @@ use crate::state::{Action, Model};
 /// Every sync requirement, met (✓) or not (✗ blocks the sync, ⚠ does not), with the reasons and, for the
 /// fields a sales person can fix here, the input that fixes it; `dispatch` gets the user's changes (a
 /// cleared field is `null`). A plain function rather than a component: one component less in the bundle.
-pub fn checklist(model: &Model, dispatch: &Callback<Action>) -> Html {
+pub(super) fn checklist(model: &Model, dispatch: &Callback<Action>) -> Html {
     let blocked = Requirement::ALL
         .into_iter()
         .filter(|r| model.severity_of(r.field(&model.map)) == Some(Severity::Error))

@@ -1,0 +1,140 @@
+//! The root component: starts the widget (the record, the CRM's fields, the user, Xero's lists, the
+//! history) and performs the save, sync and close the views ask for.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use serde_json::{Map, Value};
+use shared::wire::{ApiError, ErrorCode};
+use yew::platform::spawn_local;
+use yew::prelude::*;
+
+use crate::api::Client;
+use crate::components::ProductView;
+use crate::hooks::use_fit_to_content;
+use crate::state::{Action, Model, Phase};
+use crate::zoho;
+
+/// Performance marks of the start-up, read by the end-to-end benchmark.
+pub const MARK_PAGE_LOAD: &str = "xero-sync:page-load";
+pub const MARK_CHECKLIST: &str = "xero-sync:checklist";
+
+pub(crate) fn mark(name: &str) {
+    if let Some(performance) = web_sys::window().and_then(|w| w.performance()) {
+        let _ = performance.mark(name);
+    }
+}
+
+/// `<meta name="xero-sync-mode" content="sandbox">`, filled in by the backend.
+fn sandbox_mode() -> bool {
+    web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.query_selector(r#"meta[name="xero-sync-mode"]"#).ok().flatten())
+        .and_then(|m| m.get_attribute("content"))
+        .is_some_and(|mode| mode == "sandbox")
+}
+
+/// Reads the record, the CRM's taxes (alongside) and the user, then Xero's lists and the history through the
+/// backend.
+async fn start(model: UseReducerDispatcher<Model>, client: Rc<RefCell<Option<Rc<Client>>>>) {
+    let record_id = match zoho::start().await {
+        Ok(id) => id,
+        Err(message) => return model.dispatch(Action::Fail(message)),
+    };
+    mark(MARK_PAGE_LOAD);
+    model.dispatch(Action::Loading("Reading the product…"));
+    let record = match zoho::get_record(&record_id).await {
+        Ok(record) => record,
+        Err(message) => return model.dispatch(Action::Fail(message)),
+    };
+    model.dispatch(Action::Record(record));
+    // The CRM's fields and taxes come from the CRM, apart from the backend's calls, so neither waits.
+    let fields = model.clone();
+    spawn_local(async move { fields.dispatch(Action::CrmFields(zoho::crm_fields().await)) });
+    // The name only labels the sync log; without it the backend logs "CRM user".
+    let user = zoho::current_user().await.ok().flatten();
+    let Some(origin) = Client::page_origin() else {
+        return model.dispatch(Action::OptionsFailed("The widget cannot tell where xero-sync runs.".into()));
+    };
+    let api = Rc::new(Client::new(origin, record_id, user));
+    *client.borrow_mut() = Some(api.clone());
+    match api.options().await {
+        Ok(lists) => model.dispatch(Action::Options(lists)),
+        Err(error) => model.dispatch(Action::OptionsFailed(error.message)),
+    }
+    refresh_history(&model, &api).await;
+}
+
+async fn refresh_history(model: &UseReducerDispatcher<Model>, api: &Client) {
+    model.dispatch(Action::History(api.history().await.map_err(|e| e.message)));
+}
+
+/// The record's id, as read.
+fn record_id(model: &Model) -> Option<String> {
+    model.record.get("id").and_then(Value::as_str).map(str::to_owned)
+}
+
+#[function_component(App)]
+pub fn app() -> Html {
+    let model = use_reducer(Model::default);
+    let client = use_mut_ref(|| None::<Rc<Client>>);
+
+    {
+        let (dispatcher, client) = (model.dispatcher(), client.clone());
+        use_effect_with((), move |_| spawn_local(start(dispatcher, client)));
+    }
+    use_fit_to_content(model.phase == Phase::Ready);
+
+    let on_save = {
+        let model = model.clone();
+        Callback::from(move |_| {
+            let (dispatcher, edits) = (model.dispatcher(), model.edits.clone());
+            let Some(id) = record_id(&model) else { return };
+            dispatcher.dispatch(Action::Saving);
+            spawn_local(async move {
+                let fields: Map<String, Value> = edits.into_iter().collect();
+                let saved = match zoho::update_record(&id, &fields).await {
+                    Ok(()) => zoho::get_record(&id).await,
+                    Err(message) => Err(message),
+                };
+                dispatcher.dispatch(match saved {
+                    Ok(record) => Action::Record(record),
+                    Err(message) => Action::SaveFailed(message),
+                });
+            });
+        })
+    };
+    let on_sync = {
+        let (model, client) = (model.clone(), client.clone());
+        Callback::from(move |_| {
+            let dispatcher = model.dispatcher();
+            let Some(id) = record_id(&model) else { return };
+            let Some(api) = client.borrow().clone() else {
+                let message = "Still connecting to xero-sync; try again in a moment.".into();
+                let error =
+                    ApiError { code: ErrorCode::UpstreamUnavailable, message, issues: Vec::new(), request_id: None };
+                return dispatcher.dispatch(Action::SyncFailed(error));
+            };
+            dispatcher.dispatch(Action::Syncing);
+            spawn_local(async move {
+                match api.sync().await {
+                    Ok(response) => dispatcher.dispatch(Action::Synced(response)),
+                    Err(error) => dispatcher.dispatch(Action::SyncFailed(error)),
+                }
+                // The sync wrote the ItemID and status back to the record.
+                if let Ok(record) = zoho::get_record(&id).await {
+                    dispatcher.dispatch(Action::Record(record));
+                }
+                refresh_history(&dispatcher, &api).await;
+            });
+        })
+    };
+    let on_close = Callback::from(|_| spawn_local(async { drop(zoho::close_popup().await) }));
+
+    html! {
+        <main>
+            if sandbox_mode() { <span class="badge" title="Running against the simulators">{ "SANDBOX" }</span> }
+            <ProductView model={model.clone()} {on_save} {on_sync} {on_close} />
+        </main>
+    }
+}

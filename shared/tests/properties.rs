@@ -170,3 +170,57 @@ fn a_zoho_products_page_that_meets_the_contract_parses() {
     let report = validate(&frame, &map, XeroContext::NONE);
     assert!(!report.can_sync());
 }
+
+/// Any text, including the characters JSON escapes.
+fn any_text() -> impl Strategy<Value = String> {
+    ".{0,12}"
+}
+
+fn any_issue() -> impl Strategy<Value = shared::Issue> {
+    let codes = prop::sample::select(vec![
+        shared::IssueCode::WrongType,
+        shared::IssueCode::CodeInUse,
+        shared::IssueCode::GlAccountUnknown,
+        shared::IssueCode::XeroRejected,
+    ]);
+    let severities = prop::sample::select(vec![shared::Severity::Error, shared::Severity::Warning]);
+    (any_text(), codes, severities, any_text(), prop::collection::vec(any_text(), 0..3)).prop_map(
+        |(field, code, severity, message, suggestions)| shared::Issue { field, code, severity, message, suggestions },
+    )
+}
+
+proptest! {
+    /// What the backend writes, the widget reads back exactly (`FromJson` against the derived `Serialize`).
+    #[test]
+    fn the_widget_reads_back_what_the_backend_writes(
+        issues in prop::collection::vec(any_issue(), 0..3),
+        texts in prop::collection::vec(any_text(), 6),
+        code in prop::option::of("[A-Z0-9]{0,4}"),
+        rate in prop::option::of(-1000.0f64..1000.0),
+        flags in any::<[bool; 2]>(),
+    ) {
+        use shared::wire::{ApiError, ErrorCode, FromJson, HistoryEntry, SyncOutcome, SyncResponse};
+        let error = ApiError {
+            code: if flags[0] { ErrorCode::ValidationFailed } else { ErrorCode::RateLimited },
+            message: texts[0].clone(),
+            issues: issues.clone(),
+            request_id: flags[1].then(|| texts[1].clone()),
+        };
+        prop_assert_eq!(ApiError::from_json(&serde_json::to_value(&error).expect("json")), Some(error));
+        let synced = SyncResponse {
+            outcome: if flags[0] { SyncOutcome::Created } else { SyncOutcome::Unchanged },
+            item_id: texts[1].clone(),
+            code: texts[2].clone(),
+            xero_url: texts[3].clone(),
+            synced_at: texts[4].clone(),
+            warnings: issues,
+        };
+        prop_assert_eq!(SyncResponse::from_json(&serde_json::to_value(&synced).expect("json")), Some(synced));
+        let entry = HistoryEntry { at: texts[0].clone(), by: texts[1].clone(), outcome: texts[2].clone(), message: flags[1].then(|| texts[5].clone()) };
+        prop_assert_eq!(HistoryEntry::from_json(&serde_json::to_value(&entry).expect("json")), Some(entry));
+        let account = Account { account_id: texts[0].clone(), code, name: texts[1].clone(), status: texts[2].clone(), class: texts[3].clone(), account_type: texts[4].clone() };
+        prop_assert_eq!(Account::from_json(&serde_json::to_value(&account).expect("json")), Some(account));
+        let tax_rate = TaxRate { name: texts[0].clone(), tax_type: texts[1].clone(), status: texts[2].clone(), can_apply_to_revenue: flags[0], effective_rate: rate };
+        prop_assert_eq!(TaxRate::from_json(&serde_json::to_value(&tax_rate).expect("json")), Some(tax_rate));
+    }
+}

@@ -8,9 +8,8 @@
 
 use std::cell::RefCell;
 
-use serde::de::DeserializeOwned;
 use serde_json::Value;
-use shared::wire::{ApiError, ErrorCode, ErrorEnvelope, HistoryEntry, PickLists, SyncResponse};
+use shared::wire::{ApiError, ErrorCode, FromJson, HistoryEntry, PickLists, SyncResponse};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{RequestInit, Response};
@@ -68,18 +67,16 @@ impl Client {
         let body = zoho::invoke(&format!("{}/api/session", self.origin), &parameters)
             .await
             .map_err(|m| failure(ErrorCode::UpstreamUnavailable, m))?;
-        // Only `token` of the SessionResponse is needed; reading just that field keeps a typed parse (about
-        // 2 KB gzip) out of the bundle.
-        let token = serde_json::from_str::<Value>(&body).ok().and_then(|v| v["token"].as_str().map(str::to_owned));
-        match token {
+        // Only `token` of the SessionResponse is needed.
+        let answer = serde_json::from_str::<Value>(&body).unwrap_or_default();
+        match answer["token"].as_str() {
             Some(token) => {
-                self.keep(Some(&token));
-                Ok(token)
+                self.keep(Some(token));
+                Ok(token.to_owned())
             }
-            None => Err(serde_json::from_str::<ErrorEnvelope>(&body).map_or_else(
-                |_| failure(ErrorCode::UpstreamUnavailable, "xero-sync did not open a session; try again shortly."),
-                |envelope| envelope.error,
-            )),
+            None => Err(error_in(&answer).unwrap_or_else(|| {
+                failure(ErrorCode::UpstreamUnavailable, "xero-sync did not open a session; try again shortly.")
+            })),
         }
     }
 
@@ -149,7 +146,7 @@ async fn fetch(url: &str, init: &RequestInit) -> Option<Response> {
     JsFuture::from(promise).await.ok()?.dyn_into().ok()
 }
 
-/// The body of a 2xx answer, or the API's error (an [`ErrorEnvelope`]).
+/// The body of a 2xx answer, or the API's error.
 async fn read(response: Response) -> Result<String, ApiError> {
     let status = response.status();
     let text = match response.text() {
@@ -160,14 +157,21 @@ async fn read(response: Response) -> Result<String, ApiError> {
     if (200..300).contains(&status) {
         return Ok(body);
     }
-    Err(serde_json::from_str::<ErrorEnvelope>(&body).map_or_else(
-        |_| failure(ErrorCode::UpstreamUnavailable, format!("xero-sync answered {status}; try again shortly.")),
-        |envelope| envelope.error,
-    ))
+    let answer = serde_json::from_str::<Value>(&body).unwrap_or_default();
+    Err(error_in(&answer).unwrap_or_else(|| {
+        failure(ErrorCode::UpstreamUnavailable, format!("xero-sync answered {status}; try again shortly."))
+    }))
 }
 
-/// A 2xx body as the route's type (from text, so serde_json's `Value` deserialiser stays out of the bundle).
-fn typed<T: DeserializeOwned>(body: &str) -> Result<T, ApiError> {
-    serde_json::from_str(body)
-        .map_err(|_| failure(ErrorCode::Internal, "xero-sync sent an answer the widget does not understand."))
+/// The API's error from its envelope (`shared::wire::ErrorEnvelope`: `{"error": {...}}`).
+fn error_in(answer: &Value) -> Option<ApiError> {
+    answer.get("error").and_then(ApiError::from_json)
+}
+
+/// A 2xx body as the route's type, read from a parsed `Value` (see `shared::wire::FromJson` for why).
+fn typed<T: FromJson>(body: &str) -> Result<T, ApiError> {
+    serde_json::from_str::<Value>(body)
+        .ok()
+        .and_then(|answer| T::from_json(&answer))
+        .ok_or_else(|| failure(ErrorCode::Internal, "xero-sync sent an answer the widget does not understand."))
 }

@@ -4,7 +4,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 use shared::wire::{ApiError, ErrorCode};
 use yew::platform::spawn_local;
 use yew::prelude::*;
@@ -92,8 +92,7 @@ pub fn app() -> Html {
             let Some(id) = record_id(&model) else { return };
             dispatcher.dispatch(Action::Saving);
             spawn_local(async move {
-                let fields: Map<String, Value> = edits.into_iter().collect();
-                let saved = match zoho::update_record(&id, &fields).await {
+                let saved = match zoho::update_record(&id, &edits).await {
                     Ok(()) => zoho::get_record(&id).await,
                     Err(message) => Err(message),
                 };

@@ -7,7 +7,6 @@
 //! on with them, exactly as the backend runs them, so a mistyped or archived account or rate is flagged,
 //! with the closest names suggested, as it is typed.
 
-use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use serde_json::{Map, Value};
@@ -139,7 +138,7 @@ pub struct Model {
     /// The record as last read from the CRM.
     pub record: Map<String, Value>,
     /// Unsaved changes, by field API name.
-    pub edits: BTreeMap<String, Value>,
+    pub edits: Map<String, Value>,
     /// `record` with `edits` applied.
     pub product: CrmProduct,
     pub report: Report,
@@ -173,7 +172,7 @@ impl Default for Model {
             map_known: false,
             phase: Phase::Loading("Connecting to the CRM…"),
             record: Map::new(),
-            edits: BTreeMap::new(),
+            edits: Map::new(),
             product,
             report,
             accounts: None,

@@ -1,6 +1,10 @@
 //! The JSON the widget and the backend exchange. Both sides compile these types, so a field renamed on one
 //! side cannot silently break the other.
 
+mod decode;
+
+pub use decode::FromJson;
+
 use serde::{Deserialize, Serialize};
 
 use crate::fields::FieldMap;

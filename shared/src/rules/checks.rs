@@ -4,12 +4,22 @@ use crate::fields::{self, FieldMap};
 use crate::product::{CrmProduct, FieldValue, JsonKind};
 use crate::xero::{MAX_CODE_CHARS, MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS, MAX_PRICE_DECIMALS, ROUNDED_PRICE_DECIMALS};
 
+use super::code::UNSAFE_CODE_CHARS;
 use super::names::{check_gl_account, check_tax_rate};
 use super::{Issue, IssueCode, Report, XeroContext};
+use crate::defaults::OrgDefaults;
 use crate::xero::Resolved;
 
 /// Checks a product against every sync rule and reports all issues at once.
 pub fn validate(product: &CrmProduct, map: &FieldMap, context: XeroContext<'_>) -> Report {
+    validate_with(product, map, context, &OrgDefaults::NONE)
+}
+
+/// [`validate`] for an organisation with defaults: an empty `Xero_GL_Account` resolves to the default
+/// account, an empty `Xero_Tax_Rate` to the rate the product's CRM tax maps to; a value on the product wins.
+/// (The defaults are an argument of their own, not a field of [`XeroContext`], because the backend builds
+/// that with a struct literal which a new field would break; see the widget branch's report.)
+pub fn validate_with(product: &CrmProduct, map: &FieldMap, context: XeroContext<'_>, defaults: &OrgDefaults) -> Report {
     let mut issues = Vec::new();
     check_name(product, &mut issues);
     check_code(product, &mut issues);
@@ -30,13 +40,18 @@ pub fn validate(product: &CrmProduct, map: &FieldMap, context: XeroContext<'_>) 
         &mut issues,
     );
     check_taxes(product, &mut issues);
-    let account_code = check_gl_account(product, map, context.accounts, &mut issues);
-    let tax_type = check_tax_rate(product, map, context.tax_rates, &mut issues);
+    let account = check_gl_account(product, map, context.accounts, defaults, &mut issues);
+    let tax_rate = check_tax_rate(product, map, context.tax_rates, defaults, &mut issues);
     check_price(product, &mut issues);
     check_description(product, &mut issues);
     check_active(product, &mut issues);
-    let resolved = account_code.zip(tax_type).map(|(account_code, tax_type)| Resolved { account_code, tax_type });
-    Report { issues, resolved }
+    let resolved = account.as_ref().zip(tax_rate.as_ref()).map(|(account, rate)| Resolved {
+        account_code: account.value.clone(),
+        tax_type: rate.value.clone(),
+        account_origin: account.origin.clone(),
+        tax_origin: rate.origin.clone(),
+    });
+    Report { issues, resolved, account, tax_rate }
 }
 
 pub(super) fn wrong_type(field: &str, label: &str, found: JsonKind, expected: &str) -> Issue {
@@ -86,9 +101,6 @@ fn check_name(product: &CrmProduct, issues: &mut Vec<Issue>) {
         },
     }
 }
-
-/// Characters that break Xero's look-up of an item by code in a URL path (`GET /Items/{code}`).
-const UNSAFE_CODE_CHARS: [char; 4] = ['/', '\\', '?', '#'];
 
 fn check_code(product: &CrmProduct, issues: &mut Vec<Issue>) {
     let field = fields::PRODUCT_CODE;

@@ -29,10 +29,20 @@ pub enum IssueCode {
     GlAccountArchived,
     GlAccountWithoutCode,
     GlAccountNotRevenue,
+    /// One of Xero's system or control accounts (receivables, payables, GST/VAT, bank, retained earnings).
+    GlAccountSystem,
     TaxRateMissing,
     TaxRateUnknown,
     TaxRateInactive,
     TaxRateNotForSales,
+    /// The CRM tax's percentage and the Xero rate's differ.
+    TaxRateMismatch,
+    /// An empty tax rate, and a CRM tax the organisation's mapping does not cover.
+    TaxUnmapped,
+    /// An empty tax rate, and CRM taxes the mapping sends to different Xero rates.
+    TaxMappingConflict,
+    /// The organisation's default account, or the rate a CRM tax maps to, is archived or gone in Xero.
+    DefaultArchived,
     PriceNegative,
     PriceTooPrecise,
     PriceRounded,

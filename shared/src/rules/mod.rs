@@ -8,20 +8,23 @@
 //! - `issue`: the vocabulary ([`Issue`], [`IssueCode`], [`Severity`]).
 //! - `checklist`: the requirements the widget lists, one per field ([`Requirement`]).
 //! - `checks`: [`validate`] and the checks of the fields a name does not need resolving for.
+//! - `code`: the product code's unsafe characters, and a code suggested from the name ([`suggest_code`]).
 //! - `names`: the names typed for Xero's GL account and tax rate, resolved against the organisation's lists.
 
 mod checklist;
 mod checks;
+mod code;
 mod issue;
 mod names;
 
 pub use checklist::Requirement;
-pub use checks::validate;
+pub use checks::{validate, validate_with};
+pub use code::suggest_code;
 pub use issue::{Issue, IssueCode, Severity};
 pub use names::same_name;
 
 use crate::product::CrmProduct;
-use crate::xero::{Account, ItemPayload, Resolved, SalesDetails, TaxRate};
+use crate::xero::{Account, ItemPayload, Resolution, Resolved, SalesDetails, TaxRate};
 
 /// What is known of the Xero organisation. Without lists, the name checks stop at "is something chosen".
 #[derive(Debug, Clone, Copy, Default)]
@@ -41,6 +44,10 @@ pub struct Report {
     pub issues: Vec<Issue>,
     /// Present when both lists were known and both names resolved.
     pub resolved: Option<Resolved>,
+    /// The account code, when the account resolved against Xero's chart (whatever the tax rate did).
+    pub account: Option<Resolution>,
+    /// The TaxType, when the tax rate resolved against Xero's rates.
+    pub tax_rate: Option<Resolution>,
 }
 
 impl Report {

@@ -165,6 +165,7 @@ impl FromJson for Account {
             status: text_or_empty(value, "Status")?,
             class: text_or_empty(value, "Class")?,
             account_type: text_or_empty(value, "Type")?,
+            system_account: optional_text(value, "SystemAccount")?,
         })
     }
 }

@@ -42,6 +42,16 @@ impl OrgDefaults {
         self.gl_account.as_deref().map(str::trim).filter(|c| !c.is_empty())
     }
 
+    /// Whether there are none (the rules then behave exactly as without).
+    pub fn is_none(&self) -> bool {
+        self.gl_account().is_none() && self.taxes.is_empty()
+    }
+
+    /// The defaults of an options answer (`GET /api/xero/options`), none when it carries none.
+    pub fn in_options(options: &serde_json::Value) -> OrgDefaults {
+        options.get("defaults").and_then(crate::wire::FromJson::from_json).unwrap_or_default()
+    }
+
     /// The TaxType a CRM tax maps to (names compared as the rules compare names).
     pub fn tax_type_for(&self, crm_tax: &str) -> Option<&str> {
         self.taxes.iter().find(|m| same_name(&m.crm_tax, crm_tax)).map(|m| m.tax_type.as_str())

@@ -13,9 +13,10 @@ use serde::de::DeserializeOwned;
 use serde::de::value::StrDeserializer;
 use serde_json::Value;
 
+use crate::defaults::{OrgDefaults, TaxMapping};
 use crate::fields::FieldMap;
 use crate::rules::Issue;
-use crate::wire::{ApiError, HistoryEntry, PickLists, SyncResponse};
+use crate::wire::{ApiError, HistoryEntry, MatchedItem, PickLists, SyncPlan, SyncResponse, XeroEdit};
 use crate::xero::{Account, TaxRate};
 
 /// A wire type read from JSON by hand (see the module docs for why).
@@ -184,5 +185,53 @@ impl FromJson for TaxRate {
             can_apply_to_revenue: flag(value, "CanApplyToRevenue")?,
             effective_rate,
         })
+    }
+}
+
+impl FromJson for SyncPlan {
+    fn from_json(value: &Value) -> Option<Self> {
+        let item = match value.get("item") {
+            None | Some(Value::Null) => None,
+            Some(item) => Some(MatchedItem::from_json(item)?),
+        };
+        Some(SyncPlan {
+            outcome: named(value, "outcome")?,
+            item,
+            suggested_code: optional_text(value, "suggested_code")?,
+            xero_edits: list(value, "xero_edits", true)?,
+        })
+    }
+}
+
+impl FromJson for MatchedItem {
+    fn from_json(value: &Value) -> Option<Self> {
+        Some(MatchedItem {
+            item_id: text(value, "item_id")?,
+            code: text(value, "code")?,
+            last_synced: optional_text(value, "last_synced")?,
+        })
+    }
+}
+
+impl FromJson for XeroEdit {
+    fn from_json(value: &Value) -> Option<Self> {
+        Some(XeroEdit {
+            field: text(value, "field")?,
+            xero_value: text(value, "xero_value")?,
+            crm_value: text(value, "crm_value")?,
+            changed_at: text(value, "changed_at")?,
+        })
+    }
+}
+
+impl FromJson for OrgDefaults {
+    fn from_json(value: &Value) -> Option<Self> {
+        Some(OrgDefaults { gl_account: optional_text(value, "gl_account")?, taxes: list(value, "taxes", true)? })
+    }
+}
+
+impl FromJson for TaxMapping {
+    fn from_json(value: &Value) -> Option<Self> {
+        Some(TaxMapping { crm_tax: text(value, "crm_tax")?, tax_type: text(value, "tax_type")? })
     }
 }

@@ -588,7 +588,8 @@ fn the_mapping_is_prefilled_by_percentage_then_name() {
 fn a_code_is_suggested_from_the_name() {
     assert_eq!(suggest_code("Wireless Mouse (Black)", &[]).as_deref(), Some("WIRELESS-MOUSE-BLACK"));
     assert_eq!(suggest_code("  USB-C Hub / 7 port? #2 ", &[]).as_deref(), Some("USB-C-HUB-7-PORT-2"));
-    assert_eq!(suggest_code("Café crème", &[]).as_deref(), Some("CAFÉ-CRÈME"));
+    assert_eq!(suggest_code("Café crème brûlée", &[]).as_deref(), Some("CAFE-CREME-BRULEE"));
+    assert_eq!(suggest_code("Чай 20 × 2", &[]).as_deref(), Some("20-2"), "other scripts are left out");
     // At most 30 characters, cut at a word; a single long word is cut anywhere.
     let long = suggest_code("Ergonomic Office Chair with Adjustable Lumbar Support", &[]).expect("a code");
     assert_eq!(long, "ERGONOMIC-OFFICE-CHAIR-WITH");

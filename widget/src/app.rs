@@ -34,8 +34,8 @@ fn sandbox_mode() -> bool {
         .is_some_and(|mode| mode == "sandbox")
 }
 
-/// Reads the record, the CRM's taxes (alongside) and the user, then Xero's lists and the history through the
-/// backend.
+/// Reads the record, the CRM's taxes (alongside) and the user, then through the backend Xero's lists, the
+/// preview of the record and the history.
 async fn start(model: UseReducerDispatcher<Model>, client: Rc<RefCell<Option<Rc<Client>>>>) {
     let record_id = match zoho::start().await {
         Ok(id) => id,
@@ -51,18 +51,34 @@ async fn start(model: UseReducerDispatcher<Model>, client: Rc<RefCell<Option<Rc<
     // The CRM's fields and taxes come from the CRM, apart from the backend's calls, so neither waits.
     let fields = model.clone();
     spawn_local(async move { fields.dispatch(Action::CrmFields(zoho::crm_fields().await)) });
-    // The name only labels the sync log; without it the backend logs "CRM user".
-    let user = zoho::current_user().await.ok().flatten();
+    // The user's name labels the sync log (without it the backend logs "CRM user"); their time zone and
+    // locale show times as the CRM shows them.
+    let user = zoho::current_user().await.unwrap_or_default();
+    let name = user.name.clone();
+    model.dispatch(Action::User(user));
     let Some(origin) = Client::page_origin() else {
-        return model.dispatch(Action::OptionsFailed("The widget cannot tell where xero-sync runs.".into()));
+        let message = "The widget cannot tell where xero-sync runs.".into();
+        let error = ApiError { code: ErrorCode::Internal, message, issues: Vec::new(), request_id: None };
+        return model.dispatch(Action::OptionsFailed(error));
     };
-    let api = Rc::new(Client::new(origin, record_id, user));
+    let api = Rc::new(Client::new(origin, record_id, name));
     *client.borrow_mut() = Some(api.clone());
-    match api.options().await {
-        Ok(lists) => model.dispatch(Action::Options(lists)),
-        Err(error) => model.dispatch(Action::OptionsFailed(error.message)),
-    }
+    check(&model, &api, true).await;
     refresh_history(&model, &api).await;
+}
+
+/// Asks the backend for what the rules cannot know: Xero's lists (when `lists`) and the preview.
+async fn check(model: &UseReducerDispatcher<Model>, api: &Client, lists: bool) {
+    if lists {
+        match api.options().await {
+            Ok((lists, defaults)) => {
+                model.dispatch(Action::Options(lists));
+                model.dispatch(Action::Defaults(defaults));
+            }
+            Err(error) => model.dispatch(Action::OptionsFailed(error)),
+        }
+    }
+    model.dispatch(Action::Preview(api.preview().await));
 }
 
 async fn refresh_history(model: &UseReducerDispatcher<Model>, api: &Client) {
@@ -86,20 +102,27 @@ pub fn app() -> Html {
     use_fit_to_content(model.phase == Phase::Ready);
 
     let on_save = {
-        let model = model.clone();
+        let (model, client) = (model.clone(), client.clone());
         Callback::from(move |_| {
             let (dispatcher, edits) = (model.dispatcher(), model.edits.clone());
             let Some(id) = record_id(&model) else { return };
+            let api = client.borrow().clone();
             dispatcher.dispatch(Action::Saving);
             spawn_local(async move {
                 let saved = match zoho::update_record(&id, &edits).await {
                     Ok(()) => zoho::get_record(&id).await,
                     Err(message) => Err(message),
                 };
-                dispatcher.dispatch(match saved {
-                    Ok(record) => Action::Record(record),
-                    Err(message) => Action::SaveFailed(message),
-                });
+                match saved {
+                    Ok(record) => {
+                        dispatcher.dispatch(Action::Record(record));
+                        // The backend checks what was saved, as a sync would read it.
+                        if let Some(api) = api {
+                            check(&dispatcher, &api, false).await;
+                        }
+                    }
+                    Err(message) => dispatcher.dispatch(Action::SaveFailed(message)),
+                }
             });
         })
     };
@@ -114,9 +137,10 @@ pub fn app() -> Html {
                     ApiError { code: ErrorCode::UpstreamUnavailable, message, issues: Vec::new(), request_id: None };
                 return dispatcher.dispatch(Action::SyncFailed(error));
             };
+            let choice = model.xero_edits.unwrap_or_default();
             dispatcher.dispatch(Action::Syncing);
             spawn_local(async move {
-                match api.sync().await {
+                match api.sync(choice).await {
                     Ok(response) => dispatcher.dispatch(Action::Synced(response)),
                     Err(error) => dispatcher.dispatch(Action::SyncFailed(error)),
                 }
@@ -124,16 +148,31 @@ pub fn app() -> Html {
                 if let Ok(record) = zoho::get_record(&id).await {
                     dispatcher.dispatch(Action::Record(record));
                 }
+                check(&dispatcher, &api, false).await;
                 refresh_history(&dispatcher, &api).await;
             });
         })
     };
-    let on_close = Callback::from(|_| spawn_local(async { drop(zoho::close_popup().await) }));
+    // "Check again" in the banner: whatever failed is asked for again.
+    let on_recheck = {
+        let (model, client) = (model.clone(), client.clone());
+        Callback::from(move |_| {
+            let dispatcher = model.dispatcher();
+            let lists = model.accounts.is_none();
+            let Some(api) = client.borrow().clone() else { return };
+            dispatcher.dispatch(Action::Recheck);
+            spawn_local(async move { check(&dispatcher, &api, lists).await });
+        })
+    };
+    let on_close = {
+        let wrote = model.wrote;
+        Callback::from(move |_| spawn_local(async move { drop(zoho::close_popup(wrote).await) }))
+    };
 
     html! {
         <main>
             if sandbox_mode() { <span class="badge" title="Running against the simulators">{ "SANDBOX" }</span> }
-            <ProductView model={model.clone()} {on_save} {on_sync} {on_close} />
+            <ProductView model={model.clone()} {on_save} {on_sync} {on_close} {on_recheck} />
         </main>
     }
 }

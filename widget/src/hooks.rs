@@ -1,11 +1,13 @@
-//! The popup's effects on the page: fitting the popup to its content and keeping the keyboard focus where
-//! a user can find it.
+//! The popup's effects on the page: fitting the popup to its content, keeping the keyboard focus where a
+//! user can find it, and the pause in typing after which a name-matching error shows.
 
 use wasm_bindgen::JsCast;
+use wasm_bindgen::closure::Closure;
 use yew::platform::spawn_local;
 use yew::prelude::*;
 
 use crate::app::{MARK_CHECKLIST, mark};
+use crate::state::{Action, Model, TYPING_PAUSE_MS};
 use crate::zoho;
 
 /// The popup never grows past this; the page scrolls inside it. Zoho's limits are undocumented (reference
@@ -55,6 +57,26 @@ pub(crate) fn use_confirm_focus(confirming: bool) {
         let element = target.and_then(|id| document.as_ref()?.get_element_by_id(id));
         if let Some(element) = element.and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok()) {
             let _ = element.focus();
+        }
+    });
+}
+
+/// Lets a name-matching error show once typing pauses ([`TYPING_PAUSE_MS`] after the last keystroke): each
+/// keystroke replaces the timer, so "Sal" on the way to "Sales" is never called unknown.
+#[hook]
+pub(crate) fn use_typing_pause(model: &UseReducerHandle<Model>) {
+    let waiting = model.typing.as_ref().map(|(_, keystroke)| *keystroke);
+    let dispatcher = model.dispatcher();
+    use_effect_with(waiting, move |waiting| {
+        let window = web_sys::window();
+        let timer = waiting.zip(window.clone()).and_then(|(keystroke, window)| {
+            let settle = Closure::once_into_js(move || dispatcher.dispatch(Action::Settle(Some(keystroke))));
+            window.set_timeout_with_callback_and_timeout_and_arguments_0(settle.unchecked_ref(), TYPING_PAUSE_MS).ok()
+        });
+        move || {
+            if let (Some(timer), Some(window)) = (timer, window) {
+                window.clear_timeout_with_handle(timer);
+            }
         }
     });
 }

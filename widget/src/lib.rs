@@ -11,6 +11,7 @@
 pub mod api;
 mod app;
 mod components;
+mod format;
 mod hooks;
 mod json;
 pub mod state;

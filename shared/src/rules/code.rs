@@ -9,16 +9,18 @@ pub(super) const UNSAFE_CODE_CHARS: [char; 4] = ['/', '\\', '?', '#'];
 
 /// A product code made from the product's name ("Wireless Mouse (Black)" → `WIRELESS-MOUSE-BLACK`): its
 /// words in capitals joined by `-`, at most 30 characters (cut at a word where possible), nothing but
-/// letters, digits and `-` (so none of the characters that break Xero's look-ups), and not one of `taken`
-/// in any case (Xero's codes are unique regardless of case): `-2`, `-3`, … is added until it is free.
-/// `None` when the name has no letter or digit to make a code of.
+/// ASCII letters, digits and `-` (so none of the characters that break Xero's look-ups), and not one of
+/// `taken` in any case (Xero's codes are unique regardless of case): `-2`, `-3`, … is added until it is
+/// free. Accented Latin letters lose their accents ("Café" → `CAFE`); other scripts are left out (Unicode's
+/// case tables would cost the widget's bundle 5 KB). `None` when no letter or digit is left.
 pub fn suggest_code(name: &str, taken: &[&str]) -> Option<String> {
+    let letters: String = name.chars().map(code_char).collect();
     let mut base = String::new();
-    for word in name.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
-        let more = word.chars().count() + usize::from(!base.is_empty());
-        if base.chars().count() + more > MAX_CODE_CHARS {
+    for word in letters.split('-').filter(|w| !w.is_empty()) {
+        let more = word.len() + usize::from(!base.is_empty());
+        if base.len() + more > MAX_CODE_CHARS {
             if base.is_empty() {
-                base = word.chars().take(MAX_CODE_CHARS).collect();
+                base = word[..MAX_CODE_CHARS].to_owned();
             }
             break;
         }
@@ -27,7 +29,6 @@ pub fn suggest_code(name: &str, taken: &[&str]) -> Option<String> {
         }
         base.push_str(word);
     }
-    let base: String = base.chars().flat_map(char::to_uppercase).collect();
     if base.is_empty() {
         return None;
     }
@@ -38,10 +39,22 @@ pub fn suggest_code(name: &str, taken: &[&str]) -> Option<String> {
     (2..).map(|n: u32| numbered(&base, n)).find(|code| free(code))
 }
 
+/// Latin-1's letters (U+00C0 to U+00FF) without their accents, in capitals; `-` for × and ÷.
+const LATIN_1: &[u8; 64] = b"AAAAAAACEEEEIIIIDNOOOOO-OUUUUYTSAAAAAAACEEEEIIIIDNOOOOO-OUUUUYTY";
+
+/// One character of a name as it goes into a code: an ASCII capital or digit, else `-` (a word break).
+fn code_char(c: char) -> char {
+    match c {
+        'a'..='z' | 'A'..='Z' | '0'..='9' => c.to_ascii_uppercase(),
+        '\u{C0}'..='\u{FF}' => char::from(LATIN_1[c as usize - 0xC0]),
+        _ => '-',
+    }
+}
+
 /// `base` with `-n` at its end, `base` shortened so the whole stays within the limit.
 fn numbered(base: &str, n: u32) -> String {
     let suffix = format!("-{n}");
     let room = MAX_CODE_CHARS.saturating_sub(suffix.len());
-    let kept: String = base.chars().take(room).collect();
-    format!("{}{suffix}", kept.trim_end_matches('-'))
+    // The code is ASCII, so bytes are characters.
+    format!("{}{suffix}", base[..room.min(base.len())].trim_end_matches('-'))
 }

@@ -4,7 +4,7 @@
 use crate::defaults::OrgDefaults;
 use crate::fields::FieldMap;
 use crate::product::{CrmProduct, FieldValue};
-use crate::suggest::closest;
+use crate::suggest::{closest, fold};
 use crate::tax::{Percent, crm_tax_percent};
 use crate::xero::{Account, Origin, Resolution, TaxRate};
 
@@ -32,9 +32,10 @@ fn chosen<'a>(
 }
 
 /// Case-insensitive equality of trimmed names and codes, without allocating (it runs per account, per
-/// keystroke). Xero compares item codes and account names this way too.
+/// keystroke). Xero compares item codes and account names this way too. Letters are folded by
+/// `suggest::fold` (Unicode's lower case for the Latin, Greek and Cyrillic alphabets).
 pub fn same_name(a: &str, b: &str) -> bool {
-    a.trim().chars().flat_map(char::to_lowercase).eq(b.trim().chars().flat_map(char::to_lowercase))
+    a.trim().chars().map(fold).eq(b.trim().chars().map(fold))
 }
 
 /// Resolves the GL account: the name (or code) typed on the product, else the organisation's default.

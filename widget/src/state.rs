@@ -573,9 +573,12 @@ impl Model {
             Action::Edit(field, value) => {
                 self.confirm_close = false;
                 self.server_issues.retain(|i| i.field != field);
-                let names = [self.map.gl_account.as_str(), self.map.tax_rate.as_str()];
-                self.keystrokes += 1;
-                self.typing = names.contains(&field.as_str()).then(|| (field.clone(), self.keystrokes));
+                // A `change` event repeats the last keystroke's value as the field is left: no new keystroke.
+                if self.value(&field) != &value {
+                    let names = [self.map.gl_account.as_str(), self.map.tax_rate.as_str()];
+                    self.keystrokes += 1;
+                    self.typing = names.contains(&field.as_str()).then(|| (field.clone(), self.keystrokes));
+                }
                 if same_value(&field, self.record.get(&field).unwrap_or(&Value::Null), &value) {
                     self.edits.remove(&field);
                 } else {

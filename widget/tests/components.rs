@@ -885,3 +885,28 @@ async fn with_the_organisations_defaults_a_product_needs_no_xero_typing() {
         .apply(Action::Defaults(shared::OrgDefaults::in_options(&answer)));
     assert_eq!(errors(&model), ["Xero_GL_Account", "Xero_Tax_Rate"]);
 }
+
+#[wasm_bindgen_test]
+async fn a_sync_that_may_succeed_next_time_offers_to_try_again_once() {
+    let busy = api_error(ErrorCode::UpstreamUnavailable, "Xero is not answering; the sync can safely be retried.");
+    let root =
+        render_after(synced_mouse(), vec![Action::Options(xero_lists()), Action::Syncing, Action::SyncFailed(busy)])
+            .await;
+    assert_eq!(
+        text(&root, "#status p"),
+        "Xero is not answering; the sync can safely be retried.Trying again is safe: it never duplicates."
+    );
+    assert!(root.query_selector("#retry").expect("query").is_some(), "Try again");
+    assert!(root.query_selector(".banner").expect("query").is_none(), "nothing for the top: the lists loaded");
+}
+
+#[wasm_bindgen_test]
+fn leaving_a_name_field_is_no_keystroke() {
+    // Leaving the field fires `change` with the value already typed: the verdict does not wait again.
+    let model = Model::with_record(synced_mouse()).apply(Action::Options(xero_lists()));
+    let typed = model.apply(Action::Edit("Xero_GL_Account".into(), json!("Salse")));
+    assert!(typed.typing.is_some());
+    let left = typed.apply(Action::Settle(None)).apply(Action::Edit("Xero_GL_Account".into(), json!("Salse")));
+    assert_eq!(left.typing, None);
+    assert_eq!(left.blocking_rows(), 1);
+}

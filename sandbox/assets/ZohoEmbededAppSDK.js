@@ -12,6 +12,8 @@
  *   - calls throw synchronously when made too early: a TypeError before init(), and
  *     "Parentwindow reference not found." between init() and SET_CONTEXT;
  *   - DEREGISTER is posted on unload.
+ * UI.Popup.close / closeReload send {category:"UI", action:{popup:"CLOSE" | "CLOSE_RELOAD"}}, as Zoho's
+ * ZohoCrmHelper.js does (checked against ZohoDevelopers/embeddedApp-js-sdk @ 05f07ab).
  * META.getFields sends {category:"META", type:"FIELD_LIST", Entity}: the SDK's getMeta sends
  * {category:"META", type, Entity, Id}; the type's name is our reading and only this stand-in and the host
  * page depend on it (a widget sees the public call and its documented answer, {fields:[...]}).

@@ -30,6 +30,7 @@ fn organisation() -> (Vec<Account>, Vec<TaxRate>) {
             status: "ACTIVE".into(),
             class: "EXPENSE".into(),
             account_type: "EXPENSE".into(),
+            system_account: None,
         })
         .collect();
     accounts.push(Account {
@@ -39,6 +40,7 @@ fn organisation() -> (Vec<Account>, Vec<TaxRate>) {
         status: "ACTIVE".into(),
         class: "REVENUE".into(),
         account_type: "REVENUE".into(),
+        system_account: None,
     });
     let mut rates: Vec<TaxRate> = (0..39)
         .map(|i| TaxRate {

@@ -28,6 +28,9 @@ pub struct Account {
     pub class: String,
     #[serde(rename = "Type", default)]
     pub account_type: String,
+    /// Set by Xero on the accounts it manages itself (`DEBTORS`, `CREDITORS`, `GST`, `RETAINEDEARNINGS`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system_account: Option<String>,
 }
 
 impl Account {
@@ -44,14 +47,36 @@ impl Account {
         self.class.eq_ignore_ascii_case("REVENUE")
     }
 
-    /// Can be chosen as an item's sales account.
+    /// Can be chosen as an item's sales account: active, with a code, and not one Xero keeps for itself.
     pub fn is_selectable(&self) -> bool {
-        self.is_active() && self.usable_code().is_some()
+        self.is_active() && self.usable_code().is_some() && self.system_role().is_none()
+    }
+
+    /// Why sales cannot be posted to this account, when it is one of Xero's system or control accounts: Xero
+    /// posts to those itself (a sale posted there would corrupt receivables, payables, the tax return or the
+    /// bank balance). Bank accounts carry no `SystemAccount` but are recognised by their type.
+    pub fn system_role(&self) -> Option<&'static str> {
+        if self.account_type.eq_ignore_ascii_case("BANK") {
+            return Some("a bank account: Xero records payments in it, not sales");
+        }
+        let marked = self.system_account.as_deref().map(str::trim).filter(|s| !s.is_empty())?;
+        let role = [
+            (
+                "DEBTORS",
+                "Xero's accounts receivable control account: Xero posts to it itself when an invoice is raised",
+            ),
+            ("CREDITORS", "Xero's accounts payable control account: Xero posts to it itself when a bill is entered"),
+            ("GST", "Xero's GST/VAT control account: Xero fills it from the tax rates"),
+            ("RETAINEDEARNINGS", "Xero's retained earnings account: Xero works it out itself at the end of each year"),
+        ]
+        .into_iter()
+        .find(|(name, _)| marked.eq_ignore_ascii_case(name));
+        Some(role.map_or("a system account that Xero manages itself", |(_, role)| role))
     }
 }
 
 /// The accounts a product can be posted to, as pick-lists offer them: revenue accounts first, each group in
-/// the order Xero lists them.
+/// the order Xero lists them; never an account Xero keeps for itself ([`Account::system_role`]).
 pub fn account_choices(accounts: &[Account]) -> impl Iterator<Item = &Account> {
     let selectable = |revenue: bool| accounts.iter().filter(move |a| a.is_selectable() && a.is_revenue() == revenue);
     selectable(true).chain(selectable(false))
@@ -83,11 +108,37 @@ impl TaxRate {
     }
 }
 
+/// Where a resolved account or tax rate came from, for the widget ("the organisation's default"), the
+/// sync log and the write-back.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Origin {
+    /// Typed (or picked) on the product.
+    #[default]
+    Typed,
+    /// The organisation's default account ([`crate::OrgDefaults::gl_account`]).
+    Default,
+    /// Mapped from the product's CRM tax (its name as the `Tax` field holds it) by the organisation's
+    /// mapping ([`crate::OrgDefaults::taxes`]).
+    Mapping(String),
+}
+
+/// One resolved value: an account code or a TaxType, and where it came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resolution {
+    pub value: String,
+    pub origin: Origin,
+}
+
 /// The account code and tax type that a product's names resolved to in one organisation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Resolved {
     pub account_code: String,
     pub tax_type: String,
+    #[serde(default)]
+    pub account_origin: Origin,
+    #[serde(default)]
+    pub tax_origin: Origin,
 }
 
 /// `SalesDetails` of an Item (Xero's `Purchase` schema).

@@ -170,3 +170,123 @@ fn a_zoho_products_page_that_meets_the_contract_parses() {
     let report = validate(&frame, &map, XeroContext::NONE);
     assert!(!report.can_sync());
 }
+
+/// Any text, including the characters JSON escapes.
+fn any_text() -> impl Strategy<Value = String> {
+    ".{0,12}"
+}
+
+fn any_issue() -> impl Strategy<Value = shared::Issue> {
+    let codes = prop::sample::select(vec![
+        shared::IssueCode::WrongType,
+        shared::IssueCode::CodeInUse,
+        shared::IssueCode::GlAccountUnknown,
+        shared::IssueCode::XeroRejected,
+    ]);
+    let severities = prop::sample::select(vec![shared::Severity::Error, shared::Severity::Warning]);
+    (any_text(), codes, severities, any_text(), prop::collection::vec(any_text(), 0..3)).prop_map(
+        |(field, code, severity, message, suggestions)| shared::Issue { field, code, severity, message, suggestions },
+    )
+}
+
+proptest! {
+    /// What the backend writes, the widget reads back exactly (`FromJson` against the derived `Serialize`).
+    #[test]
+    fn the_widget_reads_back_what_the_backend_writes(
+        issues in prop::collection::vec(any_issue(), 0..3),
+        texts in prop::collection::vec(any_text(), 6),
+        code in prop::option::of("[A-Z0-9]{0,4}"),
+        rate in prop::option::of(-1000.0f64..1000.0),
+        flags in any::<[bool; 2]>(),
+    ) {
+        use shared::wire::{ApiError, ErrorCode, FromJson, HistoryEntry, SyncOutcome, SyncResponse};
+        let error = ApiError {
+            code: if flags[0] { ErrorCode::ValidationFailed } else { ErrorCode::RateLimited },
+            message: texts[0].clone(),
+            issues: issues.clone(),
+            request_id: flags[1].then(|| texts[1].clone()),
+        };
+        prop_assert_eq!(ApiError::from_json(&serde_json::to_value(&error).expect("json")), Some(error));
+        let synced = SyncResponse {
+            outcome: if flags[0] { SyncOutcome::Created } else { SyncOutcome::Unchanged },
+            item_id: texts[1].clone(),
+            code: texts[2].clone(),
+            xero_url: texts[3].clone(),
+            synced_at: texts[4].clone(),
+            warnings: issues,
+        };
+        prop_assert_eq!(SyncResponse::from_json(&serde_json::to_value(&synced).expect("json")), Some(synced));
+        let entry = HistoryEntry { at: texts[0].clone(), by: texts[1].clone(), outcome: texts[2].clone(), message: flags[1].then(|| texts[5].clone()) };
+        prop_assert_eq!(HistoryEntry::from_json(&serde_json::to_value(&entry).expect("json")), Some(entry));
+        let account = Account { account_id: texts[0].clone(), code, name: texts[1].clone(), status: texts[2].clone(), class: texts[3].clone(), account_type: texts[4].clone(), system_account: flags[1].then(|| texts[5].clone()) };
+        prop_assert_eq!(Account::from_json(&serde_json::to_value(&account).expect("json")), Some(account));
+        let tax_rate = TaxRate { name: texts[0].clone(), tax_type: texts[1].clone(), status: texts[2].clone(), can_apply_to_revenue: flags[0], effective_rate: rate };
+        prop_assert_eq!(TaxRate::from_json(&serde_json::to_value(&tax_rate).expect("json")), Some(tax_rate));
+    }
+}
+
+fn any_defaults() -> impl Strategy<Value = shared::OrgDefaults> {
+    let account = prop::sample::select(vec![None, Some("200"), Some("260"), Some("205"), Some("469"), Some("999")]);
+    let mapping = prop::sample::select(vec![
+        vec![],
+        vec![("GST - 10.0 %", "OUTPUT")],
+        vec![("GST - 10.0 %", "EXEMPTOUTPUT")],
+        vec![("GST - 10.0 %", "INPUT")],
+        vec![("GST - 10.0 %", "GONE")],
+        vec![("Other", "OUTPUT")],
+    ]);
+    (account, mapping).prop_map(|(account, mapping)| shared::OrgDefaults {
+        gl_account: account.map(str::to_owned),
+        taxes: mapping
+            .into_iter()
+            .map(|(crm_tax, tax_type)| shared::TaxMapping { crm_tax: crm_tax.into(), tax_type: tax_type.into() })
+            .collect(),
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    /// Issue 14: without defaults, exactly today's rules; with them, a value on the product wins, and only an
+    /// empty field is filled, from the default account or the CRM tax's mapping; and whatever syncs is an
+    /// Item Xero accepts, with a usable account and rate.
+    #[test]
+    fn defaults_fill_only_what_the_product_leaves_empty(record in plausible_record(), defaults in any_defaults()) {
+        use shared::{IssueCode, Origin, validate_with};
+        let map = FieldMap::default();
+        let product = CrmProduct::from_json(&record, &map).expect("record");
+        let (accounts, rates) = (accounts(), tax_rates());
+        let context = XeroContext { accounts: Some(&accounts), tax_rates: Some(&rates) };
+        let plain = validate(&product, &map, context);
+        prop_assert_eq!(&plain, &validate_with(&product, &map, context, &shared::OrgDefaults::NONE));
+
+        let filled = validate_with(&product, &map, context, &defaults);
+        let on = |report: &shared::Report, field: &str| -> Vec<shared::Issue> {
+            report.issues.iter().filter(|i| i.field == field).cloned().collect()
+        };
+        for field in ["Product_Name", "Product_Code", "Add_to_Xero", "Taxable", "Tax", "Unit_Price", "Description"] {
+            prop_assert_eq!(on(&plain, field), on(&filled, field), "{} is not the defaults' business", field);
+        }
+        let account_typed = product.gl_account.text().is_some();
+        let rate_typed = product.tax_rate.text().is_some();
+        if account_typed || defaults.gl_account.is_none() {
+            prop_assert_eq!(on(&plain, "Xero_GL_Account"), on(&filled, "Xero_GL_Account"));
+            prop_assert_eq!(&plain.account, &filled.account);
+        } else {
+            prop_assert!(filled.account.as_ref().is_none_or(|a| a.origin == Origin::Default));
+            prop_assert!(on(&filled, "Xero_GL_Account").iter().all(|i| i.code != IssueCode::GlAccountMissing));
+        }
+        if rate_typed || defaults.taxes.is_empty() {
+            prop_assert_eq!(on(&plain, "Xero_Tax_Rate"), on(&filled, "Xero_Tax_Rate"));
+            prop_assert_eq!(&plain.tax_rate, &filled.tax_rate);
+        } else {
+            prop_assert!(filled.tax_rate.as_ref().is_none_or(|r| matches!(r.origin, Origin::Mapping(_))));
+        }
+        if let Some(payload) = filled.payload(&product) {
+            let checked = Contract::xero_accounting().check_request("POST", "/Items", &json!({ "Items": [payload] }));
+            prop_assert!(checked.is_ok(), "{:?}", checked);
+            prop_assert!(accounts.iter().any(|a| a.is_selectable() && a.code.as_deref() == Some(payload.sales_details.account_code.as_str())));
+            prop_assert!(rates.iter().any(|r| r.is_selectable() && r.tax_type == payload.sales_details.tax_type));
+        }
+    }
+}

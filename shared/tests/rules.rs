@@ -2,7 +2,11 @@
 //! runs these very rules in the browser.
 
 use serde_json::{Value, json};
-use shared::{Account, CrmProduct, FieldMap, IssueCode, Report, Requirement, Severity, TaxRate, XeroContext, validate};
+use shared::defaults::prefill_tax_mapping;
+use shared::{
+    Account, CrmProduct, FieldMap, IssueCode, OrgDefaults, Origin, Report, Requirement, Resolution, Severity,
+    TaxMapping, TaxRate, XeroContext, suggest_code, validate, validate_with,
+};
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -327,4 +331,278 @@ fn payload_maps_a_valid_product() {
     let report =
         validate(&product, &FieldMap::default(), XeroContext { accounts: Some(&accounts), tax_rates: Some(&rates) });
     assert_eq!(report.payload(&product), None);
+}
+
+/// The Australian demo organisation's chart as Xero lists it: its system and control accounts included.
+fn demo_chart() -> Vec<Account> {
+    serde_json::from_value(json!([
+        {"AccountID": "b1", "Code": "090", "Name": "Business Bank Account", "Status": "ACTIVE", "Class": "ASSET", "Type": "BANK"},
+        {"AccountID": "b2", "Code": "200", "Name": "Sales", "Status": "ACTIVE", "Class": "REVENUE", "Type": "REVENUE", "SystemAccount": ""},
+        {"AccountID": "b3", "Code": "260", "Name": "Other Revenue", "Status": "ACTIVE", "Class": "REVENUE", "Type": "OTHERINCOME"},
+        {"AccountID": "b4", "Code": "429", "Name": "General Expenses", "Status": "ACTIVE", "Class": "EXPENSE", "Type": "OVERHEADS"},
+        {"AccountID": "b5", "Code": "610", "Name": "Accounts Receivable", "Status": "ACTIVE", "Class": "ASSET", "Type": "CURRENT", "SystemAccount": "DEBTORS"},
+        {"AccountID": "b6", "Code": "800", "Name": "Accounts Payable", "Status": "ACTIVE", "Class": "LIABILITY", "Type": "CURRLIAB", "SystemAccount": "CREDITORS"},
+        {"AccountID": "b7", "Code": "820", "Name": "GST", "Status": "ACTIVE", "Class": "LIABILITY", "Type": "CURRLIAB", "SystemAccount": "GST"},
+        {"AccountID": "b8", "Name": "Unrealised Currency Gains", "Status": "ACTIVE", "Class": "LIABILITY", "Type": "CURRLIAB", "SystemAccount": "UNREALISEDCURRENCYGAIN"},
+        {"AccountID": "b9", "Code": "960", "Name": "Retained Earnings", "Status": "ACTIVE", "Class": "EQUITY", "Type": "EQUITY", "SystemAccount": "RETAINEDEARNINGS"},
+        {"AccountID": "b10", "Code": "210", "Name": "Old Sales", "Status": "ARCHIVED", "Class": "REVENUE", "Type": "REVENUE"}
+    ]))
+    .expect("accounts")
+}
+
+/// The demo organisation's tax rates, with Xero's `EffectiveRate`s.
+fn demo_rates() -> Vec<TaxRate> {
+    serde_json::from_value(json!([
+        {"Name": "GST on Income", "TaxType": "OUTPUT", "Status": "ACTIVE", "CanApplyToRevenue": true, "EffectiveRate": 10.0},
+        {"Name": "GST Free Income", "TaxType": "EXEMPTOUTPUT", "Status": "ACTIVE", "CanApplyToRevenue": true, "EffectiveRate": 0.0},
+        {"Name": "GST on Expenses", "TaxType": "INPUT", "Status": "ACTIVE", "CanApplyToRevenue": false, "EffectiveRate": 10.0},
+        {"Name": "Input Taxed", "TaxType": "INPUTTAXED", "Status": "ACTIVE", "CanApplyToRevenue": true, "EffectiveRate": 0.0},
+        {"Name": "BAS Excluded", "TaxType": "BASEXCLUDED", "Status": "ACTIVE", "CanApplyToRevenue": true, "EffectiveRate": 0.0},
+        {"Name": "Wine Equalisation Tax", "TaxType": "TAX001", "Status": "DELETED", "CanApplyToRevenue": true, "EffectiveRate": 29.0}
+    ]))
+    .expect("tax rates")
+}
+
+fn check_demo(record: Value, defaults: &OrgDefaults) -> Report {
+    let (accounts, rates) = (demo_chart(), demo_rates());
+    let product = CrmProduct::from_json(&record, &FieldMap::default()).expect("record");
+    let context = XeroContext { accounts: Some(&accounts), tax_rates: Some(&rates) };
+    validate_with(&product, &FieldMap::default(), context, defaults)
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn system_and_control_accounts_are_refused_with_the_reason() {
+    for (name, reason) in [
+        ("Accounts Receivable", "accounts receivable control account"),
+        ("Accounts Payable", "accounts payable control account"),
+        ("GST", "GST/VAT control account"),
+        ("Business Bank Account", "a bank account"),
+        ("090", "a bank account"),
+        ("Retained Earnings", "retained earnings"),
+        ("Unrealised Currency Gains", "a system account that Xero manages itself"),
+    ] {
+        let report = check_demo(with(json!({"Xero_GL_Account": name})), &OrgDefaults::NONE);
+        assert_eq!(codes(&report), [("Xero_GL_Account", IssueCode::GlAccountSystem, E)], "{name}");
+        let issue = &report.issues[0];
+        assert!(issue.message.contains(reason), "{name}: {}", issue.message);
+        assert!(issue.message.contains("Choose a revenue account"), "{}", issue.message);
+        assert_eq!(issue.suggestions, ["Sales", "Other Revenue"], "revenue accounts, one click away");
+        assert_eq!(report.resolved, None, "never synced to it");
+    }
+    // Other accounts that are not revenue stay a warning.
+    let expense = check_demo(with(json!({"Xero_GL_Account": "General Expenses"})), &OrgDefaults::NONE);
+    assert_eq!(codes(&expense), [("Xero_GL_Account", IssueCode::GlAccountNotRevenue, W)]);
+    // An empty SystemAccount (Xero sends "" on ordinary accounts) is no system account.
+    assert!(check_demo(valid_record(), &OrgDefaults::NONE).issues.is_empty());
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn the_pick_list_never_offers_system_accounts() {
+    let chart = demo_chart();
+    let choices: Vec<&str> = shared::xero::account_choices(&chart).map(|a| a.name.as_str()).collect();
+    assert_eq!(choices, ["Sales", "Other Revenue", "General Expenses"], "revenue first, then the rest");
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_crm_tax_whose_rate_differs_from_the_xero_rate_is_a_warning() {
+    let gst_free = json!([{"id": "4150868000000045003", "value": "GST Free - 0.0 %"}]);
+    let report = check_demo(with(json!({"Tax": gst_free})), &OrgDefaults::NONE);
+    assert_eq!(codes(&report), [("Xero_Tax_Rate", IssueCode::TaxRateMismatch, W)]);
+    assert_eq!(
+        report.issues[0].message,
+        "The CRM says “GST Free - 0.0 %”, but the Xero tax rate “GST on Income” is 10 %; check which is right."
+    );
+    assert!(report.can_sync(), "a warning: the organisation may mean it");
+    assert_eq!(report.resolved.map(|r| r.tax_type).as_deref(), Some("OUTPUT"));
+
+    // Agreeing rates, a name without a percentage, several taxes adding up, a rate Xero gives no percentage.
+    let agreeing = [
+        json!({}),
+        json!({"Tax": ["GST"]}),
+        json!({"Tax": ["State tax 6 %", "City tax 4 %"]}),
+        json!({"Tax": ["GST Free 0 %"], "Xero_Tax_Rate": "GST Free Income"}),
+    ];
+    for changes in agreeing {
+        let report = check_demo(with(changes.clone()), &OrgDefaults::NONE);
+        assert!(report.issues.is_empty(), "{changes}: {:?}", report.issues);
+    }
+    let report = check_live(with(json!({"Tax": ["GST Free 0 %"], "Xero_Tax_Rate": "GST Free Income"})));
+    assert!(report.issues.is_empty(), "the fixture's GST Free Income has no EffectiveRate: nothing to compare");
+    let several = check_demo(with(json!({"Tax": ["A 5 %", "B 2.5 %"]})), &OrgDefaults::NONE);
+    assert!(several.issues[0].message.starts_with("The CRM says “A 5 %” and “B 2.5 %”"), "{:?}", several.issues);
+}
+
+/// The demo organisation's defaults: account 200, and its two CRM taxes mapped.
+fn demo_defaults() -> OrgDefaults {
+    OrgDefaults {
+        gl_account: Some("200".into()),
+        taxes: vec![
+            TaxMapping { crm_tax: "GST - 10.0 %".into(), tax_type: "OUTPUT".into() },
+            TaxMapping { crm_tax: "GST Free - 0.0 %".into(), tax_type: "EXEMPTOUTPUT".into() },
+        ],
+    }
+}
+
+/// A product with nothing typed for Xero: name, code, Add to Xero, Taxable and its CRM tax.
+fn untyped() -> Value {
+    with(json!({"Xero_GL_Account": null, "Xero_Tax_Rate": ""}))
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn empty_xero_fields_resolve_through_the_organisations_defaults() {
+    let report = check_demo(untyped(), &demo_defaults());
+    assert!(report.issues.is_empty(), "{:?}", report.issues);
+    let resolved = report.resolved.clone().expect("resolved");
+    assert_eq!((resolved.account_code.as_str(), resolved.tax_type.as_str()), ("200", "OUTPUT"));
+    assert_eq!(resolved.account_origin, Origin::Default);
+    assert_eq!(resolved.tax_origin, Origin::Mapping("GST - 10.0 %".into()));
+    assert_eq!(report.account, Some(Resolution { value: "200".into(), origin: Origin::Default }));
+    let product = CrmProduct::from_json(&untyped(), &FieldMap::default()).expect("record");
+    let payload = report.payload(&product).expect("a payload");
+    assert_eq!(
+        (payload.sales_details.account_code.as_str(), payload.sales_details.tax_type.as_str()),
+        ("200", "OUTPUT")
+    );
+
+    let gst_free = check_demo(
+        with(json!({"Xero_GL_Account": null, "Xero_Tax_Rate": null, "Tax": ["GST Free - 0.0 %"]})),
+        &demo_defaults(),
+    );
+    assert!(gst_free.issues.is_empty(), "{:?}", gst_free.issues);
+    assert_eq!(gst_free.tax_rate.map(|r| r.value).as_deref(), Some("EXEMPTOUTPUT"));
+
+    // Without Xero's lists the defaults fill the fields (nothing is missing) but nothing resolves yet.
+    let product = CrmProduct::from_json(&untyped(), &FieldMap::default()).expect("record");
+    let offline = validate_with(&product, &FieldMap::default(), XeroContext::NONE, &demo_defaults());
+    assert!(offline.issues.is_empty(), "{:?}", offline.issues);
+    assert_eq!((offline.resolved, offline.account, offline.tax_rate), (None, None, None));
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_value_typed_on_the_product_wins_over_the_defaults() {
+    let typed = with(
+        json!({"Xero_GL_Account": "Other Revenue", "Xero_Tax_Rate": "GST Free Income", "Tax": ["GST Free - 0.0 %"]}),
+    );
+    let report = check_demo(typed.clone(), &demo_defaults());
+    assert!(report.issues.is_empty(), "{:?}", report.issues);
+    let resolved = report.resolved.clone().expect("resolved");
+    assert_eq!((resolved.account_code.as_str(), resolved.tax_type.as_str()), ("260", "EXEMPTOUTPUT"));
+    assert_eq!((resolved.account_origin, resolved.tax_origin), (Origin::Typed, Origin::Typed));
+    assert_eq!(report, check_demo(typed, &OrgDefaults::NONE), "the defaults change nothing then");
+    // A typed name that is wrong is wrong, defaults or not.
+    let wrong = check_demo(with(json!({"Xero_GL_Account": "Salse"})), &demo_defaults());
+    assert_eq!(codes(&wrong), [("Xero_GL_Account", IssueCode::GlAccountUnknown, E)]);
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn crm_taxes_the_mapping_cannot_settle_are_errors_with_plain_messages() {
+    let unmapped =
+        check_demo(with(json!({"Xero_Tax_Rate": null, "Tax": ["GST - 10.0 %", "Luxury - 33 %"]})), &demo_defaults());
+    assert_eq!(codes(&unmapped), [("Xero_Tax_Rate", IssueCode::TaxUnmapped, E)]);
+    assert_eq!(
+        unmapped.issues[0].message,
+        "xero-sync has no Xero tax rate for the CRM tax “Luxury - 33 %”; choose a Xero tax rate for this product, or \
+         ask your xero-sync admin to map it."
+    );
+    let conflict =
+        check_demo(with(json!({"Xero_Tax_Rate": null, "Tax": ["GST - 10.0 %", "GST Free - 0.0 %"]})), &demo_defaults());
+    assert_eq!(codes(&conflict), [("Xero_Tax_Rate", IssueCode::TaxMappingConflict, E)]);
+    assert!(
+        conflict.issues[0].message.contains("“GST - 10.0 %” and “GST Free - 0.0 %” stand for different Xero tax rates")
+    );
+    let no_tax = check_demo(with(json!({"Xero_Tax_Rate": null, "Tax": []})), &demo_defaults());
+    assert_eq!(codes(&no_tax), [("Tax", IssueCode::TaxMissing, E), ("Xero_Tax_Rate", IssueCode::TaxRateMissing, E)]);
+    assert!(no_tax.issues[1].message.starts_with("Select the product's tax"), "{}", no_tax.issues[1].message);
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_default_xero_has_since_archived_is_an_error() {
+    let archived = OrgDefaults { gl_account: Some("210".into()), ..demo_defaults() };
+    let report = check_demo(untyped(), &archived);
+    assert_eq!(codes(&report), [("Xero_GL_Account", IssueCode::DefaultArchived, E)]);
+    assert_eq!(
+        report.issues[0].message,
+        "The organisation's default account “Old Sales” (210) is archived in Xero. Choose an account for this \
+         product, or ask your xero-sync admin to change the default."
+    );
+    assert_eq!(report.issues[0].suggestions, ["Sales"], "the revenue account closest to the archived one");
+    let gone = OrgDefaults { gl_account: Some("999".into()), ..demo_defaults() };
+    let report = check_demo(untyped(), &gone);
+    assert!(report.issues[0].message.contains("(code 999) no longer exists in Xero"), "{:?}", report.issues);
+    assert_eq!(report.issues[0].suggestions, ["Sales", "Other Revenue"], "the revenue accounts");
+
+    let deleted_rate = OrgDefaults {
+        taxes: vec![TaxMapping { crm_tax: "GST - 10.0 %".into(), tax_type: "TAX001".into() }],
+        ..demo_defaults()
+    };
+    let report = check_demo(untyped(), &deleted_rate);
+    assert_eq!(codes(&report), [("Xero_Tax_Rate", IssueCode::DefaultArchived, E)]);
+    assert!(
+        report.issues[0]
+            .message
+            .contains("“Wine Equalisation Tax”, that the CRM tax “GST - 10.0 %” maps to, is deleted in Xero")
+    );
+    let expense_rate = OrgDefaults {
+        taxes: vec![TaxMapping { crm_tax: "GST - 10.0 %".into(), tax_type: "INPUT".into() }],
+        ..demo_defaults()
+    };
+    assert_eq!(codes(&check_demo(untyped(), &expense_rate)), [("Xero_Tax_Rate", IssueCode::TaxRateNotForSales, E)]);
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn without_defaults_an_empty_field_is_missing_as_before() {
+    let report = check_demo(untyped(), &OrgDefaults::NONE);
+    assert_eq!(
+        codes(&report),
+        [("Xero_GL_Account", IssueCode::GlAccountMissing, E), ("Xero_Tax_Rate", IssueCode::TaxRateMissing, E)]
+    );
+    // Only an account default: the tax rate is still asked for, and the other way round.
+    let account_only = OrgDefaults { gl_account: Some("200".into()), taxes: Vec::new() };
+    assert_eq!(codes(&check_demo(untyped(), &account_only)), [("Xero_Tax_Rate", IssueCode::TaxRateMissing, E)]);
+    let taxes_only = OrgDefaults { gl_account: None, ..demo_defaults() };
+    assert_eq!(codes(&check_demo(untyped(), &taxes_only)), [("Xero_GL_Account", IssueCode::GlAccountMissing, E)]);
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn the_mapping_is_prefilled_by_percentage_then_name() {
+    let rates = demo_rates();
+    let proposal = prefill_tax_mapping(&["GST - 10.0 %", "GST Free - 0.0 %", "Luxury - 33 %", "Mystery"], &rates);
+    let mapped: Vec<(&str, &str)> = proposal.mapped.iter().map(|m| (m.crm_tax.as_str(), m.tax_type.as_str())).collect();
+    assert_eq!(mapped, [("GST - 10.0 %", "OUTPUT"), ("GST Free - 0.0 %", "EXEMPTOUTPUT")]);
+    assert_eq!(proposal.unmapped, ["Luxury - 33 %", "Mystery"], "no 33 % rate; no name close enough");
+    // The UK organisation's rates: one 20 % rate for sales, several at 0 %.
+    let uk: Vec<TaxRate> = serde_json::from_value(json!([
+        {"Name": "20% (VAT on Income)", "TaxType": "OUTPUT2", "Status": "ACTIVE", "CanApplyToRevenue": true, "EffectiveRate": 20.0},
+        {"Name": "20% (VAT on Expenses)", "TaxType": "INPUT2", "Status": "ACTIVE", "CanApplyToRevenue": false, "EffectiveRate": 20.0},
+        {"Name": "Zero Rated Income", "TaxType": "ZERORATEDOUTPUT", "Status": "ACTIVE", "CanApplyToRevenue": true, "EffectiveRate": 0.0},
+        {"Name": "Exempt Income", "TaxType": "EXEMPTOUTPUT", "Status": "ACTIVE", "CanApplyToRevenue": true, "EffectiveRate": 0.0},
+        {"Name": "No VAT", "TaxType": "NONE", "Status": "ACTIVE", "CanApplyToRevenue": true, "EffectiveRate": 0.0}
+    ]))
+    .expect("rates");
+    let proposal = prefill_tax_mapping(&["VAT 20%", "Zero rated 0%", "Exempt - 0 %"], &uk);
+    let mapped: Vec<&str> = proposal.mapped.iter().map(|m| m.tax_type.as_str()).collect();
+    assert_eq!(mapped, ["OUTPUT2", "ZERORATEDOUTPUT", "EXEMPTOUTPUT"]);
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_code_is_suggested_from_the_name() {
+    assert_eq!(suggest_code("Wireless Mouse (Black)", &[]).as_deref(), Some("WIRELESS-MOUSE-BLACK"));
+    assert_eq!(suggest_code("  USB-C Hub / 7 port? #2 ", &[]).as_deref(), Some("USB-C-HUB-7-PORT-2"));
+    assert_eq!(suggest_code("Café crème brûlée", &[]).as_deref(), Some("CAFE-CREME-BRULEE"));
+    assert_eq!(suggest_code("Чай 20 × 2", &[]).as_deref(), Some("20-2"), "other scripts are left out");
+    // At most 30 characters, cut at a word; a single long word is cut anywhere.
+    let long = suggest_code("Ergonomic Office Chair with Adjustable Lumbar Support", &[]).expect("a code");
+    assert_eq!(long, "ERGONOMIC-OFFICE-CHAIR-WITH");
+    assert_eq!(suggest_code(&"x".repeat(40), &[]).map(|c| c.len()), Some(30));
+    // Never a code Xero already has, in any case.
+    let taken = ["wireless-mouse-black", "WIRELESS-MOUSE-BLACK-2"];
+    assert_eq!(suggest_code("Wireless Mouse (Black)", &taken).as_deref(), Some("WIRELESS-MOUSE-BLACK-3"));
+    let full = "A".repeat(30);
+    assert_eq!(suggest_code(&full, &[full.as_str()]).as_deref(), Some(format!("{}-2", "A".repeat(28)).as_str()));
+    assert_eq!(suggest_code(" - / ? ", &[]), None, "nothing to make a code of");
+    // What is suggested passes the code rules.
+    for name in ["Wireless Mouse (Black)", "Ergonomic Office Chair with Adjustable Lumbar Support", "a/b\\c?d#e"] {
+        let code = suggest_code(name, &[]).expect("a code");
+        assert!(check(with(json!({"Product_Code": code}))).issues.is_empty(), "{code}");
+    }
 }

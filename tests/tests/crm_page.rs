@@ -300,7 +300,13 @@ async fn host_answers_can_be_shaped_failed_or_withheld() {
         crm_event("Promise104", json!({"category": "UI", "action": "RESIZE", "data": {"width": 500, "height": "80%"}}));
     let answer = host(&crm, id, resize).await;
     assert_eq!(answer["ui"], json!({"resize": {"width": 500, "height": "80%"}}));
+    // `Popup.closeReload`, as Zoho's SDK sends it: the page closes the popup and reloads the record, so it
+    // shows what the widget wrote (crm_host.js performs it; the widget's end-to-end test sees the Item ID).
+    let close_reload = crm_event("Promise107", json!({"category": "UI", "action": {"popup": "CLOSE_RELOAD"}}));
+    let answer = host(&crm, id, close_reload).await;
+    assert_eq!(answer["ui"], json!({"popup": "reload"}));
+    assert_eq!(answer["replies"][0]["eventName"], "EVENT_RESPONSE");
     let deregister = json!({"type": "SDK.EVENT", "eventName": "DEREGISTER", "uniqueID": "u1"});
     assert_eq!(host(&crm, id, deregister).await["replies"], json!([]));
-    assert_eq!(crm.messages().len(), 12);
+    assert_eq!(crm.messages().len(), 13);
 }

@@ -83,6 +83,15 @@ async fn click(client: &Client, css: &str) {
     client.find(Locator::Css(css)).await.expect(css).click().await.expect("clicked");
 }
 
+/// Unfolds the rows folded under "N checks passed", as a user does to change one of them.
+async fn unfold_passed_checks(client: &Client) {
+    let open = "return document.querySelector('details.passed').open";
+    if script(client, open).await != json!(true) {
+        click(client, "details.passed > summary").await;
+    }
+    assert_eq!(script(client, open).await, json!(true), "the passed checks unfold");
+}
+
 /// Presses Save to CRM and waits until the widget says it saved.
 async fn save_and_wait(client: &Client) {
     click(client, "#save").await;
@@ -206,6 +215,20 @@ async fn the_mouse_pad_is_fixed_in_the_widget_saved_and_synced_twice() {
         )
         .await;
         browser.screenshot("widget-updated").await;
+
+        // (e) Closing after a sync reloads the CRM's record page (`Popup.closeReload`): the page, loaded before
+        // the sync, shows the Item ID written back without a manual reload.
+        let item_id = items[0].item_id.clone();
+        click(&client, "#close").await;
+        client.enter_parent_frame().await.expect("parent");
+        wait_until(&client, "the popup closes", "return !document.getElementById('widget-popup')").await;
+        let shows_id = format!(
+            "const d = document.querySelector('dd[data-field=\"Xero_Item_ID\"]'); return !!d && d.textContent === '{item_id}'"
+        );
+        wait_until(&client, "the record page shows the Item ID", &shows_id).await;
+        let reloads = sim.crm.messages().iter().filter(|m| m["data"]["action"]["popup"] == "CLOSE_RELOAD").count();
+        assert_eq!(reloads, 1, "closed with closeReload");
+        browser.screenshot("widget-closed-record-reloaded").await;
     })
     .await;
 }
@@ -248,7 +271,9 @@ async fn a_tax_picked_from_the_crms_list_is_saved_and_synced_and_unsaved_changes
         let item = items.iter().find(|i| i.code == "CAM-HD").expect("the item in Xero");
         assert_eq!(item.sales.tax_type.as_deref(), Some("OUTPUT"));
 
-        // Unticked, then closed without saving: the CRM keeps the saved tax.
+        // Unticked, then closed without saving: the CRM keeps the saved tax. Met since the save, the Tax row is
+        // folded under "N checks passed".
+        unfold_passed_checks(&client).await;
         click(&client, r#"[role="group"] input[value="4150868000000045001"]"#).await;
         assert_eq!(row_class(&client, "Tax").await, "error");
         click(&client, "#close").await;
@@ -301,9 +326,14 @@ async fn the_keyboard_alone_fixes_saves_and_syncs() {
         tab_to(&client, "fix-Xero_GL_Account").await;
         press(&client, "Sales").await;
         assert_eq!(failing_fields(&client).await, json!([]));
-        // Back to the Tax row (above): Space ticks the second tax too.
+        // The Tax row, met, is folded under "N checks passed": Tab to it, Enter unfolds it, Tab reaches the second
+        // tax and Space ticks it too.
+        let summary = "return document.activeElement.matches('details.passed > summary')";
+        tab_until(&client, "the passed checks", summary, false).await;
+        press(&client, &Key::Enter.to_string()).await;
+        assert_eq!(script(&client, "return document.querySelector('details.passed').open").await, json!(true));
         let second_tax = r#"return document.activeElement.value === "4150868000000045003""#;
-        tab_until(&client, "the second tax", second_tax, true).await;
+        tab_until(&client, "the second tax", second_tax, false).await;
         press(&client, " ").await;
         assert_eq!(script(&client, "return document.activeElement.checked").await, json!(true));
 
@@ -355,11 +385,21 @@ async fn unknown_names_and_errors_xero_raises_appear_on_their_field() {
         assert_eq!(failing_fields(&client).await, json!([]));
         let items_before = sim.xero.items(&tenant).len();
 
+        // Every check is met, so the GL account's row is folded under "N checks passed".
+        unfold_passed_checks(&client).await;
         let gl = "#fix-Xero_GL_Account";
         client.find(Locator::Css(gl)).await.expect(gl).clear().await.expect("cleared");
         assert_eq!(row_class(&client, "Xero_GL_Account").await, "error", "emptied: nothing chosen");
         let resources = resource_count(&client).await;
         type_into(&client, gl, "Salse").await;
+        // The name is checked on every keystroke; its error shows once typing pauses, never mid-word.
+        assert_ne!(row_class(&client, "Xero_GL_Account").await, "ok");
+        wait_until(
+            &client,
+            "the unknown name is flagged after the pause",
+            "return document.querySelector('li[data-field=\"Xero_GL_Account\"]').className === 'error'",
+        )
+        .await;
         assert_eq!(failing_fields(&client).await, json!(["Xero_GL_Account"]));
         let message =
             script(&client, "return document.querySelector('li[data-field=\"Xero_GL_Account\"] .detail').textContent")
@@ -382,12 +422,22 @@ async fn unknown_names_and_errors_xero_raises_appear_on_their_field() {
         assert!(sim.xero.archive_account(&tenant, "200"));
         sync_and_wait(&client, "failed").await;
         assert_eq!(failing_fields(&client).await, json!(["Xero_GL_Account"]));
-        let message =
-            script(&client, "return document.querySelector('li[data-field=\"Xero_GL_Account\"] .detail').textContent")
-                .await;
+        let detail = "return document.querySelector('li[data-field=\"Xero_GL_Account\"] .detail').textContent";
+        let message = script(&client, detail).await;
         let message = message.as_str().expect("text");
-        assert_eq!(message, "Account code '200' is not a valid code for this document.", "Xero's own message");
-        assert!(client.find(Locator::Id("retry")).await.is_ok(), "a Try again button");
+        assert!(message.contains("Account code '200' is not a valid code for this document."), "Xero's own: {message}");
+        // Then the preview of the record, run after every sync, knows why: the account is archived now. So
+        // the widget does not offer a retry that cannot succeed; it says what to fix.
+        wait_until(
+            &client,
+            "the preview names the cause",
+            &format!("return ({}).includes('is archived')", detail.trim_start_matches("return ")),
+        )
+        .await;
+        let message = script(&client, detail).await;
+        assert!(message.as_str().expect("text").contains("Account code '200' is not a valid code"), "still shown");
+        let blocked = script(&client, "return document.getElementById('sync-blocked').textContent").await;
+        assert_eq!(blocked, json!("Fix the item marked ✗ first."));
         assert_eq!(sim.xero.items(&tenant).len(), items_before, "nothing was created");
         browser.screenshot("widget-xero-error").await;
     })
@@ -440,6 +490,10 @@ async fn an_expired_session_renews_itself() {
         let overflow =
             script(&client, "const e = document.documentElement; return e.scrollWidth - e.clientWidth").await;
         assert_eq!(overflow, json!(0), "no horizontal scrolling at 320 px");
+        // The action bar sticks to the bottom: Sync is on the first screen, whatever the checklist's length.
+        let sync_visible = "const r = document.getElementById('sync').getBoundingClientRect(); \
+                            return r.top >= 0 && r.bottom <= window.innerHeight";
+        assert_eq!(script(&client, sync_visible).await, json!(true), "Sync inside the first screen at 320 px");
         browser.screenshot("widget-320px").await;
     })
     .await;

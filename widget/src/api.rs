@@ -8,14 +8,15 @@
 
 use std::cell::RefCell;
 
-use serde::de::DeserializeOwned;
 use serde_json::Value;
-use shared::wire::{ApiError, ErrorCode, ErrorEnvelope, HistoryEntry, PickLists, SyncResponse};
+use shared::OrgDefaults;
+use shared::wire::{ApiError, ErrorCode, FromJson, HistoryEntry, PickLists, SyncPlan, SyncResponse, XeroEdits};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{RequestInit, Response};
 
 use crate::json::object;
+use crate::state::Preview;
 use crate::zoho;
 
 /// Talks to the backend for one record.
@@ -68,24 +69,22 @@ impl Client {
         let body = zoho::invoke(&format!("{}/api/session", self.origin), &parameters)
             .await
             .map_err(|m| failure(ErrorCode::UpstreamUnavailable, m))?;
-        // Only `token` of the SessionResponse is needed; reading just that field keeps a typed parse (about
-        // 2 KB gzip) out of the bundle.
-        let token = serde_json::from_str::<Value>(&body).ok().and_then(|v| v["token"].as_str().map(str::to_owned));
-        match token {
+        // Only `token` of the SessionResponse is needed.
+        let answer = serde_json::from_str::<Value>(&body).unwrap_or_default();
+        match answer["token"].as_str() {
             Some(token) => {
-                self.keep(Some(&token));
-                Ok(token)
+                self.keep(Some(token));
+                Ok(token.to_owned())
             }
-            None => Err(serde_json::from_str::<ErrorEnvelope>(&body).map_or_else(
-                |_| failure(ErrorCode::UpstreamUnavailable, "xero-sync did not open a session; try again shortly."),
-                |envelope| envelope.error,
-            )),
+            None => Err(error_in(&answer).unwrap_or_else(|| {
+                failure(ErrorCode::UpstreamUnavailable, "xero-sync did not open a session; try again shortly.")
+            })),
         }
     }
 
-    /// One authenticated call, its body on success. Not generic, so the request code exists once in the
-    /// bundle; [`typed`] reads the body as the route's type.
-    async fn call(&self, method: Method, path: &str) -> Result<String, ApiError> {
+    /// One authenticated call (with a JSON `body`, if any), its body on success. Not generic, so the
+    /// request code exists once in the bundle; [`typed`] reads the body as the route's type.
+    async fn call(&self, method: Method, path: &str, body: Option<&str>) -> Result<String, ApiError> {
         let url = format!("{}{path}", self.origin);
         let mut renewed = false;
         loop {
@@ -105,6 +104,10 @@ impl Client {
             let headers = web_sys::Headers::new().map_err(|_| no_fetch())?;
             // A fresh Headers accepts any valid name and value.
             let _ = headers.set("Authorization", &format!("Bearer {token}"));
+            if let Some(body) = body {
+                let _ = headers.set("Content-Type", "application/json");
+                init.set_body(&body.into());
+            }
             init.set_headers(&headers);
             let response = fetch(&url, &init)
                 .await
@@ -114,20 +117,31 @@ impl Client {
                 self.keep(None);
                 continue;
             }
-            return read(response).await;
+            return body_of(response).await;
         }
     }
 
-    pub async fn sync(&self) -> Result<SyncResponse, ApiError> {
-        typed(&self.call(Method::Post, &format!("/api/products/{}/sync", self.record_id)).await?)
+    /// Syncs, with what to do about fields changed in Xero (`shared::wire::SyncRequest`, built by hand).
+    pub async fn sync(&self, xero_edits: XeroEdits) -> Result<SyncResponse, ApiError> {
+        let body = format!(r#"{{"xero_edits":"{}"}}"#, xero_edits.name());
+        typed(&self.call(Method::Post, &format!("/api/products/{}/sync", self.record_id), Some(&body)).await?)
     }
 
     pub async fn history(&self) -> Result<Vec<HistoryEntry>, ApiError> {
-        typed(&self.call(Method::Get, &format!("/api/products/{}/history", self.record_id)).await?)
+        typed(&self.call(Method::Get, &format!("/api/products/{}/history", self.record_id), None).await?)
     }
 
-    pub async fn options(&self) -> Result<PickLists, ApiError> {
-        typed(&self.call(Method::Get, "/api/xero/options").await?)
+    /// Xero's lists and the organisation's defaults (none from a backend that does not send them).
+    pub async fn options(&self) -> Result<(PickLists, OrgDefaults), ApiError> {
+        let answer = parsed(&self.call(Method::Get, "/api/xero/options", None).await?)?;
+        Ok((read(&answer)?, OrgDefaults::in_options(&answer)))
+    }
+
+    /// The backend's check of the saved record: its issues and, when it says, what a sync would do.
+    pub async fn preview(&self) -> Result<Preview, ApiError> {
+        let answer =
+            parsed(&self.call(Method::Get, &format!("/api/products/{}/preview", self.record_id), None).await?)?;
+        Ok(Preview { issues: read(&answer["issues"])?, plan: SyncPlan::in_preview(&answer) })
     }
 }
 
@@ -149,8 +163,8 @@ async fn fetch(url: &str, init: &RequestInit) -> Option<Response> {
     JsFuture::from(promise).await.ok()?.dyn_into().ok()
 }
 
-/// The body of a 2xx answer, or the API's error (an [`ErrorEnvelope`]).
-async fn read(response: Response) -> Result<String, ApiError> {
+/// The body of a 2xx answer, or the API's error.
+async fn body_of(response: Response) -> Result<String, ApiError> {
     let status = response.status();
     let text = match response.text() {
         Ok(promise) => JsFuture::from(promise).await.ok().and_then(|t| t.as_string()),
@@ -160,14 +174,30 @@ async fn read(response: Response) -> Result<String, ApiError> {
     if (200..300).contains(&status) {
         return Ok(body);
     }
-    Err(serde_json::from_str::<ErrorEnvelope>(&body).map_or_else(
-        |_| failure(ErrorCode::UpstreamUnavailable, format!("xero-sync answered {status}; try again shortly.")),
-        |envelope| envelope.error,
-    ))
+    let answer = serde_json::from_str::<Value>(&body).unwrap_or_default();
+    Err(error_in(&answer).unwrap_or_else(|| {
+        failure(ErrorCode::UpstreamUnavailable, format!("xero-sync answered {status}; try again shortly."))
+    }))
 }
 
-/// A 2xx body as the route's type (from text, so serde_json's `Value` deserialiser stays out of the bundle).
-fn typed<T: DeserializeOwned>(body: &str) -> Result<T, ApiError> {
-    serde_json::from_str(body)
-        .map_err(|_| failure(ErrorCode::Internal, "xero-sync sent an answer the widget does not understand."))
+/// The API's error from its envelope (`shared::wire::ErrorEnvelope`: `{"error": {...}}`).
+fn error_in(answer: &Value) -> Option<ApiError> {
+    answer.get("error").and_then(ApiError::from_json)
+}
+
+/// A 2xx body as the route's type, read from a parsed `Value` (see `shared::wire::FromJson` for why).
+fn typed<T: FromJson>(body: &str) -> Result<T, ApiError> {
+    read(&parsed(body)?)
+}
+
+fn parsed(body: &str) -> Result<Value, ApiError> {
+    serde_json::from_str(body).map_err(|_| not_understood())
+}
+
+fn read<T: FromJson>(answer: &Value) -> Result<T, ApiError> {
+    T::from_json(answer).ok_or_else(not_understood)
+}
+
+fn not_understood() -> ApiError {
+    failure(ErrorCode::Internal, "xero-sync sent an answer the widget does not understand.")
 }

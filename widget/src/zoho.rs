@@ -13,7 +13,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
 use crate::json::object;
-use crate::state::CrmFields;
+use crate::state::{CrmFields, CrmUser};
 
 /// How long any SDK call may take before the widget gives up on it.
 const SDK_TIMEOUT_MS: i32 = 10_000;
@@ -36,6 +36,8 @@ extern "C" {
     fn sdk_resize(dimensions: &JsValue) -> Result<JsValue, JsValue>;
     #[wasm_bindgen(js_namespace = ["ZOHO", "CRM", "UI", "Popup"], js_name = close, catch)]
     fn sdk_popup_close() -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(js_namespace = ["ZOHO", "CRM", "UI", "Popup"], js_name = closeReload, catch)]
+    fn sdk_popup_close_reload() -> Result<JsValue, JsValue>;
     #[wasm_bindgen(js_namespace = ["ZOHO", "CRM", "CONFIG"], js_name = getCurrentUser, catch)]
     fn sdk_current_user() -> Result<JsValue, JsValue>;
     #[wasm_bindgen(js_namespace = ["ZOHO", "CRM", "META"], js_name = getFields, catch)]
@@ -51,7 +53,7 @@ thread_local! {
 }
 
 /// Built directly rather than through JSON text, which would bring serde_json's serialiser into the bundle.
-fn to_js(value: &Value) -> JsValue {
+pub(crate) fn to_js(value: &Value) -> JsValue {
     match value {
         Value::Null => JsValue::NULL,
         Value::Bool(b) => JsValue::from_bool(*b),
@@ -206,15 +208,19 @@ pub async fn resize(height: i32, width: i32) -> Result<(), String> {
         .map(drop)
 }
 
-pub async fn close_popup() -> Result<(), String> {
-    settle(sdk_popup_close(), "close the popup").await.map(drop)
+/// Closes the popup; with `reload`, the CRM reloads the record page too (`Popup.closeReload`), so it shows
+/// what the widget wrote to the record (the Xero Item ID, the sync status, saved fixes).
+pub async fn close_popup(reload: bool) -> Result<(), String> {
+    let closed = if reload { sdk_popup_close_reload() } else { sdk_popup_close() };
+    settle(closed, "close the popup").await.map(drop)
 }
 
-/// The user's full name: `{users:[{full_name}]}` in practice, a bare user as documented (quirk 9).
-pub async fn current_user() -> Result<Option<String>, String> {
+/// The user: `{users:[{full_name, time_zone, locale}]}` in practice, a bare user as documented (quirk 9).
+pub async fn current_user() -> Result<CrmUser, String> {
     let answer = to_json(&settle(sdk_current_user(), "learn who you are").await?);
     let user = if answer["users"].is_array() { &answer["users"][0] } else { &answer };
-    Ok(user["full_name"].as_str().map(str::to_owned))
+    let text = |name: &str| user[name].as_str().map(str::to_owned);
+    Ok(CrmUser { name: text("full_name"), time_zone: text("time_zone"), locale: text("locale") })
 }
 
 /// Calls the backend through the CRM Connection (Zoho adds the API key server-side) and returns the

@@ -5,11 +5,11 @@
 #![cfg(target_arch = "wasm32")]
 
 use serde_json::{Map, Value, json};
-use shared::wire::{ApiError, ErrorCode, PickLists};
+use shared::wire::{ApiError, ErrorCode, PickLists, SyncOutcome, SyncPlan, SyncResponse, XeroEdits};
 use shared::{Issue, IssueCode, Severity};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::{console_log, wasm_bindgen_test, wasm_bindgen_test_configure};
-use widget::state::{Action, Activity, CrmFields, CrmTax, Model, advice};
+use widget::state::{Action, Activity, CrmFields, CrmTax, CrmUser, Model, Preview, Problem, advice};
 use widget::{ProductView, zoho};
 use yew::prelude::*;
 
@@ -127,8 +127,14 @@ fn with_xero_lists_names_are_checked_as_they_are_typed() {
 #[wasm_bindgen_test]
 async fn the_pick_lists_offer_only_what_can_be_chosen() {
     let root = render_after(mouse_pad(), vec![Action::Options(xero_lists())]).await;
-    assert_eq!(texts(&root, "#xero-accounts option", Some("value")), ["Sales", "Other Revenue", "Rent"]);
+    assert_eq!(texts(&root, "#xero-accounts option", Some("value")), ["Sales", "Other Revenue"], "revenue first");
     assert_eq!(texts(&root, "#xero-tax-rates option", Some("value")), ["GST on Income"]);
+    // "Show all" adds the other usable accounts (never an archived or a system one).
+    let all: web_sys::HtmlElement =
+        root.query_selector("#all-accounts").expect("query").expect("show all").dyn_into().expect("element");
+    all.click();
+    gloo_timers::future::TimeoutFuture::new(0).await;
+    assert_eq!(texts(&root, "#xero-accounts option", Some("value")), ["Sales", "Other Revenue", "Rent"]);
 }
 
 #[wasm_bindgen_test]
@@ -226,7 +232,9 @@ async fn render_after(record: Map<String, Value>, then: Vec<Action>) -> web_sys:
 async fn typing_a_code_revalidates_the_checklist() {
     let root = render(mouse_pad()).await;
     assert_eq!(texts(&root, "li.error", Some("data-field")), ["Product_Code", "Xero_GL_Account"]);
-    assert_eq!(root.query_selector_all("li.ok").expect("query").length(), 8);
+    // Xero's lists have not arrived: the tax rate's name is not checked yet, so it has no ✓.
+    assert_eq!(root.query_selector_all("li.ok").expect("query").length(), 7);
+    assert_eq!(texts(&root, "li.unchecked", Some("data-field")), ["Xero_Tax_Rate"]);
     assert_eq!(text(&root, ".summary"), "2 things to fix before this product can go to Xero.");
     assert_eq!(text(&root, "h1"), "Mouse Pad");
     let sync = root.query_selector("#sync").expect("query").expect("sync button");
@@ -536,4 +544,369 @@ fn bench_keystroke_revalidation() {
             "BENCH widget keystroke revalidation ({field}, 150 accounts): best round {best:.1} µs per edit, mean of rounds {mean:.1} µs"
         );
     }
+}
+
+// ---- Issue 15: what only the server knows, shown before any click; honest states; what Xero will get ----
+
+/// The Wireless Mouse (Black), code `wm-100`, whose code another product's item holds in Xero.
+fn black_mouse() -> Map<String, Value> {
+    let mut record = mouse_pad();
+    record.insert("id".into(), json!("4150868000000411005"));
+    record.insert("Product_Name".into(), json!("Wireless Mouse (Black)"));
+    record.insert("Product_Code".into(), json!("wm-100"));
+    record.insert("Xero_GL_Account".into(), json!("Sales"));
+    record
+}
+
+fn code_in_use() -> Issue {
+    Issue {
+        field: "Product_Code".into(),
+        code: IssueCode::CodeInUse,
+        severity: Severity::Error,
+        message: "Xero already has an item with the code “WM-100”, synced from Wireless Mouse; give this product its own code.".into(),
+        suggestions: Vec::new(),
+    }
+}
+
+/// A preview answer as the backend sends it (read by the same functions the widget's client uses).
+fn preview(answer: Value) -> Action {
+    let issues = shared::wire::FromJson::from_json(&answer["issues"]).expect("issues");
+    Action::Preview(Ok(Preview { issues, plan: SyncPlan::in_preview(&answer) }))
+}
+
+fn api_error(code: ErrorCode, message: &str) -> ApiError {
+    ApiError { code, message: message.into(), issues: Vec::new(), request_id: None }
+}
+
+fn click(root: &web_sys::Element, css: &str) {
+    let element: web_sys::HtmlElement =
+        root.query_selector(css).expect("query").unwrap_or_else(|| panic!("no {css}")).dyn_into().expect("element");
+    element.click();
+}
+
+async fn tick() {
+    gloo_timers::future::TimeoutFuture::new(0).await;
+}
+
+#[wasm_bindgen_test]
+async fn a_code_another_product_holds_is_shown_before_any_click_with_a_free_code() {
+    let taken = json!({"record_id": "4150868000000411005", "issues": [code_in_use()], "payload": null,
+        "plan": {"outcome": "created", "suggested_code": "WIRELESS-MOUSE-BLACK"}});
+    let root = render_after(black_mouse(), vec![Action::Options(xero_lists()), preview(taken)]).await;
+    assert_eq!(texts(&root, "li.error", Some("data-field")), ["Product_Code"], "at first paint, no click");
+    assert!(text(&root, r#"li[data-field="Product_Code"] .detail"#).contains("synced from Wireless Mouse"));
+    assert_eq!(text(&root, "#sync-blocked"), "Fix the item marked ✗ first.");
+    assert_eq!(text(&root, ".summary"), "1 thing to fix before this product can go to Xero.");
+    assert!(root.query_selector(".xero-gets").expect("query").is_none(), "nothing to promise while blocked");
+
+    click(&root, "#suggest-code");
+    tick().await;
+    let input: web_sys::HtmlInputElement =
+        root.query_selector("#fix-Product_Code").expect("query").expect("input").dyn_into().expect("input");
+    assert_eq!(input.value(), "WIRELESS-MOUSE-BLACK", "the free code the preview found");
+    assert_eq!(texts(&root, "li.error", Some("data-field")), Vec::<String>::new(), "the preview was of the old code");
+    assert!(text(&root, "#sync-blocked").starts_with("Save your changes"));
+
+    // A preview refusing the record (a 422 with the issue) is the same verdict, not a failure.
+    let refused = ApiError { issues: vec![code_in_use()], ..api_error(ErrorCode::ValidationFailed, "Fix the fields.") };
+    let model = Model::with_record(black_mouse()).apply(Action::Preview(Err(refused)));
+    assert_eq!(model.problem(), None);
+    assert_eq!(model.severity_of("Product_Code"), Some(Severity::Error));
+    assert_eq!(model.blocking_rows(), 1);
+    // Without a plan from the backend, the code is made from the name.
+    let root =
+        render_after(black_mouse(), vec![Action::Preview(Ok(Preview { issues: vec![code_in_use()], plan: None }))])
+            .await;
+    click(&root, "#suggest-code");
+    tick().await;
+    assert_eq!(text(&root, "h1 + .code"), "Code WIRELESS-MOUSE-BLACK");
+}
+
+fn synced_mouse() -> Map<String, Value> {
+    let mut record = mouse_pad();
+    record.insert("Product_Code".into(), json!("WM-100"));
+    record.insert("Xero_GL_Account".into(), json!("Sales"));
+    record.insert("Unit_Price".into(), json!(29.5));
+    record
+}
+
+fn sydney() -> Action {
+    Action::User(CrmUser {
+        name: Some("Olivia Nguyen".into()),
+        time_zone: Some("Australia/Sydney".into()),
+        locale: Some("en_AU".into()),
+    })
+}
+
+#[wasm_bindgen_test]
+async fn what_xero_will_get_is_shown_with_where_each_value_comes_from() {
+    let plan = json!({"record_id": "1", "issues": [], "payload": null, "plan": {
+        "outcome": "updated", "item": {"item_id": "i1", "code": "WM-100", "last_synced": "2026-11-27T23:30:00Z"}}});
+    let root = render_after(synced_mouse(), vec![sydney(), Action::Options(xero_lists()), preview(plan)]).await;
+    let block = text(&root, ".xero-gets dl");
+    for part in ["CodeWM-100", "NameMouse Pad", "Sales price29.50", "AccountSales (200) — chosen for this product"] {
+        assert!(block.contains(part), "{part} in {block}");
+    }
+    assert!(block.contains("Tax rateGST on Income (OUTPUT) — chosen for this product"), "{block}");
+    // The last sync, in the user's zone: 23:30 UTC on the 27th is the 28th in Sydney.
+    assert_eq!(text(&root, ".xero-gets .plan"), "Syncing updates WM-100 (last synced 28 Nov 2026).");
+    // Every check met: folded behind one line, so the actions stay on the first screen.
+    assert_eq!(text(&root, "details.passed > summary"), "10 checks passed");
+    assert_eq!(root.query_selector_all("details.passed li.ok").expect("query").length(), 10);
+    assert_eq!(text(&root, ".summary"), "Ready to sync to Xero.");
+
+    let creates = json!({"record_id": "1", "issues": [], "payload": null, "plan": {"outcome": "created"}});
+    let root = render_after(synced_mouse(), vec![Action::Options(xero_lists()), preview(creates)]).await;
+    assert_eq!(text(&root, ".xero-gets .plan"), "Syncing creates a new item in Xero.");
+    // Prices as Xero keeps them: at least 2 decimals, at most 4.
+    let mut precise = synced_mouse();
+    precise.insert("Unit_Price".into(), json!(10.125));
+    let root = render_after(precise, vec![Action::Options(xero_lists())]).await;
+    assert!(text(&root, ".xero-gets dl").contains("Sales price10.125"));
+}
+
+#[wasm_bindgen_test]
+async fn rows_that_need_attention_come_first_and_never_move_while_typing() {
+    let root = render_after(mouse_pad(), vec![Action::Options(xero_lists())]).await;
+    assert_eq!(texts(&root, "section > ul.checklist > li", Some("data-field")), ["Product_Code", "Xero_GL_Account"]);
+    assert_eq!(text(&root, "details.passed > summary"), "8 checks passed");
+    let input: web_sys::HtmlInputElement =
+        root.query_selector("#fix-Product_Code").expect("query").expect("input").dyn_into().expect("input");
+    input.focus().expect("focus");
+    input.set_value("MP-100");
+    input.dispatch_event(&web_sys::Event::new("change").expect("event")).expect("dispatched");
+    tick().await;
+    assert_eq!(texts(&root, "section > ul.checklist > li", Some("data-field")), ["Product_Code", "Xero_GL_Account"]);
+    assert_eq!(texts(&root, r#"li[data-field="Product_Code"]"#, Some("class")), ["ok"], "met, and still in place");
+    assert_eq!(document().active_element().map(|e| e.id()).as_deref(), Some("fix-Product_Code"));
+}
+
+#[wasm_bindgen_test]
+async fn a_disconnected_xero_is_one_banner_sync_disabled_and_no_tick_it_could_not_check() {
+    let reconnect = api_error(ErrorCode::ReconnectNeeded, "Xero is not connected yet; an admin must connect it.");
+    let root = render_after(
+        synced_mouse(),
+        vec![Action::OptionsFailed(reconnect.clone()), Action::Preview(Err(reconnect.clone()))],
+    )
+    .await;
+    assert_eq!(text(&root, ".banner p"), "Xero is not connected yet; an admin must connect it.");
+    assert_eq!(root.query_selector_all("[role=alert]").expect("query").length(), 1, "said once");
+    assert_eq!(texts(&root, "li.unchecked", Some("data-field")), ["Xero_GL_Account", "Xero_Tax_Rate"]);
+    assert!(text(&root, r#"li[data-field="Xero_GL_Account"] .detail"#).contains("not checked"));
+    let sync = root.query_selector("#sync").expect("query").expect("sync");
+    assert_eq!(sync.get_attribute("aria-disabled").as_deref(), Some("true"));
+    assert_eq!(text(&root, "#sync-blocked"), "Xero must be reconnected before anything can be synced (see the top).");
+    assert!(root.query_selector(".xero-gets").expect("query").is_none());
+
+    // Once reconnected, "Check again" brings the lists and the preview, and the banner goes.
+    let model = Model::with_record(synced_mouse())
+        .apply(Action::OptionsFailed(reconnect.clone()))
+        .apply(Action::Recheck)
+        .apply(Action::Options(xero_lists()))
+        .apply(Action::Preview(Ok(Preview::default())));
+    assert_eq!(model.problem(), None);
+    assert_eq!(model.sync_blocked(), None);
+
+    // A sync refused for the same reason says so once: in the banner, not again below the buttons.
+    let model = Model::with_record(synced_mouse()).apply(Action::Syncing).apply(Action::SyncFailed(reconnect));
+    assert!(matches!(model.problem(), Some(Problem::Reconnect(_))));
+    let root = render_after(
+        synced_mouse(),
+        vec![Action::Syncing, Action::SyncFailed(api_error(ErrorCode::ReconnectNeeded, "Reconnect Xero."))],
+    )
+    .await;
+    assert_eq!(text(&root, "#status"), "Not synced (see the note at the top).");
+    assert_eq!(text(&root, ".banner p"), "Reconnect Xero.");
+}
+
+#[wasm_bindgen_test]
+async fn lists_or_a_preview_that_fail_are_said_in_the_banner_until_checked_again() {
+    let root = render_after(
+        synced_mouse(),
+        vec![Action::OptionsFailed(api_error(ErrorCode::UpstreamUnavailable, "Xero is not answering"))],
+    )
+    .await;
+    assert!(text(&root, ".banner p").starts_with("Xero's accounts and tax rates could not be loaded"));
+    assert!(text(&root, ".banner p").ends_with("Xero is not answering"));
+    assert!(root.query_selector("#recheck").expect("query").is_some());
+    assert!(text(&root, "#sync-blocked").contains("Check again"));
+
+    let failed = Action::Preview(Err(api_error(ErrorCode::UpstreamUnavailable, "Zoho is not answering")));
+    let model = Model::with_record(synced_mouse()).apply(Action::Options(xero_lists())).apply(failed);
+    assert_eq!(model.problem(), Some(Problem::PreviewFailed("Zoho is not answering".into())));
+    let model = model.apply(Action::Recheck);
+    assert_eq!(model.problem(), None, "checking again");
+    assert_eq!(model.sync_blocked(), None, "a preview still on its way does not block");
+}
+
+#[wasm_bindgen_test]
+async fn after_a_sync_the_record_page_is_reloaded_on_close_and_times_are_local() {
+    let synced = SyncResponse {
+        outcome: SyncOutcome::Created,
+        item_id: "i1".into(),
+        code: "WM-100".into(),
+        xero_url: "https://go.xero.com/Accounts/Inventory/i1".into(),
+        synced_at: "2026-11-28T01:02:03Z".into(),
+        warnings: Vec::new(),
+    };
+    let history = vec![shared::wire::HistoryEntry {
+        at: "2026-11-28T01:02:03Z".into(),
+        by: "Olivia Nguyen".into(),
+        outcome: "created".into(),
+        message: None,
+    }];
+    let model = Model::with_record(synced_mouse());
+    assert!(!model.wrote);
+    let model = model.apply(Action::Syncing).apply(Action::Synced(synced.clone()));
+    assert!(model.wrote, "closing reloads the record page (Popup.closeReload)");
+    let root = render_after(
+        synced_mouse(),
+        vec![sydney(), Action::Syncing, Action::Synced(synced), Action::History(Ok(history))],
+    )
+    .await;
+    assert!(text(&root, "#status").ends_with("The record shows it once you close this window."));
+    // 01:02 UTC is 12:02 in Sydney in November (daylight saving); the history is folded below the actions.
+    let when = text(&root, "details.history td");
+    assert!(when.contains("28 Nov 2026") && when.contains("12:02"), "{when}");
+    assert_eq!(text(&root, "details.history > summary"), "Recent syncs (1)");
+    // A zone the browser does not know falls back to its own, never to raw UTC text or a crash.
+    let unknown = Action::User(CrmUser { time_zone: Some("Mars/Olympus".into()), ..CrmUser::default() });
+    let entry = shared::wire::HistoryEntry {
+        at: "2026-11-28T01:02:03Z".into(),
+        by: "x".into(),
+        outcome: "created".into(),
+        message: None,
+    };
+    let root = render_after(synced_mouse(), vec![unknown, Action::History(Ok(vec![entry]))]).await;
+    assert!(!text(&root, "details.history td").contains('T'), "{}", text(&root, "details.history td"));
+}
+
+#[wasm_bindgen_test]
+async fn fields_the_widget_cannot_fix_say_where_to_fix_them() {
+    let mut record = synced_mouse();
+    record.insert("Product_Name".into(), json!("x".repeat(51)));
+    let root = render(record).await;
+    let detail = text(&root, r#"li[data-field="Product_Name"] .detail"#);
+    assert!(detail.contains("Xero allows at most 50"), "{detail}");
+    assert!(detail.contains("Edit the Product Name on the product record in the CRM"), "{detail}");
+}
+
+#[wasm_bindgen_test]
+async fn a_name_matching_error_waits_until_typing_pauses_or_the_field_is_left() {
+    let root = render_after(synced_mouse(), vec![Action::Options(xero_lists())]).await;
+    let input: web_sys::HtmlInputElement =
+        root.query_selector("#fix-Xero_GL_Account").expect("query").expect("input").dyn_into().expect("input");
+    let row = r#"li[data-field="Xero_GL_Account"]"#;
+    for typed in ["S", "Sa", "Sal"] {
+        input.set_value(typed);
+        let init = web_sys::InputEventInit::new();
+        init.set_bubbles(true);
+        input
+            .dispatch_event(&web_sys::InputEvent::new_with_event_init_dict("input", &init).expect("event"))
+            .expect("dispatched");
+        tick().await;
+        assert_eq!(texts(&root, row, Some("class")), ["typing"], "{typed}: no error mid-word");
+        assert!(!text(&root, row).contains("no active account"), "{typed}");
+    }
+    gloo_timers::future::TimeoutFuture::new(700).await;
+    assert_eq!(texts(&root, row, Some("class")), ["error"], "after a pause");
+    assert!(text(&root, row).contains("Xero has no active account named “Sal”. Did you mean “Sales”?"));
+
+    // Leaving the field shows it at once.
+    input.set_value("Salx");
+    input.dispatch_event(&web_sys::Event::new("change").expect("event")).expect("dispatched");
+    tick().await;
+    assert_eq!(texts(&root, row, Some("class")), ["typing"]);
+    input.dispatch_event(&web_sys::FocusEvent::new("blur").expect("event")).expect("dispatched");
+    tick().await;
+    assert_eq!(texts(&root, row, Some("class")), ["error"]);
+    // The rules ran on every keystroke all along: the model knew.
+    let model = Model::with_record(synced_mouse()).apply(Action::Options(xero_lists()));
+    let typing = model.apply(Action::Edit("Xero_GL_Account".into(), json!("Sal")));
+    assert_eq!(typing.report.errors().next().map(|i| i.code), Some(IssueCode::GlAccountUnknown));
+}
+
+#[wasm_bindgen_test]
+async fn fields_changed_in_xero_are_shown_with_a_choice_before_syncing() {
+    let edited = json!({"record_id": "1", "issues": [], "payload": null, "plan": {
+        "outcome": "updated", "item": {"item_id": "i1", "code": "WM-100"},
+        "xero_edits": [{"field": "Unit_Price", "xero_value": "34.00", "crm_value": "29.50", "changed_at": "2026-11-28T03:00:00Z"}]}});
+    let root = render_after(synced_mouse(), vec![sydney(), Action::Options(xero_lists()), preview(edited)]).await;
+    assert_eq!(
+        text(&root, ".xero-edits li"),
+        "Xero has Unit Price 34.00, the CRM 29.50; changed in Xero on 28 Nov 2026."
+    );
+    assert_eq!(text(&root, "#sync-blocked"), "Choose first what to do with the changes made in Xero.");
+    click(&root, "#xero-edits-keep");
+    tick().await;
+    assert!(root.query_selector("#sync-blocked").expect("query").is_none(), "chosen: Sync may be pressed");
+    let model = Model::with_record(synced_mouse()).apply(Action::ChooseXeroEdits(XeroEdits::Keep));
+    assert_eq!(model.xero_edits, Some(XeroEdits::Keep), "sent as the sync request's choice");
+}
+
+/// The options answer of an organisation with defaults, as `/api/xero/options` will send it.
+fn options_with_defaults() -> Value {
+    let mut answer = serde_json::to_value(xero_lists()).expect("json");
+    answer["defaults"] = json!({"gl_account": "200", "taxes": [
+        {"crm_tax": "GST - 10.0 %", "tax_type": "OUTPUT"}, {"crm_tax": "GST Free - 0.0 %", "tax_type": "EXEMPTOUTPUT"}]});
+    answer
+}
+
+#[wasm_bindgen_test]
+async fn with_the_organisations_defaults_a_product_needs_no_xero_typing() {
+    // Only name, code, Add to Xero, Taxable and Tax.
+    let mut record = synced_mouse();
+    record.insert("Xero_GL_Account".into(), Value::Null);
+    record.insert("Xero_Tax_Rate".into(), Value::Null);
+    let answer = options_with_defaults();
+    let lists: PickLists = shared::wire::FromJson::from_json(&answer).expect("lists");
+    let defaults = shared::OrgDefaults::in_options(&answer);
+    assert_eq!(defaults.gl_account.as_deref(), Some("200"));
+    let root = render_after(record.clone(), vec![Action::Options(lists), Action::Defaults(defaults)]).await;
+    assert_eq!(texts(&root, "li:not(.ok)", Some("data-field")), Vec::<String>::new(), "every check met");
+    assert_eq!(text(&root, ".summary"), "Ready to sync to Xero.");
+    assert_eq!(text(&root, r#"li[data-field="Xero_GL_Account"] .detail"#), "Sales (200) — the organisation's default");
+    assert_eq!(
+        text(&root, r#"li[data-field="Xero_Tax_Rate"] .detail"#),
+        "GST on Income (OUTPUT) — from the CRM tax GST - 10.0 %"
+    );
+    assert!(text(&root, ".xero-gets").contains("Sales (200) — the organisation's default"));
+    assert!(root.query_selector("#fix-Xero_GL_Account[type=text]").expect("query").is_none(), "nothing to type");
+
+    click(&root, "#fix-Xero_GL_Account");
+    tick().await;
+    assert!(root.query_selector("input#fix-Xero_GL_Account").expect("query").is_some(), "today's pick-list");
+    assert_eq!(texts(&root, "#xero-accounts option", Some("value")), ["Sales", "Other Revenue"]);
+
+    // Without defaults in the answer (today's backend), the same product lacks both.
+    let answer = serde_json::to_value(xero_lists()).expect("json");
+    let model = Model::with_record(record)
+        .apply(Action::Options(shared::wire::FromJson::from_json(&answer).expect("lists")))
+        .apply(Action::Defaults(shared::OrgDefaults::in_options(&answer)));
+    assert_eq!(errors(&model), ["Xero_GL_Account", "Xero_Tax_Rate"]);
+}
+
+#[wasm_bindgen_test]
+async fn a_sync_that_may_succeed_next_time_offers_to_try_again_once() {
+    let busy = api_error(ErrorCode::UpstreamUnavailable, "Xero is not answering; the sync can safely be retried.");
+    let root =
+        render_after(synced_mouse(), vec![Action::Options(xero_lists()), Action::Syncing, Action::SyncFailed(busy)])
+            .await;
+    assert_eq!(
+        text(&root, "#status p"),
+        "Xero is not answering; the sync can safely be retried.Trying again is safe: it never duplicates."
+    );
+    assert!(root.query_selector("#retry").expect("query").is_some(), "Try again");
+    assert!(root.query_selector(".banner").expect("query").is_none(), "nothing for the top: the lists loaded");
+}
+
+#[wasm_bindgen_test]
+fn leaving_a_name_field_is_no_keystroke() {
+    // Leaving the field fires `change` with the value already typed: the verdict does not wait again.
+    let model = Model::with_record(synced_mouse()).apply(Action::Options(xero_lists()));
+    let typed = model.apply(Action::Edit("Xero_GL_Account".into(), json!("Salse")));
+    assert!(typed.typing.is_some());
+    let left = typed.apply(Action::Settle(None)).apply(Action::Edit("Xero_GL_Account".into(), json!("Salse")));
+    assert_eq!(left.typing, None);
+    assert_eq!(left.blocking_rows(), 1);
 }

@@ -1,6 +1,10 @@
 //! The JSON the widget and the backend exchange. Both sides compile these types, so a field renamed on one
 //! side cannot silently break the other.
 
+mod decode;
+
+pub use decode::FromJson;
+
 use serde::{Deserialize, Serialize};
 
 use crate::fields::FieldMap;
@@ -72,12 +76,106 @@ pub struct SessionResponse {
 }
 
 /// A dry run: what a sync would send, and what stops it.
+///
+/// Backend must fill (issue 15): `#[serde(default, skip_serializing_if = "Option::is_none")] pub plan:
+/// Option<SyncPlan>`, sent under `"plan"`; the widget already reads it there ([`SyncPlan::in_preview`]).
+/// It is not a field here yet because the backend builds this struct with a literal, which a new field
+/// would break while another branch restructures the backend.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PreviewResponse {
     pub record_id: String,
     pub issues: Vec<Issue>,
     /// The exact Item a sync would send now, when nothing blocks.
     pub payload: Option<ItemPayload>,
+}
+
+/// What only the server knows before a sync, sent with the preview under `"plan"` (optional: without it
+/// the widget shows the rules' checks alone). A code another product's item holds is an issue of the
+/// preview (`code_in_use` on `Product_Code`, naming that product and its item's code).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncPlan {
+    /// What a sync now would do: create a new item, update the matched one, or leave it as it is.
+    pub outcome: SyncOutcome,
+    /// The Xero item the product is matched to; none when the sync would create one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item: Option<MatchedItem>,
+    /// A code no Xero item has ([`crate::suggest_code`] against the organisation's codes), offered when
+    /// the product's code is taken.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suggested_code: Option<String>,
+    /// The fields we manage that were changed in Xero since our last sync; the user chooses between
+    /// [`XeroEdits::Overwrite`] and [`XeroEdits::Keep`] before syncing.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub xero_edits: Vec<XeroEdit>,
+}
+
+impl SyncPlan {
+    /// The plan of a preview answer, when the backend sent one.
+    pub fn in_preview(preview: &serde_json::Value) -> Option<SyncPlan> {
+        preview.get("plan").and_then(FromJson::from_json)
+    }
+}
+
+/// The Xero item a product is matched to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MatchedItem {
+    pub item_id: String,
+    pub code: String,
+    /// When we last synced the product to it (RFC 3339); none when we never did (matched by code).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_synced: Option<String>,
+}
+
+/// One field changed in Xero since our last sync, e.g. the price: Xero has 34.00, the CRM 29.95.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct XeroEdit {
+    /// The CRM field's API name, e.g. `Unit_Price`.
+    pub field: String,
+    /// Both values as a person reads them ("34.00").
+    pub xero_value: String,
+    pub crm_value: String,
+    /// The item's `UpdatedDateUTC` in Xero (RFC 3339).
+    pub changed_at: String,
+}
+
+/// The body of `POST /api/products/{id}/sync`. Optional: no body (as before) means the defaults.
+///
+/// Backend must read it (issue 15): today the route takes no body and always overwrites.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct SyncRequest {
+    #[serde(default)]
+    pub xero_edits: XeroEdits,
+}
+
+/// What to do with the fields changed in Xero since our last sync ([`SyncPlan::xero_edits`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum XeroEdits {
+    /// Send the CRM's values, as every sync does.
+    #[default]
+    Overwrite,
+    /// Keep Xero's values: the sync writes nothing to Xero.
+    Keep,
+}
+
+impl XeroEdits {
+    /// Its name on the wire (serde's), for the widget's hand-built request body.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Overwrite => "overwrite",
+            Self::Keep => "keep",
+        }
+    }
+}
+
+/// A code suggested for a product from its name, free in the organisation's Xero.
+///
+/// Backend must add (issue 14): `GET /api/products/{id}/code-suggestion?name=…` answering this, from
+/// [`crate::suggest_code`] with the codes of the organisation's items as taken. Until then the widget
+/// suggests with no codes known as taken, and the preview then reports a clash (`code_in_use`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CodeSuggestion {
+    pub code: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -115,6 +213,10 @@ pub struct SyncResponse {
 }
 
 /// The organisation's Xero lists, for the widget's rules and pick-lists, and the CRM field names it syncs.
+///
+/// Backend must fill (issue 14): the organisation's defaults, `#[serde(default, skip_serializing_if =
+/// "OrgDefaults::is_none")] pub defaults: OrgDefaults`, under `"defaults"`; the widget already reads them
+/// there ([`OrgDefaults::in_options`]). Not a field yet for the reason given on [`PreviewResponse`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PickLists {
     /// The organisation's custom field API names (`XERO_SYNC_FIELD_*`), so the widget checks and writes

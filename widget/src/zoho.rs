@@ -19,8 +19,6 @@ use crate::state::{CrmFields, CrmUser};
 const SDK_TIMEOUT_MS: i32 = 10_000;
 /// The rejection value of our own timer, told apart from the SDK's rejections.
 const TIMEOUT_MARK: &str = "xero-sync:sdk-timeout";
-/// The CRM Connection that reaches the backend with the admin's API key (server-side, in Zoho).
-pub const CONNECTION_NAME: &str = "xero_sync_backend";
 
 #[wasm_bindgen]
 extern "C" {
@@ -232,7 +230,7 @@ pub async fn invoke(url: &str, parameters: &Value) -> Result<String, String> {
         ("param_type", 2.into()),
         ("parameters", parameters.clone()),
     ]));
-    let answer = settle(sdk_invoke(CONNECTION_NAME, &request), "open a session with xero-sync").await?;
+    let answer = settle(sdk_invoke(shared::wire::CONNECTION_NAME, &request), "open a session with xero-sync").await?;
     let field = |value: &JsValue, name: &str| Reflect::get(value, &JsValue::from_str(name)).unwrap_or_default();
     if field(&answer, "code").as_string().as_deref() != Some("SUCCESS") {
         return Err(format!("The CRM connection to xero-sync failed: {}", describe(&answer)));

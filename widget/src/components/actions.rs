@@ -100,10 +100,11 @@ fn status(model: &Model, on_sync: &Callback<()>) -> Html {
         Activity::SaveFailed(message) => html! { <p class="failed">{ message }</p> },
         Activity::Syncing => html! { <p>{ "Sending the product to Xero…" }</p> },
         Activity::Synced(result) => {
-            let (outcome, class) = match result.outcome {
-                SyncOutcome::Created => ("Created in Xero", "created"),
-                SyncOutcome::Updated => ("Updated in Xero", "updated"),
-                SyncOutcome::Unchanged => ("Already up to date in Xero", "unchanged"),
+            let outcome = result.outcome.sentence();
+            let class = match result.outcome {
+                SyncOutcome::Created => "created",
+                SyncOutcome::Updated => "updated",
+                SyncOutcome::Unchanged => "unchanged",
             };
             html! {
                 <p class={classes!("result", "done", class)}>

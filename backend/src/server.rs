@@ -1,6 +1,7 @@
-//! Start-up and shutdown: settings → master key → store → clients → engine and connections → routes, then
-//! serving until a shutdown, which stops accepting, lets in-flight requests and syncs finish within a
-//! bound, cuts the rest short (logged as interrupted) and closes the database.
+//! Start-up and shutdown: settings → master key → store → clients → engine, runs and connections → routes
+//! and the bulk-run worker, then serving until a shutdown, which stops accepting, lets in-flight requests
+//! and syncs finish within a bound, cuts the rest short (logged as interrupted), hands the bulk run in
+//! progress back resumable, and closes the database.
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -17,6 +18,7 @@ use crate::api::SessionKeys;
 use crate::config::{ClientCredentials, ConfigError, Mode, Settings};
 use crate::connections::{ApiKeyHook, Connections};
 use crate::crypto::{Cipher, CryptoError, MasterKey};
+use crate::runs::{RunTuning, Runs};
 use crate::state::AppState;
 use crate::store::{Store, StoreError, ZohoGrantVault};
 use crate::sync::{Engine, STALE_RUN_AGE};
@@ -52,6 +54,8 @@ pub struct StartOptions {
     pub demo_password: Option<String>,
     /// How long a shutdown waits for in-flight syncs; [`SHUTDOWN_GRACE`] by default.
     pub shutdown_grace: Duration,
+    /// How bulk runs pace themselves (shorter waits against simulators on a fast clock).
+    pub runs: RunTuning,
 }
 
 impl Default for StartOptions {
@@ -61,6 +65,7 @@ impl Default for StartOptions {
             on_api_key_rotated: None,
             demo_password: None,
             shutdown_grace: SHUTDOWN_GRACE,
+            runs: RunTuning::default(),
         }
     }
 }
@@ -87,6 +92,11 @@ impl Server {
 
     pub fn connections(&self) -> &Connections {
         &self.state.connections
+    }
+
+    /// Bulk and scheduled runs (this service's worker executes them).
+    pub fn runs(&self) -> &Runs {
+        &self.state.runs
     }
 
     /// Starts a graceful shutdown: what SIGTERM and ctrl-c do.
@@ -157,28 +167,23 @@ fn credentials(configured: &Option<ClientCredentials>) -> ClientCredentials {
         .unwrap_or_else(|| ClientCredentials { client_id: String::new(), client_secret: String::new().into() })
 }
 
-/// Starts the service on `listener`. In [`crate::config::Mode::Production`], settings without any
-/// credentials are refused ([`ConfigError::NoCredentials`]).
-pub async fn start(settings: Settings, listener: TcpListener, options: StartOptions) -> Result<Server, StartupError> {
-    settings.require_credentials()?;
-    let url = format!("http://{}", listener.local_addr()?);
-    match settings.mode {
-        Mode::Production => tracing::info!(%url, "xero-sync starting"),
-        Mode::Demo => tracing::warn!(%url, "SANDBOX MODE (demo): against the simulators, nothing here is real"),
-    }
+/// The service's parts without its HTTP side, on the configured database: what `xero-sync sync` and
+/// `xero-sync schedule` work with, and what [`start`] serves.
+pub struct Core {
+    pub settings: Arc<Settings>,
+    pub store: Store,
+    pub runs: Runs,
+    /// Set when opening created a master key file.
+    pub created_key_file: Option<PathBuf>,
+    key: MasterKey,
+    xero: XeroClient,
+    zoho: ZohoClient,
+}
+
+/// Opens the database (creating it, and a master key file if none is configured) and builds the clients.
+pub async fn open(settings: Settings, options: &StartOptions) -> Result<Core, StartupError> {
     let (key, created_key_file) = MasterKey::load_or_create(settings.master_key.as_ref(), &settings.data_dir)?;
     let store = Store::connect(&settings.database_url, Cipher::new(&key)).await?;
-    let stale = chrono::TimeDelta::from_std(STALE_RUN_AGE).unwrap_or(chrono::TimeDelta::hours(1));
-    let crashed = store
-        .interrupt_stale_runs(
-            Utc::now() - stale,
-            "The service stopped before this sync finished; syncing again is safe.",
-        )
-        .await?;
-    if crashed > 0 {
-        tracing::warn!(runs = crashed, "syncs a previous process left running are marked interrupted");
-    }
-
     let settings = Arc::new(settings);
     let http = http_client()?;
     let xero = XeroClient::new(
@@ -190,6 +195,39 @@ pub async fn start(settings: Settings, listener: TcpListener, options: StartOpti
     );
     let vault = ZohoGrantVault { store: store.clone(), accounts_url: settings.zoho_endpoints.accounts_url.clone() };
     let zoho = ZohoClient::new(http, &settings.zoho_endpoints, credentials(&settings.zoho), Arc::new(vault));
+    let runs = Runs::new(
+        store.clone(),
+        xero.clone(),
+        zoho.clone(),
+        settings.fields.clone(),
+        settings.daily_reserve_percent,
+        settings.run_lease,
+        options.runs,
+    );
+    Ok(Core { settings, store, runs, created_key_file, key, xero, zoho })
+}
+
+/// Starts the service on `listener`. In [`crate::config::Mode::Production`], settings without any
+/// credentials are refused ([`ConfigError::NoCredentials`]).
+pub async fn start(settings: Settings, listener: TcpListener, options: StartOptions) -> Result<Server, StartupError> {
+    settings.require_credentials()?;
+    let url = format!("http://{}", listener.local_addr()?);
+    match settings.mode {
+        Mode::Production => tracing::info!(%url, "xero-sync starting"),
+        Mode::Demo => tracing::warn!(%url, "SANDBOX MODE (demo): against the simulators, nothing here is real"),
+    }
+    let Core { settings, store, runs, created_key_file, key, xero, zoho } = open(settings, &options).await?;
+    let stale = chrono::TimeDelta::from_std(STALE_RUN_AGE).unwrap_or(chrono::TimeDelta::hours(1));
+    let crashed = store
+        .interrupt_stale_runs(
+            Utc::now() - stale,
+            "The service stopped before this sync finished; syncing again is safe.",
+        )
+        .await?;
+    if crashed > 0 {
+        tracing::warn!(runs = crashed, "syncs a previous process left running are marked interrupted");
+    }
+
     let engine = Engine::new(store.clone(), xero.clone(), zoho.clone(), settings.fields.clone());
     let connections = Connections::new(store.clone(), xero, zoho, settings.clone(), options.on_api_key_rotated);
     let state = AppState {
@@ -197,6 +235,7 @@ pub async fn start(settings: Settings, listener: TcpListener, options: StartOpti
         store: store.clone(),
         engine: engine.clone(),
         connections: connections.clone(),
+        runs: runs.clone(),
         sessions: SessionKeys::new(key.derive("widget-session")),
         widget: WidgetPage::new(&settings),
         admin: AdminState {
@@ -208,22 +247,32 @@ pub async fn start(settings: Settings, listener: TcpListener, options: StartOpti
         },
     };
 
+    runs.spawn_worker();
     let stop = CancellationToken::new();
     let router = crate::app(state.clone());
-    let task = tokio::spawn(serve(listener, router, stop.clone(), engine, store, options.shutdown_grace));
+    let work = Work { engine, runs, store };
+    let task = tokio::spawn(serve(listener, router, stop.clone(), work, options.shutdown_grace));
     Ok(Server { url, created_key_file, state, stop, task })
+}
+
+/// What a shutdown waits for: syncs of the button and the bulk run in progress; then the database closes.
+struct Work {
+    engine: Engine,
+    runs: Runs,
+    store: Store,
+}
+
+impl Work {
+    /// Returns how many button syncs were cut short.
+    async fn drain(&self, grace: Duration) -> usize {
+        let (interrupted, ()) = tokio::join!(self.engine.drain(grace), self.runs.shutdown(grace));
+        interrupted
+    }
 }
 
 /// Serves until `stop`, then shuts down within `grace` (plus a few seconds for the interrupted syncs to
 /// record themselves and the last answers to go out).
-async fn serve(
-    listener: TcpListener,
-    router: axum::Router,
-    stop: CancellationToken,
-    engine: Engine,
-    store: Store,
-    grace: Duration,
-) {
+async fn serve(listener: TcpListener, router: axum::Router, stop: CancellationToken, work: Work, grace: Duration) {
     let server = axum::serve(listener, router).with_graceful_shutdown(stop.clone().cancelled_owned());
     let mut serving = std::pin::pin!(std::future::IntoFuture::into_future(server));
     tokio::select! {
@@ -232,13 +281,13 @@ async fn serve(
                 tracing::error!(%error, "the server stopped");
             }
             stop.cancel();
-            engine.drain(grace).await;
+            work.drain(grace).await;
         }
         () = stop.cancelled() => {
             tracing::info!(?grace, "shutting down: no new connections; waiting for requests and syncs in flight");
             let deadline = tokio::time::Instant::now() + grace + Duration::from_secs(5);
             let served = tokio::time::timeout_at(deadline, &mut serving);
-            let (served, interrupted) = tokio::join!(served, engine.drain(grace));
+            let (served, interrupted) = tokio::join!(served, work.drain(grace));
             if served.is_err() {
                 tracing::warn!("requests still open at the deadline were cut");
             }
@@ -247,6 +296,6 @@ async fn serve(
             }
         }
     }
-    store.close().await;
+    work.store.close().await;
     tracing::info!("stopped");
 }

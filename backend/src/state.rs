@@ -10,6 +10,7 @@ use crate::admin::AdminState;
 use crate::api::SessionKeys;
 use crate::config::{Mode, Settings};
 use crate::connections::Connections;
+use crate::runs::Runs;
 use crate::store::Store;
 use crate::sync::Engine;
 use crate::widget::WidgetPage;
@@ -20,6 +21,7 @@ pub(crate) struct AppState {
     pub(crate) store: Store,
     pub(crate) engine: Engine,
     pub(crate) connections: Connections,
+    pub(crate) runs: Runs,
     pub(crate) sessions: SessionKeys,
     pub(crate) widget: WidgetPage,
     pub(crate) admin: AdminState,
@@ -40,6 +42,12 @@ impl FromRef<AppState> for Engine {
 impl FromRef<AppState> for Store {
     fn from_ref(state: &AppState) -> Self {
         state.store.clone()
+    }
+}
+
+impl FromRef<AppState> for Runs {
+    fn from_ref(state: &AppState) -> Self {
+        state.runs.clone()
     }
 }
 

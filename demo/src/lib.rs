@@ -17,6 +17,7 @@ use std::time::Duration;
 use backend::config::{ConfigError, Mode, Settings};
 use backend::connections::{ApiKeyHook, ConsentError, Consented, XeroAnswer, ZOHO_SCOPES, ZohoCodeError};
 use backend::crypto::CryptoError;
+use backend::runs::RunTuning;
 use backend::server::{SHUTDOWN_GRACE, Server, StartOptions, StartupError};
 use backend::store::StoreError;
 use backend::xero::XeroClientConfig;
@@ -29,16 +30,23 @@ use tokio::net::TcpListener;
 pub const DEMO_PASSWORD: &str = "sandbox";
 
 /// What a test may change about a demo: the simulators' behaviour (time scale, lifetimes, limits,
-/// faults), the Xero client's pacing to match a fast simulated clock, and the shutdown bound.
+/// faults), the Xero client's and the bulk runs' pacing to match a fast simulated clock, and the shutdown
+/// bound.
 pub struct Tuning {
     pub sandbox: SandboxConfig,
     pub xero: XeroClientConfig,
+    pub runs: RunTuning,
     pub shutdown_grace: Duration,
 }
 
 impl Default for Tuning {
     fn default() -> Self {
-        Self { sandbox: SandboxConfig::default(), xero: XeroClientConfig::default(), shutdown_grace: SHUTDOWN_GRACE }
+        Self {
+            sandbox: SandboxConfig::default(),
+            xero: XeroClientConfig::default(),
+            runs: RunTuning::default(),
+            shutdown_grace: SHUTDOWN_GRACE,
+        }
     }
 }
 
@@ -167,6 +175,7 @@ pub async fn start(
         on_api_key_rotated: Some(hook),
         demo_password: own_password.then(|| DEMO_PASSWORD.to_owned()),
         shutdown_grace: tuning.shutdown_grace,
+        runs: tuning.runs,
     };
     let server = backend::server::start(settings, listener, options).await?;
 

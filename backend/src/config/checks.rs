@@ -70,6 +70,18 @@ pub(super) fn credentials(
     }
 }
 
+/// A whole number from `min` to `max`.
+pub(super) fn number<T>(var: &'static str, text: &str, min: T, max: T) -> Result<T, ConfigError>
+where
+    T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
+{
+    text.trim()
+        .parse::<T>()
+        .ok()
+        .filter(|n| *n >= min && *n <= max)
+        .ok_or_else(|| invalid(var, format!("{text:?} must be a whole number from {min} to {max}")))
+}
+
 /// Zoho API names: ASCII letters, digits and underscores, starting with a letter.
 pub(super) fn api_name(var: &'static str, text: &str) -> Result<String, ConfigError> {
     let mut chars = text.chars();

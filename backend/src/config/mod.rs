@@ -11,13 +11,14 @@ mod sources;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use secrecy::SecretString;
 use shared::FieldMap;
 use thiserror::Error;
 
 use crate::crypto::MasterKey;
-use checks::{admin_hash, api_name, base_url, credentials, distinct_fields, https_unless_loopback, invalid};
+use checks::{admin_hash, api_name, base_url, credentials, distinct_fields, https_unless_loopback, invalid, number};
 pub use data_centre::ZohoDc;
 pub use sources::FIELD_VARIABLES;
 use sources::*;
@@ -153,6 +154,12 @@ pub struct Settings {
     /// `XERO_SYNC_FRAME_ANCESTORS`, default the CRM hosts of every Zoho data centre: who may frame the
     /// widget (the `frame-ancestors` of its Content-Security-Policy), space-separated.
     pub frame_ancestors: String,
+    /// `XERO_SYNC_DAILY_RESERVE_PERCENT`, default 10 (0 to 90): the share of Xero's daily calls bulk runs
+    /// leave for the button; a run reaching it pauses until Xero's day resets.
+    pub daily_reserve_percent: u8,
+    /// `XERO_SYNC_RUN_LEASE_SECS`, default 60 (2 to 3600): how long a bulk run's claim lasts without a
+    /// heartbeat (one every third of it); a run whose worker died is taken over once it expires.
+    pub run_lease: Duration,
 }
 
 impl Settings {
@@ -254,6 +261,14 @@ impl Settings {
             frame_ancestors: get(FRAME_ANCESTORS)
                 .map(|text| text.split_whitespace().collect::<Vec<_>>().join(" "))
                 .unwrap_or_else(|| data_centre::ZOHO_CRM_ORIGINS.to_owned()),
+            daily_reserve_percent: match get(DAILY_RESERVE_PERCENT) {
+                Some(text) => number(DAILY_RESERVE_PERCENT, &text, 0, 90)?,
+                None => 10,
+            },
+            run_lease: Duration::from_secs(match get(RUN_LEASE_SECS) {
+                Some(text) => number(RUN_LEASE_SECS, &text, 2, 3600)?,
+                None => 60,
+            }),
         };
         if settings.xero.is_some() {
             // Xero accepts plain-http redirect URIs for localhost only.
@@ -434,6 +449,20 @@ mod tests {
         );
         assert!(error(&[(XERO_SCOPES, "accounting.settings")]).contains("offline_access"));
         assert!(error(&[(DATABASE_URL, "postgres://db/x")]).starts_with("XERO_SYNC_DATABASE_URL: \"postgres"));
+    }
+
+    #[test]
+    fn bulk_run_settings_are_bounded_numbers() {
+        let s = load(&[]).expect("defaults");
+        assert_eq!((s.daily_reserve_percent, s.run_lease), (10, Duration::from_secs(60)));
+        let s = load(&[(DAILY_RESERVE_PERCENT, " 25 "), (RUN_LEASE_SECS, "5")]).expect("set");
+        assert_eq!((s.daily_reserve_percent, s.run_lease), (25, Duration::from_secs(5)));
+        assert_eq!(
+            error(&[(DAILY_RESERVE_PERCENT, "95")]),
+            "XERO_SYNC_DAILY_RESERVE_PERCENT: \"95\" must be a whole number from 0 to 90"
+        );
+        assert!(error(&[(RUN_LEASE_SECS, "1")]).starts_with("XERO_SYNC_RUN_LEASE_SECS:"));
+        assert!(error(&[(RUN_LEASE_SECS, "a minute")]).starts_with("XERO_SYNC_RUN_LEASE_SECS:"));
     }
 
     #[test]

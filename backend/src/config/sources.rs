@@ -39,6 +39,8 @@ pub const FIELD_VARIABLES: [&str; 6] =
     [FIELD_ADD_TO_XERO, FIELD_GL_ACCOUNT, FIELD_TAX_RATE, FIELD_ITEM_ID, FIELD_LAST_SYNCED, FIELD_SYNC_STATUS];
 pub(super) const ZOHO_SDK_URL: &str = "ZOHO_SDK_URL";
 pub(super) const FRAME_ANCESTORS: &str = "XERO_SYNC_FRAME_ANCESTORS";
+pub(super) const DAILY_RESERVE_PERCENT: &str = "XERO_SYNC_DAILY_RESERVE_PERCENT";
+pub(super) const RUN_LEASE_SECS: &str = "XERO_SYNC_RUN_LEASE_SECS";
 
 /// Every variable the service reads (besides [`CONFIG_FILE_VAR`]); a file key outside this list is a typo.
 pub(super) const VARIABLES: &[&str] = &[
@@ -69,6 +71,8 @@ pub(super) const VARIABLES: &[&str] = &[
     FIELD_SYNC_STATUS,
     ZOHO_SDK_URL,
     FRAME_ANCESTORS,
+    DAILY_RESERVE_PERCENT,
+    RUN_LEASE_SECS,
 ];
 
 /// The values to read settings from: `vars` (an environment) over the file it names, if any.

@@ -1,5 +1,6 @@
 //! The service's state in SQLite: Xero and Zoho credentials (sealed with [`Cipher`]), item links, the
-//! sync log, the widget API key, admin sessions and OAuth states. Schema: `backend/migrations/`.
+//! sync log, bulk runs and schedules, the widget API key, admin sessions and OAuth states. Schema:
+//! `backend/migrations/`.
 //!
 //! Every secret column holds [`Cipher::seal`] output bound to its column (and row), so a copied database
 //! without the master key yields nothing, and a ciphertext moved elsewhere does not open. Times are stored
@@ -8,6 +9,8 @@
 mod auth;
 mod connections;
 mod items;
+mod runs;
+mod schedules;
 mod sync_log;
 mod tokens;
 mod vaults;
@@ -29,6 +32,11 @@ use crate::crypto::{Cipher, CryptoError};
 pub use auth::{AdminSession, hash_api_key};
 pub use connections::{ConnectionStatus, PendingTenant, XeroConnection, ZohoConnection};
 pub use items::ItemLink;
+pub use runs::{
+    BulkLogEntry, EventLevel, Lease, LinkState, NewRun, ProductFilter, ProductOutcome, ProductRecord, Run, RunCounters,
+    RunEnd, RunEvent, RunProduct, RunState, RunTrigger, RunWindow, RunWrite, Writeback,
+};
+pub use schedules::{DEFAULT_SCHEDULE_HOURS, SCHEDULE_HOURS, Schedule};
 pub use sync_log::{SyncLogEntry, SyncOutcome, SyncTrigger};
 pub use tokens::XeroTokens;
 pub(crate) use vaults::ZohoGrantVault;
@@ -53,6 +61,12 @@ pub enum StoreError {
     RunNotRunning(String),
     #[error("Xero item {item_id} of tenant {tenant_id} is already linked to CRM product {product_id}")]
     ItemLinkedElsewhere { tenant_id: String, item_id: String, product_id: String },
+    /// The organisation already has an active run (queued, running or paused).
+    #[error("run {} of this organisation is already {}", .0.id, .0.state.as_str())]
+    RunActive(Box<Run>),
+    /// The run was claimed by another worker (its lease had expired) or released: this worker must stop.
+    #[error("run {run_id} is no longer held with fence {fence}: another worker took it over")]
+    LeaseLost { run_id: i64, fence: i64 },
 }
 
 /// A handle on the database; clones share one connection pool.
@@ -125,9 +139,12 @@ impl Store {
 
 /// `backend/migrations/`, embedded in the binary: version, description, SQL. (What `sqlx::migrate!` would
 /// embed, without sqlx's compile-time driver, which builds a second SQLite and sqlx for the host.)
-const MIGRATIONS: [(i64, &str, &str); 2] = [
+const MIGRATIONS: [(i64, &str, &str); 5] = [
     (1, "initial", include_str!("../../migrations/0001_initial.sql")),
     (2, "sync log interrupted", include_str!("../../migrations/0002_sync_log_interrupted.sql")),
+    (10, "bulk runs", include_str!("../../migrations/0010_bulk_runs.sql")),
+    (11, "item links crm state", include_str!("../../migrations/0011_item_links_crm_state.sql")),
+    (12, "sync log bulk runs", include_str!("../../migrations/0012_sync_log_bulk_runs.sql")),
 ];
 
 fn migrator() -> Migrator {

@@ -14,8 +14,11 @@ use super::{Store, StoreError, millis, optional_time, time};
 pub enum SyncTrigger {
     Widget,
     Admin,
+    /// A bulk run an admin started.
     Bulk,
     Schedule,
+    /// A bulk run started by `xero-sync sync`.
+    Cli,
 }
 
 /// How a sync ended; `Running` until [`Store::finish_sync`], `Interrupted` when it never could.
@@ -32,7 +35,8 @@ pub enum SyncOutcome {
 }
 
 impl SyncTrigger {
-    const ALL: [SyncTrigger; 4] = [SyncTrigger::Widget, SyncTrigger::Admin, SyncTrigger::Bulk, SyncTrigger::Schedule];
+    const ALL: [SyncTrigger; 5] =
+        [SyncTrigger::Widget, SyncTrigger::Admin, SyncTrigger::Bulk, SyncTrigger::Schedule, SyncTrigger::Cli];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -40,6 +44,7 @@ impl SyncTrigger {
             SyncTrigger::Admin => "admin",
             SyncTrigger::Bulk => "bulk",
             SyncTrigger::Schedule => "schedule",
+            SyncTrigger::Cli => "cli",
         }
     }
 }
@@ -87,6 +92,8 @@ pub struct SyncLogEntry {
     pub item_id: Option<String>,
     /// Xero's messages and our issues, in words.
     pub messages: Vec<String>,
+    /// The bulk run this sync was part of (`None` for the button's syncs).
+    pub bulk_run_id: Option<i64>,
 }
 
 type EntryRow = (
@@ -102,12 +109,14 @@ type EntryRow = (
     String,
     Option<String>,
     String,
+    Option<i64>,
 );
 
 /// The columns of [`EntryRow`], as a literal so queries stay `&'static str`.
 macro_rules! columns {
     () => {
-        "id, run_id, product_id, tenant_id, started_at, finished_at, actor, trigger, request, outcome, item_id, messages"
+        "id, run_id, product_id, tenant_id, started_at, finished_at, actor, trigger, request, outcome, item_id, messages, \
+         bulk_run_id"
     };
 }
 
@@ -125,6 +134,7 @@ fn entry(row: EntryRow) -> Result<SyncLogEntry, StoreError> {
         outcome,
         item_id,
         messages,
+        bulk_run_id,
     ) = row;
     let corrupt = |column: &'static str, reason: String| StoreError::Corrupt { column, reason };
     Ok(SyncLogEntry {
@@ -149,6 +159,7 @@ fn entry(row: EntryRow) -> Result<SyncLogEntry, StoreError> {
             .ok_or_else(|| corrupt("sync_log.outcome", format!("unknown outcome {outcome:?}")))?,
         item_id,
         messages: serde_json::from_str(&messages).map_err(|e| corrupt("sync_log.messages", e.to_string()))?,
+        bulk_run_id,
     })
 }
 

@@ -7,16 +7,17 @@
 //! items. Only when all three find nothing is an item created, and Xero's own Code uniqueness backs that
 //! up, so a retry after a crash between "Xero saved it" and "we stored the link" updates, never duplicates.
 
+pub(crate) mod item;
 mod xero_messages;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{SecondsFormat, Utc};
-use serde_json::{Map, json};
+use serde_json::json;
 use shared::rules::same_name;
 use shared::wire::{HistoryEntry, PickLists, SyncOutcome, SyncResponse};
-use shared::{CrmProduct, FieldMap, Issue, ItemPayload, XeroContext, validate};
+use shared::{CrmProduct, FieldMap, Issue, ItemPayload};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -26,7 +27,8 @@ use crate::store::{
 use crate::xero::{ItemResult, XeroClient, XeroError, XeroItem};
 use crate::zoho::{ZohoClient, ZohoError};
 
-use xero_messages::issues_from_xero;
+use item::{Catalogue, Element, Existing, existing_item};
+pub(crate) use xero_messages::issues_from_xero;
 
 /// No sync runs longer: one that would is stopped (and can be retried), so a row still `running` well
 /// after this was left by a process that died.
@@ -144,14 +146,6 @@ struct Plan {
     existing: Option<Existing>,
 }
 
-/// The item a product already has in Xero, and how we know.
-struct Existing {
-    item_id: String,
-    code: String,
-    /// The content hash of the last successful sync, when we have a link.
-    last_hash: Option<String>,
-}
-
 impl Engine {
     pub(crate) fn new(store: Store, xero: XeroClient, zoho: ZohoClient, fields: FieldMap) -> Self {
         let (tasks, stop) = (TaskTracker::new(), CancellationToken::new());
@@ -211,7 +205,7 @@ impl Engine {
             self.inner.xero.accounts(&tenant.tenant_id),
             self.inner.xero.tax_rates(&tenant.tenant_id)
         )?;
-        let report = validate(&product, fields, XeroContext { accounts: Some(&accounts), tax_rates: Some(&rates) });
+        let report = item::check(&product, fields, &accounts, &rates);
         let existing = self.existing_item(product_id, &tenant.tenant_id, &product).await?;
         let payload = report.payload(&product).map(|mut p| {
             p.item_id = existing.as_ref().map(|e| e.item_id.clone());
@@ -220,39 +214,15 @@ impl Engine {
         Ok(Plan { product, issues: report.issues, payload, tenant_id: tenant.tenant_id, existing })
     }
 
-    /// Finds the product's item: the stored link, else the ItemID the CRM holds (if Xero still has it),
-    /// else an item with the same Code ignoring case (the first link of a product Xero already had).
+    /// Finds the product's item, asking the database and Xero as it goes ([`item::existing_item`]).
     async fn existing_item(
         &self,
         product_id: &str,
         tenant_id: &str,
         product: &CrmProduct,
     ) -> Result<Option<Existing>, SyncError> {
-        if let Some(link) = self.inner.store.item_link(product_id, tenant_id).await? {
-            return Ok(Some(Existing { item_id: link.item_id, code: link.code, last_hash: Some(link.payload_hash) }));
-        }
-        if let Some(item_id) = product.xero_item_id.text()
-            && let Some(item) = self.inner.xero.get_item(tenant_id, item_id).await?
-        {
-            return Ok(Some(found(item)));
-        }
-        let Some(code) = product.code.text() else { return Ok(None) };
-        let items = self.inner.xero.items(tenant_id).await?;
-        let Some(item) = items.into_iter().find(|i| same_name(&i.code, code)) else { return Ok(None) };
-        // Two CRM products whose codes differ only in case would silently share one Xero item.
-        if let Some(owner) = self.inner.store.item_link_by_item(tenant_id, &item.item_id).await?
-            && owner.product_id != product_id
-        {
-            return Err(SyncError::Refused(vec![Issue::error(
-                shared::fields::PRODUCT_CODE,
-                shared::IssueCode::CodeInUse,
-                format!(
-                    "Xero already has an item with the code “{}”, synced from another CRM product ({}); give this product its own code.",
-                    item.code, owner.product_id
-                ),
-            )]));
-        }
-        Ok(Some(found(item)))
+        let live = Live { store: &self.inner.store, xero: &self.inner.xero, tenant_id };
+        existing_item(product_id, product, &live).await
     }
 
     /// A dry run: the issues and the exact payload a sync would send now.
@@ -336,16 +306,13 @@ impl Engine {
         let tenant = plan.tenant_id.as_str();
 
         let (outcome, item_id) = match &plan.existing {
-            Some(existing) if existing.last_hash.as_deref() == Some(hash.as_str()) => {
-                (SyncOutcome::Unchanged, existing.item_id.clone())
-            }
+            Some(existing) if existing.unchanged(&hash) => (SyncOutcome::Unchanged, existing.item_id.clone()),
             Some(existing) => {
                 let key = idempotency_key(run, &existing.item_id, &hash);
-                let result = if same_name(&existing.code, &payload.code) {
-                    xero.upsert_items(tenant, std::slice::from_ref(&payload), &key).await?.into_iter().next()
-                } else {
-                    // A renamed code: only the item's own endpoint changes a Code.
+                let result = if existing.renames_code(&payload.code) {
                     Some(xero.update_item(tenant, &existing.item_id, &payload, &key).await?)
+                } else {
+                    xero.upsert_items(tenant, std::slice::from_ref(&payload), &key).await?.into_iter().next()
                 };
                 (SyncOutcome::Updated, self.accepted(tenant, result)?)
             }
@@ -368,8 +335,7 @@ impl Engine {
                 synced_at: now,
             })
             .await?;
-        // Zoho takes DateTime fields only as `yyyy-MM-ddTHH:mm:ss±HH:mm`: `+00:00`, never `Z`.
-        let synced_at = now.to_rfc3339_opts(SecondsFormat::Secs, false);
+        let synced_at = item::zoho_time(now);
         let mut warnings = warnings;
         if let Err(error) = self.write_back_success(&plan.product, &item_id, &synced_at, outcome).await {
             tracing::warn!(%error, "the item is in Xero but the CRM record could not be updated");
@@ -391,21 +357,20 @@ impl Engine {
 
     /// The ItemID of an accepted element, or Xero's messages on the fields they concern.
     fn accepted(&self, tenant: &str, result: Option<ItemResult>) -> Result<String, SyncError> {
-        let result = result.ok_or_else(|| SyncError::Unexpected {
-            service: "Xero",
-            detail: "the answer had no element for the item".into(),
-        })?;
-        if result.is_ok()
-            && let Some(item_id) = result.item_id
-        {
-            return Ok(item_id);
+        match item::element(result.as_ref(), &self.inner.fields) {
+            Element::Accepted(item_id) => Ok(item_id),
+            Element::Missing => Err(SyncError::Unexpected {
+                service: "Xero",
+                detail: "the answer had no element for the item".into(),
+            }),
+            Element::Rejected { issues, chart_changed } => {
+                if chart_changed {
+                    // The chart or the rates changed in Xero since we cached them: check against fresh lists.
+                    self.inner.xero.invalidate(tenant);
+                }
+                Err(SyncError::XeroRejected(issues))
+            }
         }
-        let issues = issues_from_xero(&result.messages, &self.inner.fields);
-        if issues.iter().any(|i| i.field == self.inner.fields.gl_account || i.field == self.inner.fields.tax_rate) {
-            // The chart or the rates changed in Xero since we cached them: check against fresh lists next time.
-            self.inner.xero.invalidate(tenant);
-        }
-        Err(SyncError::XeroRejected(issues))
     }
 
     async fn write_back_success(
@@ -415,25 +380,14 @@ impl Engine {
         synced_at: &str,
         outcome: SyncOutcome,
     ) -> Result<(), ZohoError> {
-        let fields = &self.inner.fields;
-        let status = outcome.sentence();
-        let mut values = Map::new();
-        values.insert(fields.item_id.clone(), json!(item_id));
-        values.insert(fields.last_synced.clone(), json!(synced_at));
-        values.insert(fields.sync_status.clone(), json!(status));
+        let values = item::success_values(&self.inner.fields, item_id, synced_at, outcome);
         let id = product.id.text().unwrap_or_default();
         self.inner.zoho.update_product(id, values, None).await.map(|_| ())
     }
 
     /// Best effort: the CRM shows why the last sync failed; the log has it regardless.
     async fn write_back_failure(&self, product_id: &str, messages: &[String]) {
-        let fields = &self.inner.fields;
-        let mut status = format!("Sync failed: {}", messages.join("; "));
-        if status.chars().count() > 255 {
-            status = status.chars().take(254).collect::<String>() + "…";
-        }
-        let mut values = Map::new();
-        values.insert(fields.sync_status.clone(), json!(status));
+        let values = item::failure_values(&self.inner.fields, &item::failure_status(messages));
         if let Err(error) = self.inner.zoho.update_product(product_id, values, None).await {
             tracing::warn!(%error, "could not write the sync failure back to the CRM");
         }
@@ -453,8 +407,30 @@ impl Engine {
     }
 }
 
-fn found(item: XeroItem) -> Existing {
-    Existing { item_id: item.item_id, code: item.code, last_hash: None }
+/// The button's [`Catalogue`]: the database and Xero, asked as the matching goes.
+struct Live<'a> {
+    store: &'a Store,
+    xero: &'a XeroClient,
+    tenant_id: &'a str,
+}
+
+impl Catalogue for Live<'_> {
+    async fn link(&self, product_id: &str) -> Result<Option<ItemLink>, SyncError> {
+        Ok(self.store.item_link(product_id, self.tenant_id).await?)
+    }
+
+    async fn item_by_id(&self, item_id: &str) -> Result<Option<XeroItem>, SyncError> {
+        Ok(self.xero.get_item(self.tenant_id, item_id).await?)
+    }
+
+    async fn item_by_code(&self, code: &str) -> Result<Option<XeroItem>, SyncError> {
+        let items = self.xero.items(self.tenant_id).await?;
+        Ok(items.into_iter().find(|i| same_name(&i.code, code)))
+    }
+
+    async fn owner(&self, item_id: &str) -> Result<Option<String>, SyncError> {
+        Ok(self.store.item_link_by_item(self.tenant_id, item_id).await?.map(|link| link.product_id))
+    }
 }
 
 fn log_outcome(outcome: SyncOutcome) -> LogOutcome {

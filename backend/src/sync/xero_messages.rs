@@ -4,7 +4,7 @@
 use shared::{FieldMap, Issue, IssueCode, fields};
 
 /// One issue per message, on the field the message names; a message naming none goes on no field (`""`).
-pub(super) fn issues_from_xero(messages: &[String], map: &FieldMap) -> Vec<Issue> {
+pub(crate) fn issues_from_xero(messages: &[String], map: &FieldMap) -> Vec<Issue> {
     messages.iter().map(|m| Issue::error(field_of(m, map), IssueCode::XeroRejected, m.clone())).collect()
 }
 

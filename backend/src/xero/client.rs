@@ -23,9 +23,11 @@ use crate::config::{ClientCredentials, XeroEndpoints};
 use crate::retry::RetryPolicy;
 
 /// Xero recommends batches of up to 50 elements (`../shared/reference/xero-api.md` §5).
-pub(super) const MAX_ITEMS_PER_CALL: usize = 50;
+pub const MAX_ITEMS_PER_CALL: usize = 50;
 /// Xero's limit on an `Idempotency-Key` (`../shared/reference/xero-api.md` §8).
 const MAX_IDEMPOTENCY_KEY_CHARS: usize = 128;
+/// The message of an item an answer had no element for (whether Xero saved it is unknown).
+pub const NO_ELEMENT: &str = "Xero returned no result for this item";
 /// 429s waited out in one call before giving up.
 const MAX_RATE_LIMIT_RETRIES: u32 = 5;
 const MAX_CONCURRENT_BACKOFF: Duration = Duration::from_secs(60);
@@ -337,7 +339,7 @@ impl XeroClient {
                 let returned: Vec<Value> = list_of(&answer, "Items")?;
                 Ok(match returned.first() {
                     Some(element) => ItemResult::from_element(&item.code, element),
-                    None => ItemResult::failed(&item.code, vec!["Xero returned no result for this item".into()]),
+                    None => ItemResult::failed(&item.code, vec![NO_ELEMENT.into()]),
                 })
             }
             StatusCode::BAD_REQUEST => Ok(ItemResult::failed(&item.code, validation_messages(&answer.value()))),
@@ -578,7 +580,7 @@ fn correlate(items: &[ItemPayload], returned: &[Value]) -> Vec<ItemResult> {
         .zip(chosen)
         .map(|(item, slot)| match slot.and_then(|j| returned.get(j)) {
             Some(element) => ItemResult::from_element(&item.code, element),
-            None => ItemResult::failed(&item.code, vec!["Xero returned no result for this item".into()]),
+            None => ItemResult::failed(&item.code, vec![NO_ELEMENT.into()]),
         })
         .collect()
 }

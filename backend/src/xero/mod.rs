@@ -9,7 +9,7 @@ mod limiter;
 mod tokens;
 mod types;
 
-pub use client::{XeroClient, XeroClientConfig, items_body};
+pub use client::{MAX_ITEMS_PER_CALL, NO_ELEMENT, XeroClient, XeroClientConfig, items_body};
 pub use error::XeroError;
 pub use limiter::{LimitStatus, LimiterConfig};
 pub use tokens::{MemoryVault, TokenSet, TokenVault, pkce_pair};

@@ -19,6 +19,8 @@ use crate::retry::RetryPolicy;
 /// Zoho's largest page, and the pages reachable by number before `page_token` takes over.
 const PER_PAGE: &str = "200";
 const NUMBERED_PAGES: u32 = 10;
+/// Records one update call may carry (Zoho's limit).
+pub const MAX_UPDATE_RECORDS: usize = 100;
 
 /// What a write-back did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,10 +88,46 @@ impl From<ZohoError> for Failure {
     }
 }
 
-struct Page {
-    records: Vec<Map<String, Value>>,
-    more: bool,
+/// Which page of a listing to read: by number (Zoho allows 1 to 10, the first 2,000 records), then by the
+/// `next_page_token` of the page before.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PageRef {
+    Number(u32),
+    Token(String),
+}
+
+impl PageRef {
+    pub const FIRST: PageRef = PageRef::Number(1);
+}
+
+/// One page of a listing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProductsPage {
+    pub records: Vec<Map<String, Value>>,
+    /// Zoho's `more_records`.
+    pub more: bool,
     next_token: Option<String>,
+}
+
+impl ProductsPage {
+    /// The page after `this` one, `None` at the end. Errors on an answer that claims more records but
+    /// gives none (which would loop forever) or no token past page 10.
+    pub fn next_page(&self, this: &PageRef) -> Result<Option<PageRef>, ZohoError> {
+        if !self.more {
+            return Ok(None);
+        }
+        if self.records.is_empty() {
+            return Err(unexpected_body(200, "more_records with an empty page"));
+        }
+        match this {
+            PageRef::Number(number) if *number < NUMBERED_PAGES => Ok(Some(PageRef::Number(number + 1))),
+            _ => self
+                .next_token
+                .clone()
+                .map(|token| Some(PageRef::Token(token)))
+                .ok_or_else(|| unexpected_body(200, "more_records without next_page_token")),
+        }
+    }
 }
 
 impl ZohoClient {
@@ -157,68 +195,62 @@ impl ZohoClient {
         since: Option<DateTime<FixedOffset>>,
         fields: &[&str],
     ) -> Result<Vec<Map<String, Value>>, ZohoError> {
+        let mut all = Vec::new();
+        let mut page = PageRef::FIRST;
+        loop {
+            let result = self.products_page(since, fields, &page).await?;
+            let next = result.next_page(&page)?;
+            all.extend(result.records);
+            match next {
+                Some(next) => page = next,
+                None => return Ok(all),
+            }
+        }
+    }
+
+    /// One page (200 records) of the products modified after `since` (all when `None`), oldest change
+    /// first (`sort_by=Modified_Time`). A bulk run reads page by page so it can checkpoint between pages;
+    /// [`ProductsPage::next_page`] names the page after this one.
+    pub async fn products_page(
+        &self,
+        since: Option<DateTime<FixedOffset>>,
+        fields: &[&str],
+        page: &PageRef,
+    ) -> Result<ProductsPage, ZohoError> {
         let mut headers = HeaderMap::new();
         if let Some(since) = since {
             headers.insert("If-Modified-Since", time_header(since)?);
         }
         let segments = ["crm", "v8", "Products"];
-        let mut all = Vec::new();
-        let mut page = 1;
-        let mut token: Option<String> = None;
-        loop {
-            let mut query = vec![
-                ("fields", fields.join(",")),
-                ("per_page", PER_PAGE.to_string()),
-                ("sort_by", "Modified_Time".to_string()),
-                ("sort_order", "asc".to_string()),
-            ];
-            match &token {
-                Some(token) => query.push(("page_token", token.clone())),
-                None => query.push(("page", page.to_string())),
-            }
-            let call = Call {
-                method: Method::GET,
-                segments: &segments,
-                query: &query,
-                headers: headers.clone(),
-                body: None,
-                essential: true,
-            };
-            let result = self
-                .run(&call, |reply| match reply.status {
-                    StatusCode::OK => {
-                        let info = reply.body.get("info");
-                        let flag = |key| info.and_then(|i| i.get(key));
-                        Ok(Page {
-                            records: records(&reply)?,
-                            more: flag("more_records").and_then(Value::as_bool).unwrap_or(false),
-                            next_token: flag("next_page_token").and_then(Value::as_str).map(str::to_string),
-                        })
-                    }
-                    // 304: nothing changed since `since`; 204: no records at all.
-                    StatusCode::NOT_MODIFIED | StatusCode::NO_CONTENT => {
-                        Ok(Page { records: Vec::new(), more: false, next_token: None })
-                    }
-                    _ => Err(failure(reply)),
-                })
-                .await?;
-            let empty = result.records.is_empty();
-            all.extend(result.records);
-            if !result.more {
-                return Ok(all);
-            }
-            // A page claiming more records while giving none would loop forever.
-            if empty {
-                return Err(unexpected_body(200, "more_records with an empty page"));
-            }
-            if token.is_none() && page < NUMBERED_PAGES {
-                page += 1;
-            } else {
-                token = Some(
-                    result.next_token.ok_or_else(|| unexpected_body(200, "more_records without next_page_token"))?,
-                );
-            }
+        let mut query = vec![
+            ("fields", fields.join(",")),
+            ("per_page", PER_PAGE.to_string()),
+            ("sort_by", "Modified_Time".to_string()),
+            ("sort_order", "asc".to_string()),
+        ];
+        match page {
+            PageRef::Token(token) => query.push(("page_token", token.clone())),
+            PageRef::Number(number) => query.push(("page", number.to_string())),
         }
+        let call =
+            Call { method: Method::GET, segments: &segments, query: &query, headers, body: None, essential: true };
+        self.run(&call, |reply| match reply.status {
+            StatusCode::OK => {
+                let info = reply.body.get("info");
+                let flag = |key| info.and_then(|i| i.get(key));
+                Ok(ProductsPage {
+                    records: records(&reply)?,
+                    more: flag("more_records").and_then(Value::as_bool).unwrap_or(false),
+                    next_token: flag("next_page_token").and_then(Value::as_str).map(str::to_string),
+                })
+            }
+            // 304: nothing changed since `since`; 204: no records at all.
+            StatusCode::NOT_MODIFIED | StatusCode::NO_CONTENT => {
+                Ok(ProductsPage { records: Vec::new(), more: false, next_token: None })
+            }
+            _ => Err(failure(reply)),
+        })
+        .await
     }
 
     /// The API names of the Products fields, `GET /crm/v8/settings/fields?module=Products` (scope
@@ -273,6 +305,55 @@ impl ZohoClient {
                 return Ok(UpdateOutcome::Conflict);
             }
             Err(failure(reply))
+        })
+        .await
+    }
+
+    /// Writes back several records in one `PUT /crm/v8/Products` (at most [`MAX_UPDATE_RECORDS`], Zoho's
+    /// limit), with workflows off as in [`update_body`]. Returns one result per record, in the order given;
+    /// a record Zoho refused is an `Err` in its place, while a failure of the whole call is the outer `Err`.
+    pub async fn update_products(
+        &self,
+        records: Vec<(String, Map<String, Value>)>,
+    ) -> Result<Vec<Result<UpdateOutcome, ZohoError>>, ZohoError> {
+        if records.len() > MAX_UPDATE_RECORDS {
+            return Err(ZohoError::Unexpected {
+                status: None,
+                code: "TOO_MANY_RECORDS".into(),
+                message: format!("at most {MAX_UPDATE_RECORDS} records per update, not {}", records.len()),
+            });
+        }
+        if records.is_empty() {
+            return Ok(Vec::new());
+        }
+        let count = records.len();
+        let data: Vec<Value> = records
+            .into_iter()
+            .map(|(id, mut fields)| {
+                fields.insert("id".into(), Value::String(id));
+                Value::Object(fields)
+            })
+            .collect();
+        let body = json!({"data": data, "trigger": []});
+        let segments = ["crm", "v8", "Products"];
+        let call = Call {
+            method: Method::PUT,
+            segments: &segments,
+            query: &[],
+            headers: HeaderMap::new(),
+            body: Some(&body),
+            essential: true,
+        };
+        self.run(&call, |reply| {
+            // 200, 207 and 400 carry a result per record, in the order sent; other errors are envelopes.
+            match reply.body.get("data").and_then(Value::as_array) {
+                Some(results) if results.len() == count => Ok(results.iter().map(record_result).collect()),
+                Some(_) => Err(Failure::Final(unexpected_body(
+                    reply.status.as_u16(),
+                    "the update answer has not one result per record",
+                ))),
+                None => Err(failure(reply)),
+            }
         })
         .await
     }

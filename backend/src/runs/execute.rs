@@ -635,6 +635,7 @@ impl<'a> Executor<'a> {
             };
             let mut to_log = None;
             let request_value;
+            let accepted_id;
             let rejected_issues;
             let code_issue;
             match &entry.kind {
@@ -688,6 +689,7 @@ impl<'a> Executor<'a> {
                             self.tally.link_writebacks += 1;
                         }
                         Element::Accepted(item_id) => {
+                            accepted_id = item_id.clone();
                             let link = ItemLink {
                                 product_id: entry.product_id.clone(),
                                 tenant_id: tenant.clone(),
@@ -699,6 +701,7 @@ impl<'a> Executor<'a> {
                             match write.link(&link).await {
                                 Ok(()) => {
                                     record.outcome = outcome;
+                                    record.item_id = Some(&accepted_id);
                                     record.writeback = Some(Writeback::Pending);
                                     let wire = wire_outcome(outcome);
                                     self.outcomes.insert(entry.product_id.clone(), wire);

@@ -9,7 +9,7 @@ use tracing_subscriber::EnvFilter;
 #[tokio::main]
 async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args_os().map(|arg| arg.to_string_lossy().into_owned()).collect();
-    if let Some(code) = backend::cli::run_cli(&args) {
+    if let Some(code) = backend::cli::run_cli(&args).await {
         return code;
     }
     tracing_subscriber::fmt()

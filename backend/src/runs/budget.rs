@@ -40,13 +40,16 @@ pub(crate) struct Wait {
 pub(crate) struct XeroBudget {
     reserve_percent: u8,
     day: Duration,
+    /// The organisation's daily limit when it is known rather than learned.
+    limit: Option<u32>,
     days: Mutex<HashMap<String, Day>>,
 }
 
 impl XeroBudget {
-    /// `day` is Xero's day (24 hours; shorter only against a simulator on a fast clock).
-    pub(crate) fn new(reserve_percent: u8, day: Duration) -> Self {
-        Self { reserve_percent, day, days: Mutex::new(HashMap::new()) }
+    /// `day` is Xero's day (24 hours; shorter only against a simulator on a fast clock); `limit` the daily
+    /// limit when known.
+    pub(crate) fn new(reserve_percent: u8, day: Duration, limit: Option<u32>) -> Self {
+        Self { reserve_percent, day, limit, days: Mutex::new(HashMap::new()) }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Day>> {
@@ -71,6 +74,9 @@ impl XeroBudget {
 
     /// The organisation's daily limit as far as we can tell.
     pub(crate) fn limit(&self, tenant_id: &str) -> u32 {
+        if let Some(limit) = self.limit {
+            return limit;
+        }
         let most = self.lock().get(&tenant_id.to_ascii_lowercase()).map_or(0, |d| d.most_remaining);
         STARTER_DAILY_LIMIT.max(most.saturating_add(1))
     }
@@ -81,9 +87,12 @@ impl XeroBudget {
         u32::try_from((limit * u64::from(self.reserve_percent)).div_ceil(100)).unwrap_or(u32::MAX)
     }
 
-    /// Calls left today as last reported, `None` before any answer.
+    /// Calls left today as last reported; `None` before any answer, and once the day it was reported in
+    /// has passed (the count is stale: the next answer tells).
     pub(crate) fn remaining(&self, tenant_id: &str) -> Option<u32> {
-        self.lock().get(&tenant_id.to_ascii_lowercase()).and_then(|d| d.last_remaining)
+        let day = self.lock().get(&tenant_id.to_ascii_lowercase()).copied()?;
+        let reset = day.opened_at? + TimeDelta::from_std(self.day).unwrap_or(TimeDelta::days(1));
+        day.last_remaining.filter(|_| Utc::now() < reset)
     }
 
     /// When the organisation's day resets, as estimated (see the module docs).
@@ -125,7 +134,7 @@ mod tests {
 
     #[test]
     fn the_reserve_is_a_share_of_the_limit_the_counts_reveal() {
-        let budget = XeroBudget::new(10, Duration::from_secs(86_400));
+        let budget = XeroBudget::new(10, Duration::from_secs(86_400), None);
         assert_eq!((budget.limit("T"), budget.reserve("T")), (1_000, 100), "Starter until Xero says more");
         assert!(budget.check("t", 50, 0).is_ok(), "nothing known yet: the first calls tell");
         budget.observe("t", status(4_990));
@@ -140,7 +149,7 @@ mod tests {
 
     #[test]
     fn a_count_going_up_is_a_reset() {
-        let budget = XeroBudget::new(10, Duration::from_secs(60));
+        let budget = XeroBudget::new(10, Duration::from_secs(60), None);
         budget.observe("t", status(10));
         let first = budget.reset_at("t");
         std::thread::sleep(Duration::from_millis(20));
@@ -148,7 +157,14 @@ mod tests {
         assert_eq!(budget.reset_at("t"), first, "the window is still the one first seen");
         budget.observe("t", status(999));
         assert!(budget.reset_at("t") > first, "it reset: a new window opened now");
-        let zero = XeroBudget::new(0, Duration::from_secs(60));
+        let short = XeroBudget::new(10, Duration::from_millis(30), Some(100));
+        short.observe("t", status(3));
+        assert!(short.check("t", 1, 0).is_err(), "down to the reserve");
+        std::thread::sleep(Duration::from_millis(40));
+        assert_eq!(short.remaining("t"), None, "the day passed: the count is stale");
+        assert!(short.check("t", 1, 0).is_ok(), "so the run tries, and the next answer tells");
+        let zero = XeroBudget::new(0, Duration::from_secs(60), Some(5));
+        assert_eq!(zero.limit("t"), 5, "a known limit is not learned");
         zero.observe("t", status(1));
         assert!(zero.check("t", 1, 0).is_ok(), "no reserve: every call may be used");
     }

@@ -20,10 +20,10 @@ use tokio_util::sync::CancellationToken;
 
 use super::product::{Chart, Decision, RunCatalogue, Sending, decide};
 use super::reader::{Checkpoint, Fetched, Read, ReadPlace, Reader, Source, modified_ms};
-use super::{Execution, Inner, lock, local_time};
+use super::{Execution, Inner, local_time, lock};
 use crate::store::{
-    BulkLogEntry, ConnectionStatus, EventLevel, ItemLink, Lease, ProductOutcome, ProductRecord, Run, RunEnd,
-    RunState, RunWindow, RunWrite, StoreError, SyncOutcome as LogOutcome, Writeback,
+    BulkLogEntry, ConnectionStatus, EventLevel, ItemLink, Lease, ProductOutcome, ProductRecord, Run, RunEnd, RunState,
+    RunWindow, RunWrite, StoreError, SyncOutcome as LogOutcome, Writeback,
 };
 use crate::sync::item::{self, Element};
 use crate::xero::{MAX_ITEMS_PER_CALL, XeroClient, XeroError};
@@ -340,7 +340,8 @@ impl<'a> Executor<'a> {
                 return match XeroProblem::of(error) {
                     Ok(problem) => self.xero_problem(problem).await.map(Some),
                     Err(other) => {
-                        let reason = format!("Xero answered the list of items unexpectedly ({})", crate::describe(&other));
+                        let reason =
+                            format!("Xero answered the list of items unexpectedly ({})", crate::describe(&other));
                         self.error_pause(&reason).await.map(Some)
                     }
                 };
@@ -540,20 +541,19 @@ impl<'a> Executor<'a> {
         };
         let modified = modified_ms(&record).and_then(DateTime::from_timestamp_millis);
         let kind = match &self.chart {
-            Some(chart) => {
-                match decide(&product_id, &product, fields, chart, &mut self.catalogue).await {
-                    Decision::NotForXero => settled(ProductOutcome::NotForXero, Vec::new(), None),
-                    Decision::Refused(issues) => settled(ProductOutcome::Refused, issues, None),
-                    Decision::Unchanged { item_id, issues } => {
-                        let echo = self.catalogue.link_state(&product_id).is_some_and(|s| {
-                            s.zoho_modified_time.is_some() && s.zoho_modified_time == modified
-                        });
-                        self.echoes += u64::from(echo);
-                        settled(ProductOutcome::Unchanged, issues, Some(item_id))
-                    }
-                    Decision::Send(sending) => Kind::Send(sending),
+            Some(chart) => match decide(&product_id, &product, fields, chart, &mut self.catalogue).await {
+                Decision::NotForXero => settled(ProductOutcome::NotForXero, Vec::new(), None),
+                Decision::Refused(issues) => settled(ProductOutcome::Refused, issues, None),
+                Decision::Unchanged { item_id, issues } => {
+                    let echo = self
+                        .catalogue
+                        .link_state(&product_id)
+                        .is_some_and(|s| s.zoho_modified_time.is_some() && s.zoho_modified_time == modified);
+                    self.echoes += u64::from(echo);
+                    settled(ProductOutcome::Unchanged, issues, Some(item_id))
                 }
-            }
+                Decision::Send(sending) => Kind::Send(sending),
+            },
             None => settled(ProductOutcome::Failed, Vec::new(), None),
         };
         Entry {
@@ -1018,6 +1018,8 @@ impl<'a> Executor<'a> {
     }
 
     async fn pause(&mut self, until: DateTime<Utc>, reason: &str) -> Result<Execution, Halt> {
+        // Never a pause that is over at once: that would be taken up again in a loop.
+        let until = until.max(Utc::now() + TimeDelta::milliseconds(100));
         let checkpoint = self.checkpoint.to_json();
         let mut write = self.write().await?;
         write.checkpoint(&checkpoint).await?;
@@ -1226,7 +1228,8 @@ impl SendJob {
                         };
                         let issues = crate::sync::issues_from_xero(&messages, &self.fields);
                         for (entry, _) in pending.drain(..) {
-                            sent.elements.insert(entry, Element::Rejected { issues: issues.clone(), chart_changed: false });
+                            sent.elements
+                                .insert(entry, Element::Rejected { issues: issues.clone(), chart_changed: false });
                         }
                     }
                 },

@@ -31,11 +31,11 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-pub use crate::store::{
-    EventLevel, ProductFilter, ProductOutcome, Run, RunCounters, RunEvent, RunProduct, RunState, RunTrigger,
-    RunWindow, SCHEDULE_HOURS, Schedule,
-};
 use crate::store::{ConnectionStatus, Lease, NewRun, Store, StoreError};
+pub use crate::store::{
+    EventLevel, ProductFilter, ProductOutcome, Run, RunCounters, RunEvent, RunProduct, RunState, RunTrigger, RunWindow,
+    SCHEDULE_HOURS, Schedule,
+};
 use crate::xero::XeroClient;
 use crate::zoho::ZohoClient;
 use budget::XeroBudget;
@@ -59,6 +59,9 @@ pub struct RunTuning {
     pub zoho_credit_wait: Duration,
     /// Overrides `XERO_SYNC_RUN_LEASE_SECS` (tests only).
     pub lease: Option<Duration>,
+    /// Xero's daily call limit per organisation when known; otherwise the larger of the Starter tier's
+    /// 1,000 and what Xero's remaining counts reveal (see `budget`).
+    pub xero_daily_limit: Option<u32>,
 }
 
 impl Default for RunTuning {
@@ -71,6 +74,7 @@ impl Default for RunTuning {
             error_backoff: Duration::from_secs(60),
             zoho_credit_wait: Duration::from_secs(3600),
             lease: None,
+            xero_daily_limit: None,
         }
     }
 }
@@ -230,7 +234,7 @@ impl Runs {
             xero,
             zoho,
             fields,
-            budget: XeroBudget::new(reserve_percent, tuning.xero_day),
+            budget: XeroBudget::new(reserve_percent, tuning.xero_day, tuning.xero_daily_limit),
             lease,
             tuning,
             owner: owner_name(),
@@ -300,7 +304,8 @@ impl Runs {
 
     async fn created(&self, run: &Run) {
         let kind = if run.dry_run { "Dry run" } else { "Run" };
-        let message = format!("{kind} of {} created by {} ({}).", run.window.describe(), run.actor, run.trigger.as_str());
+        let message =
+            format!("{kind} of {} created by {} ({}).", run.window.describe(), run.actor, run.trigger.as_str());
         if let Err(error) = self.inner.store.event(run.id, EventLevel::Info, &message).await {
             tracing::warn!(%error, run = run.id, "could not log a run's creation");
         }
@@ -397,7 +402,9 @@ impl Runs {
         let next_run_at = match &schedule_row {
             Some(s) => match schedule::due_slot(s, now, hour) {
                 // The slot under way has no run yet (another run is active, or the tick is to come).
-                Some(slot) if !store.runs(&tenant_id, 20, None).await?.iter().any(|r| r.schedule_slot == Some(slot)) => {
+                Some(slot)
+                    if !store.runs(&tenant_id, 20, None).await?.iter().any(|r| r.schedule_slot == Some(slot)) =>
+                {
                     Some(slot)
                 }
                 _ => schedule::next_slot(s, now, hour),

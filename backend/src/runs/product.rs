@@ -76,7 +76,9 @@ impl RunCatalogue {
             sales_details: None,
             updated_date_utc: None,
         };
-        self.items_by_code.values_mut().for_each(|items| items.retain(|i| !i.item_id.eq_ignore_ascii_case(&link.item_id)));
+        self.items_by_code
+            .values_mut()
+            .for_each(|items| items.retain(|i| !i.item_id.eq_ignore_ascii_case(&link.item_id)));
         self.add_item(item);
         self.claims.insert(key(&link.code), link.product_id.clone());
         self.links.insert(
@@ -117,7 +119,11 @@ impl Catalogue for RunCatalogue {
     }
 
     async fn item_by_code(&self, code: &str) -> Result<Option<XeroItem>, SyncError> {
-        Ok(self.items_by_code.get(&key(code)).and_then(|items| items.iter().find(|i| same_name(&i.code, code))).cloned())
+        Ok(self
+            .items_by_code
+            .get(&key(code))
+            .and_then(|items| items.iter().find(|i| same_name(&i.code, code)))
+            .cloned())
     }
 
     async fn owner(&self, item_id: &str) -> Result<Option<String>, SyncError> {
@@ -138,7 +144,10 @@ pub(crate) enum Decision {
     NotForXero,
     Refused(Vec<Issue>),
     /// The item holds exactly this already; `issues` are the rules' warnings.
-    Unchanged { item_id: String, issues: Vec<Issue> },
+    Unchanged {
+        item_id: String,
+        issues: Vec<Issue>,
+    },
     Send(Box<Sending>),
 }
 
@@ -196,7 +205,9 @@ pub(crate) async fn decide(
     let hash = payload.content_hash();
     catalogue.claim(&payload.code, product_id);
     match existing {
-        Some(existing) if existing.unchanged(&hash) => Decision::Unchanged { item_id: existing.item_id, issues: warnings },
+        Some(existing) if existing.unchanged(&hash) => {
+            Decision::Unchanged { item_id: existing.item_id, issues: warnings }
+        }
         existing => Decision::Send(Box::new(Sending { payload, hash, existing, issues: warnings })),
     }
 }

@@ -43,7 +43,8 @@ async fn wait(inner: &Inner) {
     tokio::select! {
         () = inner.stop.cancelled() => {}
         () = inner.wake.notified() => {}
-        () = tokio::time::sleep(inner.tuning.poll) => {}
+        // A short lease asks for quick takeovers: look at least twice per lease.
+        () = tokio::time::sleep(inner.tuning.poll.min(inner.lease / 2)) => {}
     }
 }
 

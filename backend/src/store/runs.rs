@@ -427,9 +427,9 @@ fn run_from_row(row: &SqliteRow) -> Result<Run, StoreError> {
         "all" => RunWindow::All,
         "last_days" => {
             let days: Option<i64> = row.try_get("window_days")?;
-            let days = days.and_then(|d| u32::try_from(d).ok()).ok_or_else(|| {
-                corrupt("sync_runs.window_days", "missing or out of range for last_days".into())
-            })?;
+            let days = days
+                .and_then(|d| u32::try_from(d).ok())
+                .ok_or_else(|| corrupt("sync_runs.window_days", "missing or out of range for last_days".into()))?;
             RunWindow::LastDays(days)
         }
         "products" => {
@@ -826,10 +826,11 @@ impl Store {
 
     /// A run's log, oldest first.
     pub async fn run_events(&self, run_id: i64) -> Result<Vec<RunEvent>, StoreError> {
-        let rows = sqlx::query("SELECT id, run_id, at, level, message FROM sync_run_events WHERE run_id = ? ORDER BY id")
-            .bind(run_id)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows =
+            sqlx::query("SELECT id, run_id, at, level, message FROM sync_run_events WHERE run_id = ? ORDER BY id")
+                .bind(run_id)
+                .fetch_all(&self.pool)
+                .await?;
         rows.iter()
             .map(|row| {
                 let level: String = row.try_get("level")?;
@@ -1159,12 +1160,10 @@ impl RunWrite {
 
     /// Gives the run back, queued, to be taken up from its checkpoint (a shutdown).
     pub async fn release(&mut self) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE sync_runs SET state = 'queued', lease_owner = NULL, lease_expires_at = NULL WHERE id = ?",
-        )
-        .bind(self.lease.run_id)
-        .execute(&mut *self.tx)
-        .await?;
+        sqlx::query("UPDATE sync_runs SET state = 'queued', lease_owner = NULL, lease_expires_at = NULL WHERE id = ?")
+            .bind(self.lease.run_id)
+            .execute(&mut *self.tx)
+            .await?;
         Ok(())
     }
 

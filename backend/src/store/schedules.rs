@@ -82,8 +82,6 @@ impl Store {
         .bind(by)
         .execute(&self.pool)
         .await?;
-        self.schedule(tenant_id)
-            .await?
-            .ok_or_else(|| StoreError::InvalidArgument("the schedule was not stored".into()))
+        self.schedule(tenant_id).await?.ok_or_else(|| StoreError::InvalidArgument("the schedule was not stored".into()))
     }
 }

@@ -104,7 +104,10 @@ pub(crate) enum Element {
     Accepted(String),
     /// Xero's messages, on the fields they concern. `chart_changed` when they blame the account or tax
     /// rate: the cached chart and rates are stale, so fetch them again.
-    Rejected { issues: Vec<Issue>, chart_changed: bool },
+    Rejected {
+        issues: Vec<Issue>,
+        chart_changed: bool,
+    },
     /// The answer had no element for the item: whether Xero saved it is unknown (sending it again is safe,
     /// since Xero matches the code).
     Missing,
@@ -132,7 +135,12 @@ pub(crate) fn zoho_time(time: DateTime<Utc>) -> String {
 }
 
 /// What a successful sync writes back to the CRM record: the ItemID, the time and the outcome.
-pub(crate) fn success_values(fields: &FieldMap, item_id: &str, synced_at: &str, outcome: SyncOutcome) -> Map<String, Value> {
+pub(crate) fn success_values(
+    fields: &FieldMap,
+    item_id: &str,
+    synced_at: &str,
+    outcome: SyncOutcome,
+) -> Map<String, Value> {
     let mut values = Map::new();
     values.insert(fields.item_id.clone(), json!(item_id));
     values.insert(fields.last_synced.clone(), json!(synced_at));

@@ -359,10 +359,9 @@ impl Engine {
     fn accepted(&self, tenant: &str, result: Option<ItemResult>) -> Result<String, SyncError> {
         match item::element(result.as_ref(), &self.inner.fields) {
             Element::Accepted(item_id) => Ok(item_id),
-            Element::Missing => Err(SyncError::Unexpected {
-                service: "Xero",
-                detail: "the answer had no element for the item".into(),
-            }),
+            Element::Missing => {
+                Err(SyncError::Unexpected { service: "Xero", detail: "the answer had no element for the item".into() })
+            }
             Element::Rejected { issues, chart_changed } => {
                 if chart_changed {
                     // The chart or the rates changed in Xero since we cached them: check against fresh lists.

@@ -5,6 +5,8 @@
 mod admin;
 mod api;
 mod bulk;
+mod bulk_processes;
+mod runs_store;
 mod store;
 mod support;
 mod xero_client;

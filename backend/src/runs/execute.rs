@@ -444,9 +444,16 @@ impl<'a> Executor<'a> {
             if cancel && stopping.is_none() {
                 stopping = Some(Stopping::Cancel);
             }
-            self.flush_writebacks(false).await?;
+            let zoho_refuses = matches!(stopping, Some(Stopping::Read(ZohoError::RateLimited { .. })));
+            if !zoho_refuses && let Some(limited) = self.flush_writebacks(false).await? {
+                stopping = Some(Stopping::Read(limited));
+            }
         }
-        self.flush_writebacks(true).await?;
+        if !matches!(stopping, Some(Stopping::Read(ZohoError::RateLimited { .. })))
+            && let Some(limited) = self.flush_writebacks(true).await?
+        {
+            stopping = Some(Stopping::Read(limited));
+        }
         match stopping {
             Some(Stopping::Shutdown) => {
                 let checkpoint = self.checkpoint.to_json();
@@ -795,8 +802,10 @@ impl<'a> Executor<'a> {
         Ok(cancel)
     }
 
-    /// Writes back to the CRM, 100 records a call: all that is queued, or only full calls' worth.
-    async fn flush_writebacks(&mut self, all: bool) -> Result<(), Halt> {
+    /// Writes back to the CRM, 100 records a call: all that is queued, or only full calls' worth. When Zoho
+    /// refuses more calls (its credits are spent), stops and returns that refusal: the run pauses, and the
+    /// links' write-backs stay owed (retried when it resumes).
+    async fn flush_writebacks(&mut self, all: bool) -> Result<Option<ZohoError>, Halt> {
         while self.writebacks.len() >= MAX_UPDATE_RECORDS || (all && !self.writebacks.is_empty()) {
             if self.halt.is_cancelled() {
                 return Err(Halt::LeaseLost);
@@ -805,7 +814,13 @@ impl<'a> Executor<'a> {
             let chunk: Vec<Queued> = self.writebacks.drain(..take).collect();
             let records = chunk.iter().map(|q| (q.product_id.clone(), q.values.clone())).collect();
             self.zoho_calls += 1;
-            let answer = self.inner.zoho.update_products(records).await;
+            let answer = match self.inner.zoho.update_products(records).await {
+                Err(limited @ ZohoError::RateLimited { .. }) => {
+                    self.writebacks.clear();
+                    return Ok(Some(limited));
+                }
+                answer => answer,
+            };
             let tenant = self.run.tenant_id.clone();
             let mut done = Vec::new();
             let mut failed = Vec::new();
@@ -864,14 +879,14 @@ impl<'a> Executor<'a> {
                 }
             }
         }
-        Ok(())
+        Ok(None)
     }
 
     /// Tries once more every write-back still owed for the organisation (this run's and earlier runs').
-    async fn retry_writebacks(&mut self) -> Result<(), Halt> {
+    async fn retry_writebacks(&mut self) -> Result<Option<ZohoError>, Halt> {
         let owed = self.inner.store.pending_writebacks(self.tenant(), 100_000).await?;
         if owed.is_empty() {
-            return Ok(());
+            return Ok(None);
         }
         let fields = &self.inner.fields;
         for state in owed {
@@ -885,11 +900,12 @@ impl<'a> Executor<'a> {
 
     /// The reading is done: last write-backs, the cursor, the end state.
     async fn end_of_reading(&mut self) -> Result<Execution, Halt> {
-        if !self.checkpoint.read_done {
-            self.checkpoint.read_done = true;
-        }
-        if !self.run.dry_run {
-            self.retry_writebacks().await?;
+        self.checkpoint.read_done = true;
+        if !self.run.dry_run
+            && let Some(limited) = self.retry_writebacks().await?
+        {
+            // Resumed, the run only writes back what is owed, then ends.
+            return self.zoho_problem(limited).await;
         }
         let counters = self.inner.store.run(self.run.id).await?.map(|r| r.counters).unwrap_or_default();
         let failed = counters.refused + counters.failed + self.failed_writebacks.len() as u64;

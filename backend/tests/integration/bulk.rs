@@ -426,7 +426,11 @@ async fn refused_message(app: &Bulk) -> String {
 
 /// Polls the run until `ready` holds (10 s at most).
 pub async fn wait_for(app: &Bulk, id: i64, ready: impl Fn(&Run) -> bool) -> Run {
-    let deadline = Instant::now() + Duration::from_secs(10);
+    wait_within(app, id, Duration::from_secs(10), ready).await
+}
+
+pub async fn wait_within(app: &Bulk, id: i64, limit: Duration, ready: impl Fn(&Run) -> bool) -> Run {
+    let deadline = Instant::now() + limit;
     loop {
         let run = app.runs().run(id).await.expect("store").expect("run");
         if ready(&run) {
@@ -640,4 +644,23 @@ async fn two_services_on_one_database_run_one_sync_and_one_run_per_schedule_slot
     assert!(scheduled.clone().all(|r| r.window == RunWindow::SinceLastRun && r.actor == "schedule"));
     second.shutdown();
     second.stopped().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spent_zoho_credits_pause_the_run_until_they_come_back() {
+    // Zoho's rolling day passes in 8.6 s; 6 credits a day do not cover the run's reads and write-backs.
+    let scale = 10_000.0;
+    let mut tuning = tuning(700, scale);
+    tuning.sandbox.zoho.limits.credits_per_day = 6;
+    let app = spawn(tuning).await;
+    let run = app.start(RunWindow::All, false).await;
+    // Zoho's 429 carries no Retry-After: the client tries it four times over 3.5 s before the run pauses.
+    let paused = wait_within(&app, run.id, Duration::from_secs(30), |r| r.state == RunState::Paused).await;
+    let message = paused.message.clone().unwrap_or_default();
+    assert!(message.contains("Zoho CRM refused more calls") && message.contains("resumes at"), "{message}");
+    let done = app.finish(run.id, Duration::from_secs(60)).await;
+    assert_eq!(done.state, RunState::Partial, "{done:?}");
+    app.assert_outcomes(&done).await;
+    app.assert_catalogue_synced().await;
+    assert_eq!(app.demo.server.store().pending_writebacks(&app.tenant(), 10).await.expect("owed").len(), 0);
 }

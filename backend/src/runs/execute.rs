@@ -31,6 +31,8 @@ use crate::zoho::{MAX_UPDATE_RECORDS, UpdateOutcome, ZohoError};
 
 /// Batches sent to Xero at once: Xero allows 5 calls in flight per organisation; one is left for the button.
 const BATCHES_IN_FLIGHT: usize = 4;
+/// Write-back calls to Zoho at once, while the batches go on.
+const WRITEBACKS_IN_FLIGHT: usize = 2;
 /// A batch commits after this many products even when few of them are sent, so progress stays visible.
 const MAX_PRODUCTS_PER_BATCH: usize = 400;
 /// Tries of one batch (each with its own Idempotency-Key) before the run pauses for Xero.
@@ -143,6 +145,12 @@ enum Stopping {
     Read(ZohoError),
 }
 
+/// A write-back call to Zoho under way.
+struct WritebackCall {
+    chunk: Vec<Queued>,
+    task: JoinHandle<Result<Vec<Result<UpdateOutcome, ZohoError>>, ZohoError>>,
+}
+
 /// A write-back waiting for the next update call.
 struct Queued {
     product_id: String,
@@ -231,6 +239,7 @@ struct Executor<'a> {
     read_error: Option<ZohoError>,
     read_done: bool,
     writebacks: Vec<Queued>,
+    writeback_calls: VecDeque<WritebackCall>,
     /// Products whose write-back failed in this run (the link is kept and the write-back owed).
     failed_writebacks: HashSet<String>,
     /// What this run did for the products it wrote, for their write-back status.
@@ -242,6 +251,15 @@ struct Executor<'a> {
     echoes: u64,
     notes: Vec<String>,
     tally: Tally,
+}
+
+impl Drop for Executor<'_> {
+    fn drop(&mut self) {
+        // An execution cut short leaves nothing running: owed write-backs are retried from the database.
+        for call in self.writeback_calls.drain(..) {
+            call.task.abort();
+        }
+    }
 }
 
 impl<'a> Executor<'a> {
@@ -260,6 +278,7 @@ impl<'a> Executor<'a> {
             read_error: None,
             read_done: false,
             writebacks: Vec::new(),
+            writeback_calls: VecDeque::new(),
             failed_writebacks: HashSet::new(),
             outcomes: HashMap::new(),
             xero_calls: 0,
@@ -802,84 +821,107 @@ impl<'a> Executor<'a> {
         Ok(cancel)
     }
 
-    /// Writes back to the CRM, 100 records a call: all that is queued, or only full calls' worth. When Zoho
-    /// refuses more calls (its credits are spent), stops and returns that refusal: the run pauses, and the
-    /// links' write-backs stay owed (retried when it resumes).
+    /// Writes back to the CRM, 100 records a call, two calls at a time while the run goes on: every call's
+    /// worth that is queued, or (`all`) everything, waiting for it. When Zoho refuses more calls (its
+    /// credits are spent), stops and returns that refusal: the run pauses, and the links' write-backs stay
+    /// owed (retried when it resumes).
     async fn flush_writebacks(&mut self, all: bool) -> Result<Option<ZohoError>, Halt> {
-        while self.writebacks.len() >= MAX_UPDATE_RECORDS || (all && !self.writebacks.is_empty()) {
+        loop {
             if self.halt.is_cancelled() {
                 return Err(Halt::LeaseLost);
             }
-            let take = self.writebacks.len().min(MAX_UPDATE_RECORDS);
-            let chunk: Vec<Queued> = self.writebacks.drain(..take).collect();
-            let records = chunk.iter().map(|q| (q.product_id.clone(), q.values.clone())).collect();
-            self.zoho_calls += 1;
-            let answer = match self.inner.zoho.update_products(records).await {
-                Err(limited @ ZohoError::RateLimited { .. }) => {
-                    self.writebacks.clear();
-                    return Ok(Some(limited));
+            while self.writeback_calls.len() < WRITEBACKS_IN_FLIGHT
+                && (self.writebacks.len() >= MAX_UPDATE_RECORDS || (all && !self.writebacks.is_empty()))
+            {
+                let take = self.writebacks.len().min(MAX_UPDATE_RECORDS);
+                let chunk: Vec<Queued> = self.writebacks.drain(..take).collect();
+                let records = chunk.iter().map(|q| (q.product_id.clone(), q.values.clone())).collect();
+                let zoho = self.inner.zoho.clone();
+                self.zoho_calls += 1;
+                let task = tokio::spawn(async move { zoho.update_products(records).await });
+                self.writeback_calls.push_back(WritebackCall { chunk, task });
+            }
+            let Some(call) = self.writeback_calls.front() else { return Ok(None) };
+            if !all && !call.task.is_finished() {
+                return Ok(None);
+            }
+            let Some(WritebackCall { chunk, task }) = self.writeback_calls.pop_front() else { return Ok(None) };
+            let answer = task.await.unwrap_or_else(|error| Err(ZohoError::Unavailable(error.to_string())));
+            if let Err(limited @ ZohoError::RateLimited { .. }) = answer {
+                self.writebacks.clear();
+                for call in self.writeback_calls.drain(..) {
+                    call.task.abort();
                 }
-                answer => answer,
-            };
-            let tenant = self.run.tenant_id.clone();
-            let mut done = Vec::new();
-            let mut failed = Vec::new();
-            match answer {
-                Ok(results) => {
-                    for (queued, result) in chunk.iter().zip(results) {
-                        match result {
-                            Ok(UpdateOutcome::Updated { modified_time }) => done.push((queued, modified_time.to_utc())),
-                            Ok(UpdateOutcome::Conflict) => {
-                                failed.push((queued, "the CRM record changed meanwhile".to_owned()));
-                            }
-                            Err(error) => failed.push((queued, crate::describe(&error))),
+                return Ok(Some(limited));
+            }
+            self.apply_writebacks(&chunk, answer).await?;
+        }
+    }
+
+    /// Records what Zoho answered to one write-back call.
+    async fn apply_writebacks(
+        &mut self,
+        chunk: &[Queued],
+        answer: Result<Vec<Result<UpdateOutcome, ZohoError>>, ZohoError>,
+    ) -> Result<(), Halt> {
+        let tenant = self.run.tenant_id.clone();
+        let mut done = Vec::new();
+        let mut failed = Vec::new();
+        match answer {
+            Ok(results) => {
+                for (queued, result) in chunk.iter().zip(results) {
+                    match result {
+                        Ok(UpdateOutcome::Updated { modified_time }) => done.push((queued, modified_time.to_utc())),
+                        Ok(UpdateOutcome::Conflict) => {
+                            failed.push((queued, "the CRM record changed meanwhile".to_owned()));
                         }
+                        Err(error) => failed.push((queued, crate::describe(&error))),
                     }
                 }
-                Err(error) => {
-                    let reason = crate::describe(&error);
-                    self.notes.push(format!(
-                        "Writing back to {} CRM records failed ({reason}); the links are kept, and the write-backs are \
-                         retried at the end of the run and by the next run.",
-                        chunk.len()
-                    ));
-                    failed.extend(chunk.iter().map(|q| (q, reason.clone())));
-                }
             }
-            for (_, modified) in &done {
-                let ms = modified.timestamp_millis();
-                self.checkpoint.stop_at = Some(self.checkpoint.stop_at.map_or(ms, |s| s.min(ms)));
-                if let Some(reader) = self.reader.as_mut() {
-                    reader.stop_at(ms);
-                }
-            }
-            let checkpoint = self.checkpoint.to_json();
-            let mut write = self.write().await?;
-            for (queued, modified) in &done {
-                if queued.link {
-                    write.writeback_done(&tenant, &queued.product_id, *modified).await?;
-                } else {
-                    write.product_writeback(&queued.product_id, Writeback::Done, None).await?;
-                }
-            }
-            for (queued, reason) in &failed {
-                write.product_writeback(&queued.product_id, Writeback::Failed, Some(reason)).await?;
-            }
-            write.checkpoint(&checkpoint).await?;
-            write.commit().await?;
-            for (queued, _) in &done {
-                self.failed_writebacks.remove(&queued.product_id);
-                if queued.link {
-                    self.catalogue.written_back(&queued.product_id);
-                }
-            }
-            for (queued, _) in failed {
-                if queued.link {
-                    self.failed_writebacks.insert(queued.product_id.clone());
-                }
+            Err(error) => {
+                let reason = crate::describe(&error);
+                self.notes.push(format!(
+                    "Writing back to {} CRM records failed ({reason}); the links are kept, and the write-backs are \
+                     retried at the end of the run and by the next run.",
+                    chunk.len()
+                ));
+                failed.extend(chunk.iter().map(|q| (q, reason.clone())));
             }
         }
-        Ok(None)
+        for (_, modified) in &done {
+            let ms = modified.timestamp_millis();
+            self.checkpoint.stop_at = Some(self.checkpoint.stop_at.map_or(ms, |s| s.min(ms)));
+            if let Some(reader) = self.reader.as_mut() {
+                reader.stop_at(ms);
+            }
+        }
+        let checkpoint = self.checkpoint.to_json();
+        let mut write = self.write().await?;
+        for (queued, modified) in &done {
+            if queued.link {
+                write.writeback_done(&tenant, &queued.product_id, *modified).await?;
+            } else {
+                write.product_writeback(&queued.product_id, Writeback::Done, None).await?;
+            }
+        }
+        for (queued, reason) in &failed {
+            write.product_writeback(&queued.product_id, Writeback::Failed, Some(reason)).await?;
+        }
+        write.checkpoint(&checkpoint).await?;
+        write.commit().await?;
+        for (queued, _) in &done {
+            self.failed_writebacks.remove(&queued.product_id);
+            if queued.link {
+                self.catalogue.written_back(&queued.product_id);
+            }
+        }
+        for (queued, _) in failed {
+            if queued.link {
+                self.failed_writebacks.insert(queued.product_id.clone());
+            }
+        }
+        Ok(())
     }
 
     /// Tries once more every write-back still owed for the organisation (this run's and earlier runs').

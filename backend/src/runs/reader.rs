@@ -18,7 +18,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use shared::FieldMap;
 
-use crate::zoho::{PageRef, ZohoClient, ZohoError};
+use tokio::task::JoinHandle;
+
+use crate::zoho::{PageRef, ProductsPage, ZohoClient, ZohoError};
 
 /// Where a run's reading stands, committed with each batch (`sync_runs.checkpoint`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -115,17 +117,29 @@ pub(crate) struct Reader {
     zoho: ZohoClient,
     fields: Vec<String>,
     source: Source,
-    /// The last record handed out (ahead of the committed checkpoint while batches are in flight).
-    read_position: Option<Position>,
-    read_at_position: HashSet<String>,
+    /// The last record put in the buffer, and the ids put there at its second: where the next page starts
+    /// (ahead of the records handed out, and further ahead of the committed checkpoint).
+    fetch_position: Option<Position>,
+    fetch_at_position: HashSet<String>,
     next_index: usize,
     stop_at: Option<i64>,
     buffer: VecDeque<Read>,
+    /// The next page, read ahead while the buffer is used, so Zoho's answer time overlaps Xero's.
+    ahead: Option<JoinHandle<Result<Ahead, ZohoError>>>,
+    /// The listing's last page is in the buffer.
+    ending: bool,
     exhausted: bool,
     /// Calls made and not yet counted by the run.
     calls: u64,
     /// Records Zoho sent that were not objects or had no readable id or time, skipped (for the run's log).
     pub(crate) unreadable: Vec<String>,
+}
+
+/// A page read ahead, with how it was asked for.
+struct Ahead {
+    since: Option<DateTime<FixedOffset>>,
+    page: PageRef,
+    result: ProductsPage,
 }
 
 /// `Modified_Time` of a record as milliseconds.
@@ -146,18 +160,28 @@ fn header_time(ms: i64) -> Option<DateTime<FixedOffset>> {
     DateTime::from_timestamp_millis(ms).map(|t| t.fixed_offset())
 }
 
+impl Drop for Reader {
+    fn drop(&mut self) {
+        if let Some(ahead) = self.ahead.take() {
+            ahead.abort();
+        }
+    }
+}
+
 impl Reader {
     pub(crate) fn new(zoho: ZohoClient, fields: &FieldMap, source: Source, checkpoint: &Checkpoint) -> Reader {
-        let read_at_position = checkpoint.at_position.iter().cloned().collect();
+        let fetch_at_position = checkpoint.at_position.iter().cloned().collect();
         Reader {
             zoho,
             fields: fields.read_fields().into_iter().map(str::to_owned).collect(),
             source,
-            read_position: checkpoint.position.clone(),
-            read_at_position,
+            fetch_position: checkpoint.position.clone(),
+            fetch_at_position,
             next_index: checkpoint.next_index,
             stop_at: checkpoint.stop_at,
             buffer: VecDeque::new(),
+            ahead: None,
+            ending: false,
             exhausted: checkpoint.read_done,
             calls: 0,
             unreadable: Vec::new(),
@@ -184,19 +208,15 @@ impl Reader {
                     // Sorted by time: everything after is at or past the stop too.
                     self.buffer.clear();
                     self.exhausted = true;
-                    return Ok(None);
-                }
-                if let ReadPlace::Keyset(position) = &read.place {
-                    if self.read_position.as_ref().is_some_and(|p| p.modified_ms == position.modified_ms) {
-                        self.read_at_position.insert(position.id.clone());
-                    } else {
-                        self.read_at_position = HashSet::from([position.id.clone()]);
+                    if let Some(ahead) = self.ahead.take() {
+                        ahead.abort();
                     }
-                    self.read_position = Some(position.clone());
+                    return Ok(None);
                 }
                 return Ok(Some(read));
             }
-            if self.exhausted {
+            if self.exhausted || self.ending {
+                self.exhausted = true;
                 return Ok(None);
             }
             match self.source.clone() {
@@ -224,25 +244,45 @@ impl Reader {
         Ok(())
     }
 
-    /// Reads on from the position: page 1 of the records modified since it, then the next pages only while
-    /// a page brings nothing new (more than 200 records at one second).
-    async fn fetch_page(&mut self, window_since: Option<DateTime<Utc>>) -> Result<(), ZohoError> {
-        let from_position = self.read_position.as_ref().and_then(|p| header_time(p.modified_ms - 1000));
-        let since = match (window_since.map(|t| t.fixed_offset()), from_position) {
+    /// Where the next page starts: the records modified since the last one put in the buffer (a second
+    /// before, since the header has whole seconds and Zoho's filter is "after"), within the window.
+    fn since(&self, window_since: Option<DateTime<Utc>>) -> Option<DateTime<FixedOffset>> {
+        let from_position = self.fetch_position.as_ref().and_then(|p| header_time(p.modified_ms - 1000));
+        match (window_since.map(|t| t.fixed_offset()), from_position) {
             (Some(a), Some(b)) => Some(a.max(b)),
             (a, b) => a.or(b),
-        };
-        let fields: Vec<&str> = self.fields.iter().map(String::as_str).collect();
-        let mut page = PageRef::FIRST;
+        }
+    }
+
+    fn read_ahead(&mut self, since: Option<DateTime<FixedOffset>>, page: PageRef) {
+        let zoho = self.zoho.clone();
+        let fields = self.fields.clone();
+        self.calls += 1;
+        self.ahead = Some(tokio::spawn(async move {
+            let names: Vec<&str> = fields.iter().map(String::as_str).collect();
+            let result = zoho.products_page(since, &names, &page).await?;
+            Ok(Ahead { since, page, result })
+        }));
+    }
+
+    /// Fills the buffer with the next records: the page read ahead, or page 1 from the position; the
+    /// following pages of the same listing only while a page brings nothing new (more than 200 records at
+    /// one second). Then reads the next page ahead.
+    async fn fetch_page(&mut self, window_since: Option<DateTime<Utc>>) -> Result<(), ZohoError> {
+        if self.ahead.is_none() {
+            self.read_ahead(self.since(window_since), PageRef::FIRST);
+        }
         loop {
-            self.calls += 1;
-            let result = self.zoho.products_page(since, &fields, &page).await?;
+            let Some(task) = self.ahead.take() else { return Ok(()) };
+            let Ahead { since, page, result } = task.await.unwrap_or_else(|error| {
+                Err(ZohoError::Unavailable(format!("reading a page of products failed: {error}")))
+            })?;
             let next = result.next_page(&page)?;
             let mut fresh = 0;
             for record in result.records {
                 let (Some(id), Some(ms)) = (record_id(&record), modified_ms(&record)) else {
                     self.unreadable.push(format!(
-                        "a record without a readable id or Modified_Time was skipped ({})",
+                        "A record without a readable id or Modified_Time was skipped ({}).",
                         record_id(&record).unwrap_or_else(|| "no id".into())
                     ));
                     continue;
@@ -251,27 +291,41 @@ impl Reader {
                     continue;
                 }
                 fresh += 1;
-                let place = ReadPlace::Keyset(Position { modified_ms: ms, id });
-                self.buffer.push_back(Read { place, record: Fetched::Record(record) });
+                if self.fetch_position.as_ref().is_some_and(|p| p.modified_ms == ms) {
+                    self.fetch_at_position.insert(id.clone());
+                } else {
+                    self.fetch_at_position = HashSet::from([id.clone()]);
+                }
+                let position = Position { modified_ms: ms, id };
+                self.fetch_position = Some(position.clone());
+                self.buffer.push_back(Read { place: ReadPlace::Keyset(position), record: Fetched::Record(record) });
             }
             match next {
-                _ if fresh > 0 => return Ok(()),
-                Some(next) => page = next,
                 None => {
-                    self.exhausted = true;
+                    self.exhausted_after_buffer();
+                    return Ok(());
+                }
+                // Nothing new on this page: the next page of the same listing.
+                Some(next) if fresh == 0 => self.read_ahead(since, next),
+                Some(_) => {
+                    self.read_ahead(self.since(window_since), PageRef::FIRST);
                     return Ok(());
                 }
             }
         }
     }
 
+    /// The listing ended: what is in the buffer is the last of it (a record saved from now on is the next
+    /// run's, since its `Modified_Time` is past this run's cursor).
+    fn exhausted_after_buffer(&mut self) {
+        self.ending = true;
+    }
+
     fn is_new(&self, ms: i64, id: &str) -> bool {
-        let queued = self.buffer.iter().any(|r| matches!(&r.place, ReadPlace::Keyset(p) if p.id == id));
-        match &self.read_position {
-            _ if queued => false,
+        match &self.fetch_position {
             None => true,
             Some(p) if ms > p.modified_ms => true,
-            Some(p) if ms == p.modified_ms => !self.read_at_position.contains(id),
+            Some(p) if ms == p.modified_ms => !self.fetch_at_position.contains(id),
             Some(_) => false,
         }
     }

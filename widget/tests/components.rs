@@ -622,6 +622,22 @@ async fn a_code_another_product_holds_is_shown_before_any_click_with_a_free_code
     assert_eq!(text(&root, "h1 + .code"), "Code WIRELESS-MOUSE-BLACK");
 }
 
+/// "Suggest a code" for a product without one fills the code the preview made from the name, free among
+/// the codes already in Xero (here `LAPTOP-STAND` is another item's).
+#[wasm_bindgen_test]
+async fn suggest_a_code_fills_the_free_code_the_preview_made_from_the_name() {
+    let mut record = mouse_pad();
+    record.insert("Product_Name".into(), json!("Laptop Stand"));
+    let missing = Issue::error("Product_Code", IssueCode::CodeMissing, "Enter a product code.");
+    let answer = json!({"record_id": "1", "issues": [missing], "payload": null,
+        "plan": {"outcome": "created", "suggested_code": "LAPTOP-STAND-2"}});
+    let root = render_after(record, vec![Action::Options(xero_lists()), preview(answer)]).await;
+    click(&root, "#suggest-code");
+    tick().await;
+    assert_eq!(text(&root, "h1 + .code"), "Code LAPTOP-STAND-2");
+    assert!(root.query_selector("#suggest-code").expect("query").is_none(), "the code is fine now");
+}
+
 fn synced_mouse() -> Map<String, Value> {
     let mut record = mouse_pad();
     record.insert("Product_Code".into(), json!("WM-100"));

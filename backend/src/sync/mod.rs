@@ -293,6 +293,12 @@ impl Engine {
                 (None, free)
             }
         };
+        // A code that needs fixing: one made from the name, free among Xero's items, for "Suggest a code".
+        let code_broken = issues.iter().any(|i| i.is_error() && i.field == fields::PRODUCT_CODE);
+        let suggested_code = match (suggested_code, product.name.text()) {
+            (None, Some(name)) if code_broken => self.free_code(product_id, &org.tenant_id, name).await?,
+            (suggested, _) => suggested,
+        };
         let blocked = issues.iter().any(Issue::is_error);
         let payload = report.payload(&product).filter(|_| !blocked).map(|mut p| {
             p.item_id = existing.as_ref().map(|e| e.item_id.clone());
@@ -364,8 +370,12 @@ impl Engine {
     /// item aside); `None` when the name has no letter or digit to make one from.
     pub(crate) async fn suggest_code(&self, product_id: &str, name: &str) -> Result<Option<String>, SyncError> {
         let tenant = self.tenant().await?;
-        let own = self.inner.store.item_link(product_id, &tenant.tenant_id).await?.map(|l| l.item_id);
-        let items = self.inner.xero.items(&tenant.tenant_id).await?;
+        self.free_code(product_id, &tenant.tenant_id, name).await
+    }
+
+    async fn free_code(&self, product_id: &str, tenant_id: &str, name: &str) -> Result<Option<String>, SyncError> {
+        let own = self.inner.store.item_link(product_id, tenant_id).await?.map(|l| l.item_id);
+        let items = self.inner.xero.items(tenant_id).await?;
         let taken: Vec<&str> =
             items.iter().filter(|i| own.as_deref() != Some(i.item_id.as_str())).map(|i| i.code.as_str()).collect();
         Ok(suggest_code(name, &taken))

@@ -302,6 +302,9 @@ async fn an_item_edited_in_xero_is_shown_and_kept_or_overwritten() {
 async fn a_suggested_code_is_free_in_xero() {
     let app = spawn().await;
     app.sandbox().xero.create_item(&app.tenant(), "laptop-stand", "Someone else's stand").expect("item");
+    // The preview of a product whose code needs fixing carries the same suggestion, for the widget.
+    assert_eq!(app.preview(products::NO_CODE).await["plan"]["suggested_code"], "LAPTOP-STAND-2");
+    assert_eq!(app.preview(products::WIRELESS_MOUSE).await["plan"].get("suggested_code"), None, "a good code");
     let token = app.session(products::NO_CODE).await;
     let path = |name: &str| format!("/api/products/{}/code-suggestion?name={name}", products::NO_CODE);
     let (status, body) = app.call(reqwest::Method::GET, &path("Laptop%20Stand"), Some(&token)).await;

@@ -387,7 +387,8 @@ async fn the_tax_field_is_a_group_of_checkboxes() {
         })
         .collect();
     assert_eq!(checked, [true, false]);
-    assert_eq!(text(&root, ".summary"), "Ready to sync to Xero.");
+    // Xero's lists have not arrived: the account and tax rate are not checked, so it is not "ready" yet.
+    assert_eq!(text(&root, ".summary"), "Checking the account and tax rate against Xero…");
 }
 
 #[wasm_bindgen_test]
@@ -712,6 +713,7 @@ async fn a_disconnected_xero_is_one_banner_sync_disabled_and_no_tick_it_could_no
     let sync = root.query_selector("#sync").expect("query").expect("sync");
     assert_eq!(sync.get_attribute("aria-disabled").as_deref(), Some("true"));
     assert_eq!(text(&root, "#sync-blocked"), "Xero must be reconnected before anything can be synced (see the top).");
+    assert_eq!(text(&root, ".summary"), "Not checked against Xero: see the note at the top.", "never “ready”");
     assert!(root.query_selector(".xero-gets").expect("query").is_none());
 
     // Once reconnected, "Check again" brings the lists and the preview, and the banner goes.

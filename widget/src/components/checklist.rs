@@ -45,6 +45,11 @@ pub(super) fn checklist(model: &Model, dispatch: &Callback<Action>) -> Html {
                     0 if model.server_issues.iter().any(|i| i.is_error()) => {
                         "Xero refused the last sync: see the item marked ✗, then try again.".to_owned()
                     }
+                    // Never "ready" for what could not be checked.
+                    0 if model.problem().is_some() => "Not checked against Xero: see the note at the top.".to_owned(),
+                    0 if Requirement::ALL.into_iter().any(|r| model.row_state(r) == RowState::Unchecked) => {
+                        "Checking the account and tax rate against Xero…".to_owned()
+                    }
                     0 => "Ready to sync to Xero.".to_owned(),
                     1 => "1 thing to fix before this product can go to Xero.".to_owned(),
                     n => format!("{n} things to fix before this product can go to Xero."),

@@ -65,6 +65,8 @@ pub struct DefaultsPage {
     pub rows: Vec<TaxRow>,
     /// CRM taxes no Xero rate was found for.
     pub unmapped: Vec<String>,
+    /// Stored mappings of taxes the CRM no longer lists: saving the form removes them.
+    pub stale: Vec<TaxMapping>,
     pub audit: Vec<SettingChange>,
 }
 
@@ -140,6 +142,12 @@ impl Defaults {
         let (lists, crm_taxes) = tokio::join!(self.lists(false), self.crm_taxes());
         let stored = store.org_defaults().await?;
         let audit = store.org_settings_audit(AUDIT_ROWS).await?;
+        let stale = match &crm_taxes {
+            Ok(crm_taxes) => {
+                stored.taxes.iter().filter(|m| !crm_taxes.iter().any(|t| same_name(t, &m.crm_tax))).cloned().collect()
+            }
+            Err(_) => Vec::new(),
+        };
         let (rows, unmapped) = match (&crm_taxes, &lists) {
             (Ok(crm_taxes), Ok(lists)) => rows(crm_taxes, &stored, &lists.tax_rates),
             // Without the CRM's taxes, or Xero's rates to propose from, the stored mapping alone.
@@ -152,7 +160,7 @@ impl Defaults {
                 (rows, Vec::new())
             }
         };
-        Ok(DefaultsPage { lists, crm_taxes_error: crm_taxes.err(), stored, rows, unmapped, audit })
+        Ok(DefaultsPage { lists, crm_taxes_error: crm_taxes.err(), stored, rows, unmapped, stale, audit })
     }
 
     /// Checks `form` against Xero's lists as they are now and the CRM's taxes, then stores and audits

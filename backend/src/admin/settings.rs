@@ -207,6 +207,13 @@ fn defaults_form(
                     }
                 }
             }
+            @if !page.stale.is_empty() {
+                p.warn {
+                    "The CRM no longer lists "
+                    (page.stale.iter().map(|m| format!("{} (mapped to {})", m.crm_tax, m.tax_type)).collect::<Vec<_>>().join(", "))
+                    "; saving removes their mapping."
+                }
+            }
             @if !page.unmapped.is_empty() {
                 p.warn {
                     "No Xero tax rate was found for " (page.unmapped.join(", "))

@@ -39,6 +39,7 @@ pub struct ItemState {
 }
 
 type LinkRow = (String, String, String, String, String, i64);
+type LinkStateRow = (String, String, String, String, String, i64, Option<String>);
 
 fn link((product_id, tenant_id, item_id, code, payload_hash, synced_at): LinkRow) -> Result<ItemLink, StoreError> {
     Ok(ItemLink {
@@ -83,7 +84,7 @@ impl Store {
         product_id: &str,
         tenant_id: &str,
     ) -> Result<Option<(ItemLink, Option<ItemState>)>, StoreError> {
-        let row: Option<(String, String, String, String, String, i64, Option<String>)> = sqlx::query_as(
+        let row: Option<LinkStateRow> = sqlx::query_as(
             "SELECT product_id, tenant_id, item_id, code, payload_hash, synced_at, xero_state
              FROM item_links WHERE product_id = ? AND tenant_id = ?",
         )

@@ -210,7 +210,7 @@ impl Existing {
 enum Match {
     /// No item yet: a sync creates one.
     New,
-    Existing(Existing),
+    Existing(Box<Existing>),
     /// Xero's item with the product's code belongs to another CRM product: `codes` are every item's, to
     /// find a free one.
     Taken {
@@ -285,7 +285,7 @@ impl Engine {
         let mut issues = report.issues.clone();
         let (existing, suggested_code) = match self.existing_item(product_id, &org.tenant_id, &product).await? {
             Match::New => (None, None),
-            Match::Existing(existing) => (Some(existing), None),
+            Match::Existing(existing) => (Some(*existing), None),
             Match::Taken { item, codes } => {
                 let taken: Vec<&str> = codes.iter().map(String::as_str).collect();
                 let free = product.name.text().and_then(|name| suggest_code(name, &taken));
@@ -332,19 +332,19 @@ impl Engine {
                 Some(_) => self.inner.xero.get_item(tenant_id, &link.item_id).await?,
                 None => None,
             };
-            return Ok(Match::Existing(Existing {
+            return Ok(Match::Existing(Box::new(Existing {
                 item_id: link.item_id,
                 code: link.code,
                 last_hash: Some(link.payload_hash),
                 synced_at: Some(link.synced_at),
                 state,
                 current,
-            }));
+            })));
         }
         if let Some(item_id) = product.xero_item_id.text()
             && let Some(item) = self.inner.xero.get_item(tenant_id, item_id).await?
         {
-            return Ok(Match::Existing(found(item)));
+            return Ok(Match::Existing(Box::new(found(item))));
         }
         let Some(code) = product.code.text() else { return Ok(Match::New) };
         let items = self.inner.xero.items(tenant_id).await?;
@@ -356,7 +356,7 @@ impl Engine {
             let codes = items.iter().map(|i| i.code.clone()).collect();
             return Ok(Match::Taken { item: item.clone(), codes });
         }
-        Ok(Match::Existing(found(item.clone())))
+        Ok(Match::Existing(Box::new(found(item.clone()))))
     }
 
     /// A dry run: the issues, the exact payload a sync would send now, and what it would do.

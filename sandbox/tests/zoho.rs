@@ -439,7 +439,7 @@ async fn listing_pages_with_page_then_page_token() {
     let times: Vec<&str> =
         newest.body["data"].as_array().expect("data").iter().map(|r| r["Modified_Time"].as_str().expect("t")).collect();
     assert!(times.windows(2).all(|w| w[0] >= w[1]), "{times:?}");
-    assert_eq!(newest.body["data"][0]["id"], products::NO_CODE_NO_GL_ACCOUNT);
+    assert_eq!(newest.body["data"][0]["id"], products::NO_XERO_FIELDS, "the last seeded is the newest");
 }
 
 #[tokio::test]

@@ -37,8 +37,24 @@ impl From<ClientAddr> for ClientKey {
 pub(crate) struct Throttle {
     limit: usize,
     window: Duration,
-    /// Each client's failures (and reservations) within the window, oldest first.
-    clients: Mutex<HashMap<ClientKey, VecDeque<Instant>>>,
+    clients: Mutex<HashMap<ClientKey, Record>>,
+}
+
+#[derive(Debug, Default)]
+struct Record {
+    /// Failures (and reservations) within the window, oldest first.
+    failures: VecDeque<Instant>,
+    /// Whether a refusal was reported since the client last got in: one log line per lock, not per request.
+    refusal_reported: bool,
+}
+
+/// Why an attempt was not let in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Refused {
+    /// How long until the client may try again.
+    pub(crate) wait: Duration,
+    /// The first refusal since the client last got in (worth a log line; the ones after are not).
+    pub(crate) first: bool,
 }
 
 impl Throttle {
@@ -46,7 +62,7 @@ impl Throttle {
         Arc::new(Self { limit: limit.max(1), window, clients: Mutex::new(HashMap::new()) })
     }
 
-    fn clients(&self) -> MutexGuard<'_, HashMap<ClientKey, VecDeque<Instant>>> {
+    fn clients(&self) -> MutexGuard<'_, HashMap<ClientKey, Record>> {
         self.clients.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -57,11 +73,12 @@ impl Throttle {
     }
 
     /// How long `client` stays refused, if it is.
-    pub(crate) fn locked_for(&self, client: ClientAddr, now: Instant) -> Option<Duration> {
+    #[cfg(test)]
+    fn locked_for(&self, client: ClientAddr, now: Instant) -> Option<Duration> {
         let mut clients = self.clients();
-        let failures = clients.get_mut(&client.into())?;
-        self.expire(failures, now);
-        self.wait(failures, now)
+        let record = clients.get_mut(&client.into())?;
+        self.expire(&mut record.failures, now);
+        self.wait(&record.failures, now)
     }
 
     /// With `limit` failures in the window, the wait until the oldest of them ages out.
@@ -73,28 +90,34 @@ impl Throttle {
         Some(self.window.saturating_sub(now.saturating_duration_since(oldest_counted)).max(Duration::from_secs(1)))
     }
 
-    /// Counts an attempt of `client` as failed unless it is refused already: `Err` is how long it must wait.
-    /// The attempt is counted from now; [`Reservation::give_back`] takes it back if it succeeds.
-    pub(crate) fn reserve(self: &Arc<Self>, client: ClientAddr, now: Instant) -> Result<Reservation, Duration> {
+    /// Counts an attempt of `client` as failed unless it is refused already. The attempt is counted from
+    /// now; [`Reservation::give_back`] takes it back if it succeeds.
+    pub(crate) fn reserve(self: &Arc<Self>, client: ClientAddr, now: Instant) -> Result<Reservation, Refused> {
         let key = ClientKey::from(client);
         let mut clients = self.clients();
         if !clients.contains_key(&key) && clients.len() >= MAX_CLIENTS {
             self.forget_stalest(&mut clients, now);
         }
-        let failures = clients.entry(key).or_default();
-        self.expire(failures, now);
-        if let Some(wait) = self.wait(failures, now) {
-            return Err(wait);
+        let record = clients.entry(key).or_default();
+        self.expire(&mut record.failures, now);
+        if let Some(wait) = self.wait(&record.failures, now) {
+            let first = !record.refusal_reported;
+            record.refusal_reported = true;
+            return Err(Refused { wait, first });
         }
-        failures.push_back(now);
+        record.refusal_reported = false;
+        record.failures.push_back(now);
         Ok(Reservation { throttle: Arc::clone(self), key, at: now })
     }
 
     /// Makes room for one client: first those whose failures all aged out, else the one failing longest ago.
-    fn forget_stalest(&self, clients: &mut HashMap<ClientKey, VecDeque<Instant>>, now: Instant) {
-        clients.retain(|_, failures| failures.back().is_some_and(|t| now.saturating_duration_since(*t) < self.window));
+    fn forget_stalest(&self, clients: &mut HashMap<ClientKey, Record>, now: Instant) {
+        clients.retain(|_, record| {
+            record.failures.back().is_some_and(|t| now.saturating_duration_since(*t) < self.window)
+        });
         if clients.len() >= MAX_CLIENTS
-            && let Some(stalest) = clients.iter().min_by_key(|(_, failures)| failures.back().copied()).map(|(k, _)| *k)
+            && let Some(stalest) =
+                clients.iter().min_by_key(|(_, record)| record.failures.back().copied()).map(|(k, _)| *k)
         {
             clients.remove(&stalest);
         }
@@ -119,11 +142,11 @@ impl Reservation {
     /// The attempt succeeded, or never got checked: it no longer counts.
     pub(crate) fn give_back(self) {
         let mut clients = self.throttle.clients();
-        if let Some(failures) = clients.get_mut(&self.key) {
-            if let Some(position) = failures.iter().rposition(|t| *t == self.at) {
-                failures.remove(position);
+        if let Some(record) = clients.get_mut(&self.key) {
+            if let Some(position) = record.failures.iter().rposition(|t| *t == self.at) {
+                record.failures.remove(position);
             }
-            if failures.is_empty() {
+            if record.failures.is_empty() {
                 clients.remove(&self.key);
             }
         }
@@ -146,11 +169,14 @@ mod tests {
         for i in 0..10 {
             assert!(throttle.reserve(pat, start + Duration::from_secs(i)).is_ok(), "attempt {i}");
         }
-        assert_eq!(throttle.reserve(pat, start + Duration::from_secs(10)).err(), Some(Duration::from_secs(50)));
+        let refused = throttle.reserve(pat, start + Duration::from_secs(10)).err();
+        assert_eq!(refused, Some(Refused { wait: Duration::from_secs(50), first: true }));
+        let again = throttle.reserve(pat, start + Duration::from_secs(11)).err();
+        assert_eq!(again, Some(Refused { wait: Duration::from_secs(49), first: false }), "reported once");
         assert!(throttle.locked_for(pat, start + Duration::from_secs(59)).is_some());
-        // The first failure ages out: one attempt more.
+        // The first failure ages out: one attempt more; the next lock is reported again.
         assert!(throttle.reserve(pat, start + Duration::from_secs(60)).is_ok());
-        assert!(throttle.reserve(pat, start + Duration::from_secs(60)).is_err());
+        assert!(throttle.reserve(pat, start + Duration::from_secs(60)).is_err_and(|refused| refused.first));
     }
 
     #[test]

@@ -50,18 +50,21 @@ impl WrongKeys {
 /// A wrong or missing key: logged with who sent it (never the key), and throttled per client address.
 fn wrong_key(wrong_keys: &WrongKeys, client: ClientAddr, why: &'static str) -> AppError {
     match wrong_keys.0.reserve(client, Instant::now()) {
+        // Dropped, the reservation stays counted: a wrong key is a failure.
         Ok(_counted) => {
             tracing::warn!(%client, why, "widget session refused: wrong API key");
-            if let Some(wait) = wrong_keys.0.locked_for(client, Instant::now()) {
-                tracing::warn!(%client, wait_secs = wait.as_secs(), "further wrong API keys from this address get 429");
-            }
             AppError::Unauthorized(format!("{why}."))
         }
-        Err(wait) => {
-            tracing::debug!(%client, "widget session refused: wrong API key, throttled");
+        Err(refused) => {
+            if refused.first {
+                let wait_secs = refused.wait.as_secs();
+                tracing::warn!(%client, wait_secs, "too many wrong API keys: this address gets 429 for a while");
+            } else {
+                tracing::debug!(%client, "widget session refused: wrong API key, throttled");
+            }
             AppError::RateLimited {
                 message: "Too many wrong API keys from this address; wait before trying again.".into(),
-                retry_after: Some(wait.as_secs().max(1)),
+                retry_after: Some(refused.wait.as_secs().max(1)),
             }
         }
     }

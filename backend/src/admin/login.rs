@@ -40,7 +40,7 @@ const FAILURE_DELAY: Duration = Duration::from_secs(1);
 const MAX_FAILURES: usize = 10;
 const LOCK_WINDOW: Duration = Duration::from_secs(60);
 /// Password checks running at once, at most: argon2 takes ~19 MiB and a thread for each.
-pub(crate) const CONCURRENT_CHECKS: usize = 2;
+const CONCURRENT_CHECKS: usize = 2;
 /// How long a login waits for a free check before it is answered 429 (the wait itself costs nothing).
 const CHECK_WAIT: Duration = Duration::from_secs(5);
 

@@ -108,9 +108,10 @@ impl SecurityHeaders {
 pub(crate) async fn apply(State(headers): State<SecurityHeaders>, mut response: Response) -> Response {
     let csp = headers.content_security_policy(response.extensions().get::<InlineScripts>());
     let map = response.headers_mut();
-    if let Ok(value) = HeaderValue::from_str(&csp) {
-        map.insert(header::CONTENT_SECURITY_POLICY, value);
-    }
+    // The settings are checked at start-up, so this cannot fail; if it did, nothing would be allowed.
+    let value =
+        HeaderValue::from_str(&csp).unwrap_or(HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"));
+    map.insert(header::CONTENT_SECURITY_POLICY, value);
     map.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     map.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     if headers.0.framing_denied {

@@ -55,8 +55,9 @@ async fn health() -> Json<Health> {
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// Answers a request still being worked on after `limit` (the widget's API with its error envelope). What
-/// the handler started on its own, a sync, carries on and is logged.
+/// Answers a request still being worked on after `limit` (the widget's API with its error envelope, which
+/// tower-http's `TimeoutLayer`, answering an empty body, would not give). What the handler started on its
+/// own, a sync, carries on and is logged.
 async fn request_deadline(State(limit): State<Duration>, request: Request, next: Next) -> Response {
     let api = request.uri().path().starts_with("/api/");
     match tokio::time::timeout(limit, next.run(request)).await {

@@ -139,3 +139,15 @@ pub(super) fn networks(var: &'static str, text: &str) -> Result<Vec<IpNet>, Conf
         })
         .collect()
 }
+
+/// Content-Security-Policy sources (`https://*.zoho.com 'self'`): visible ASCII, without the `;` and `,`
+/// that would end the directive or the policy; returned space-separated.
+pub(super) fn csp_sources(var: &'static str, text: &str) -> Result<String, ConfigError> {
+    let sources: Vec<&str> = text.split_whitespace().collect();
+    match sources.iter().find(|s| !s.bytes().all(|b| b.is_ascii_graphic() && b != b';' && b != b',')) {
+        Some(bad) => {
+            Err(invalid(var, format!("{bad:?} is not a Content-Security-Policy source like https://*.zoho.com")))
+        }
+        None => Ok(sources.join(" ")),
+    }
+}

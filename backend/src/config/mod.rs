@@ -20,8 +20,8 @@ use thiserror::Error;
 
 use crate::crypto::MasterKey;
 use checks::{
-    admin_hash, api_name, base_url, credentials, distinct_fields, https_unless_loopback, invalid, networks, seconds,
-    whole,
+    admin_hash, api_name, base_url, credentials, csp_sources, distinct_fields, https_unless_loopback, invalid,
+    networks, seconds, whole,
 };
 pub use data_centre::ZohoDc;
 pub use sources::FIELD_VARIABLES;
@@ -307,9 +307,10 @@ impl Settings {
                 Some(text) => base_url(ZOHO_SDK_URL, &text)?,
                 None => "https://live.zwidgets.com/js-sdk/1.2/ZohoEmbededAppSDK.min.js".to_owned(),
             },
-            frame_ancestors: get(FRAME_ANCESTORS)
-                .map(|text| text.split_whitespace().collect::<Vec<_>>().join(" "))
-                .unwrap_or_else(|| data_centre::ZOHO_CRM_ORIGINS.to_owned()),
+            frame_ancestors: match get(FRAME_ANCESTORS) {
+                Some(text) => csp_sources(FRAME_ANCESTORS, &text)?,
+                None => data_centre::ZOHO_CRM_ORIGINS.to_owned(),
+            },
             trusted_proxies: get(TRUSTED_PROXIES)
                 .map(|text| networks(TRUSTED_PROXIES, &text))
                 .transpose()?
@@ -529,6 +530,12 @@ mod tests {
         }
         for bad in ["0", "1.5", "many", "1000000"] {
             assert!(error(&[(MAX_CONNECTIONS, bad)]).starts_with("XERO_SYNC_MAX_CONNECTIONS:"), "{bad}");
+        }
+        let s = load(&[(FRAME_ANCESTORS, " https://*.zoho.com   'self' ")]).expect("sources");
+        assert_eq!(s.frame_ancestors, "https://*.zoho.com 'self'");
+        // A policy's separators would let the setting add directives of its own.
+        for bad in ["https://a.example; script-src *", "https://a.example,https://b.example", "https://é.example"] {
+            assert!(error(&[(FRAME_ANCESTORS, bad)]).starts_with("XERO_SYNC_FRAME_ANCESTORS:"), "{bad}");
         }
     }
 

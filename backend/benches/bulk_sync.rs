@@ -22,7 +22,7 @@ use sandbox::SandboxConfig;
 
 const PRODUCTS: usize = 10_000;
 /// Products the sandbox seeds on top of the generated ones.
-const SEEDED: usize = 19;
+const SEEDED: usize = 21;
 /// Simulated seconds per real second: Xero's minute lasts 12 s. Small enough that the engine's own work
 /// (real time, multiplied by this in simulated time) does not decide the rate on this shared machine;
 /// `BULK_SYNC_SCALE` sets another.

@@ -33,6 +33,7 @@ CREATE TABLE sync_runs (
     read_count INTEGER NOT NULL DEFAULT 0,
     not_for_xero INTEGER NOT NULL DEFAULT 0,
     unchanged INTEGER NOT NULL DEFAULT 0,
+    kept INTEGER NOT NULL DEFAULT 0,
     refused INTEGER NOT NULL DEFAULT 0,
     created INTEGER NOT NULL DEFAULT 0,
     updated INTEGER NOT NULL DEFAULT 0,
@@ -65,7 +66,7 @@ CREATE TABLE sync_run_products (
     name TEXT,
     code TEXT,
     outcome TEXT NOT NULL
-        CHECK (outcome IN ('not_for_xero', 'unchanged', 'refused', 'created', 'updated', 'failed')),
+        CHECK (outcome IN ('not_for_xero', 'unchanged', 'kept', 'refused', 'created', 'updated', 'failed')),
     item_id TEXT,
     -- JSON array of {field, code, severity, message}: our rules' and Xero's issues
     issues TEXT NOT NULL DEFAULT '[]',

@@ -1,5 +1,5 @@
 //! The admin pages: log in, connect Xero and Zoho, set up the CRM side (widget URL, Connection, API key),
-//! and read the sync log. Server-rendered HTML without scripts; every POST carries the session's CSRF
+//! read the sync log, and set the organisation's defaults (`settings`, with the audit trail). Server-rendered HTML without scripts; every POST carries the session's CSRF
 //! token ([`auth::AdminForm`]). The connections themselves are [`Connections`]' business: handlers here
 //! call it and render.
 //!
@@ -11,6 +11,7 @@
 mod auth;
 mod login;
 mod page;
+mod settings;
 mod xero;
 
 use std::sync::Arc;
@@ -18,18 +19,23 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::{FromRef, State};
 use axum::http::StatusCode;
+use axum::middleware::map_response_with_state;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use chrono::{DateTime, Utc};
 use maud::{Markup, html};
 use secrecy::ExposeSecret;
 use shared::wire::CONNECTION_NAME;
 
+use crate::address::TrustedProxies;
 use crate::config::{Mode, Settings};
 use crate::connections::{Connections, FieldCheck, Overview, ZOHO_SCOPES, ZohoCodeError};
-use crate::store::{ConnectionStatus, Store, SyncLogEntry};
+use crate::defaults::Defaults;
+use crate::headers::{self, SecurityHeaders};
+use crate::store::{ConnectionStatus, Store, SyncLogEntry, SyncTrigger};
 use auth::{Admin, AdminForm};
 pub(crate) use login::LoginState;
+pub use login::PasswordChecks;
 use page::{Failure, button, form, layout, respond};
 
 /// How many sync log rows the dashboard shows.
@@ -42,14 +48,17 @@ pub(crate) struct AdminState {
     pub(crate) mode: Mode,
     pub(crate) store: Store,
     pub(crate) connections: Connections,
+    pub(crate) defaults: Defaults,
     pub(crate) login: Arc<LoginState>,
 }
 
-/// `/admin/...`, and `/` sending a browser there, for any state holding an [`AdminState`].
-pub(crate) fn routes<S>() -> Router<S>
+/// `/admin/...`, and `/` sending a browser there, for any state holding an [`AdminState`]. Every response,
+/// a redirect's or a 404's included, carries the admin pages' security headers.
+pub(crate) fn routes<S>(settings: &Settings) -> Router<S>
 where
     S: Clone + Send + Sync + 'static,
     AdminState: FromRef<S>,
+    TrustedProxies: FromRef<S>,
 {
     Router::new()
         .route("/", get(|| async { Redirect::to("/admin") }))
@@ -63,6 +72,13 @@ where
         .route("/admin/xero/disconnect", post(xero::disconnect))
         .route("/admin/zoho/code", post(zoho_code))
         .route("/admin/api-key", post(rotate_api_key))
+        .route("/admin/settings", get(settings::show).post(settings::save))
+        .route("/admin/{*unknown}", any(not_found))
+        .layer(map_response_with_state(SecurityHeaders::admin(settings), headers::apply))
+}
+
+async fn not_found(State(state): State<AdminState>) -> Failure {
+    Failure::new(state.mode, StatusCode::NOT_FOUND, "Not found", "There is no such admin page.")
 }
 
 fn when(time: DateTime<Utc>) -> String {
@@ -238,7 +254,11 @@ fn log_table(entries: &[SyncLogEntry]) -> Markup {
                                 (e.product_id)
                             }
                         }
-                        td { (e.actor) }
+                        td {
+                            (e.actor)
+                            // The widget's user is the CRM's word, sent with the CRM Connection's key.
+                            @if e.trigger == SyncTrigger::Widget { br; span.muted { "reported by the CRM" } }
+                        }
                         td { (e.trigger.as_str()) }
                         td { (e.outcome.as_str()) }
                         td { (e.item_id.as_deref().unwrap_or("")) }

@@ -279,6 +279,13 @@ fn print_summary(run: &Run, left: Option<u32>, problems: &[RunProduct]) {
         "  {} read: {} {verb}created, {} {verb}updated, {} unchanged, {} not for Xero, {} refused, {} failed",
         c.read, c.created, c.updated, c.unchanged, c.not_for_xero, c.refused, c.failed
     );
+    if c.kept > 0 {
+        println!(
+            "  {} changed in Xero since their last sync: Xero's values kept, nothing written (sync them from the \
+             CRM record to choose)",
+            c.kept
+        );
+    }
     let left = left.map(|l| format!(" ({l} left today)")).unwrap_or_default();
     println!("  Xero calls {}{left}, Zoho calls {}", c.xero_calls, c.zoho_calls);
     if let Some(summary) = run.estimate.as_ref().and_then(|e| e["summary"].as_str()) {

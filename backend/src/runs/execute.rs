@@ -18,13 +18,14 @@ use shared::{CrmProduct, Issue, ItemPayload};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use super::product::{Chart, Decision, RunCatalogue, Sending, decide};
+use super::product::{Decision, RunCatalogue, Sending, decide};
 use super::reader::{Checkpoint, Fetched, Read, ReadPlace, Reader, Source, modified_ms};
 use super::{Execution, Inner, local_time, lock};
 use crate::store::{
-    BulkLogEntry, ConnectionStatus, EventLevel, ItemLink, Lease, ProductOutcome, ProductRecord, Run, RunEnd, RunState,
-    RunWindow, RunWrite, StoreError, SyncOutcome as LogOutcome, Writeback,
+    BulkLogEntry, ConnectionStatus, EventLevel, ItemLink, ItemState, Lease, ProductOutcome, ProductRecord, Run, RunEnd,
+    RunState, RunWindow, RunWrite, StoreError, SyncOutcome as LogOutcome, Writeback,
 };
+use crate::sync::Organisation;
 use crate::sync::item::{self, Element};
 use crate::xero::{MAX_ITEMS_PER_CALL, XeroClient, XeroError};
 use crate::zoho::{MAX_UPDATE_RECORDS, UpdateOutcome, ZohoError};
@@ -98,7 +99,14 @@ struct Entry {
 }
 
 enum Kind {
-    Settled { outcome: ProductOutcome, issues: Vec<Issue>, item_id: Option<String>, message: Option<String> },
+    /// `status`: what the CRM record's status should say when it is not the outcome's usual one.
+    Settled {
+        outcome: ProductOutcome,
+        issues: Vec<Issue>,
+        item_id: Option<String>,
+        message: Option<String>,
+        status: Option<String>,
+    },
     Send(Box<Sending>),
 }
 
@@ -234,7 +242,8 @@ struct Executor<'a> {
     halt: CancellationToken,
     checkpoint: Checkpoint,
     reader: Option<Reader>,
-    chart: Option<Chart>,
+    /// The organisation's lists and defaults, read once per execution.
+    org: Option<Organisation>,
     catalogue: RunCatalogue,
     read_error: Option<ZohoError>,
     read_done: bool,
@@ -242,8 +251,8 @@ struct Executor<'a> {
     writeback_calls: VecDeque<WritebackCall>,
     /// Products whose write-back failed in this run (the link is kept and the write-back owed).
     failed_writebacks: HashSet<String>,
-    /// What this run did for the products it wrote, for their write-back status.
-    outcomes: HashMap<String, WireOutcome>,
+    /// The CRM status of the products this run wrote, for their write-backs retried.
+    statuses: HashMap<String, String>,
     /// Calls not yet counted in the run's row.
     xero_calls: u64,
     zoho_calls: u64,
@@ -273,14 +282,14 @@ impl<'a> Executor<'a> {
             halt,
             checkpoint,
             reader: None,
-            chart: None,
+            org: None,
             catalogue: RunCatalogue::new(Vec::new(), Vec::new()),
             read_error: None,
             read_done: false,
             writebacks: Vec::new(),
             writeback_calls: VecDeque::new(),
             failed_writebacks: HashSet::new(),
-            outcomes: HashMap::new(),
+            statuses: HashMap::new(),
             xero_calls: 0,
             zoho_calls: 0,
             echoes: 0,
@@ -353,7 +362,7 @@ impl<'a> Executor<'a> {
         self.xero_calls += u64::from(LIST_READS);
         let lists = tokio::try_join!(xero.accounts(&tenant), xero.tax_rates(&tenant), xero.items(&tenant));
         self.inner.budget.observe(&tenant, xero.limits(&tenant));
-        let (accounts, tax_rates, items) = match lists {
+        let (_, _, items) = match lists {
             Ok(lists) => lists,
             Err(error) => {
                 return match XeroProblem::of(error) {
@@ -366,9 +375,19 @@ impl<'a> Executor<'a> {
                 };
             }
         };
+        // The lists just read, from the client's cache, with the organisation's defaults: what the button
+        // checks against too.
+        let org = match Organisation::load(store, xero, &tenant).await {
+            Ok(org) => org,
+            Err(crate::sync::SyncError::Store(error)) => return Err(error.into()),
+            Err(other) => {
+                let reason = format!("the organisation's lists could not be read ({})", crate::describe(&other));
+                return self.error_pause(&reason).await.map(Some);
+            }
+        };
         let links = store.link_states(&tenant).await?;
         self.catalogue = RunCatalogue::new(items, links);
-        self.chart = Some(Chart { accounts, tax_rates });
+        self.org = Some(org);
         Ok(None)
     }
 
@@ -552,6 +571,7 @@ impl<'a> Executor<'a> {
                         issues: Vec::new(),
                         item_id: None,
                         message: Some("The product no longer exists in the CRM.".into()),
+                        status: None,
                     },
                 };
             }
@@ -566,8 +586,8 @@ impl<'a> Executor<'a> {
             ReadPlace::Keyset(position) => position.id.clone(),
         };
         let modified = modified_ms(&record).and_then(DateTime::from_timestamp_millis);
-        let kind = match &self.chart {
-            Some(chart) => match decide(&product_id, &product, fields, chart, &mut self.catalogue).await {
+        let kind = match &self.org {
+            Some(org) => match decide(&product_id, &product, fields, org, &mut self.catalogue).await {
                 Decision::NotForXero => settled(ProductOutcome::NotForXero, Vec::new(), None),
                 Decision::Refused(issues) => settled(ProductOutcome::Refused, issues, None),
                 Decision::Unchanged { item_id, issues } => {
@@ -577,6 +597,20 @@ impl<'a> Executor<'a> {
                         .is_some_and(|s| s.zoho_modified_time.is_some() && s.zoho_modified_time == modified);
                     self.echoes += u64::from(echo);
                     settled(ProductOutcome::Unchanged, issues, Some(item_id))
+                }
+                Decision::Kept { item_id, fields, issues } => {
+                    let message = format!(
+                        "Changed in Xero since the last sync ({}): Xero's values were kept and nothing was written; \
+                         sync it from the CRM record to choose.",
+                        fields.join(", ")
+                    );
+                    Kind::Settled {
+                        outcome: ProductOutcome::Kept,
+                        issues,
+                        item_id: Some(item_id),
+                        message: Some(message),
+                        status: Some(item::kept_status(&fields)),
+                    }
                 }
                 Decision::Send(sending) => Kind::Send(sending),
             },
@@ -637,7 +671,7 @@ impl<'a> Executor<'a> {
         let actor = self.run.actor.clone();
         let now = Utc::now();
         let fields = self.inner.fields.clone();
-        let mut linked: Vec<ItemLink> = Vec::new();
+        let mut linked: Vec<(ItemLink, Option<ItemState>)> = Vec::new();
         let mut queue: Vec<Queued> = Vec::new();
         let mut places = Vec::with_capacity(batch.entries.len());
         let mut write = self.write().await?;
@@ -665,7 +699,7 @@ impl<'a> Executor<'a> {
             let rejected_issues;
             let code_issue;
             match &entry.kind {
-                Kind::Settled { outcome, issues, item_id, message } => {
+                Kind::Settled { outcome, issues, item_id, message, status } => {
                     record.outcome = *outcome;
                     record.issues = issues;
                     record.item_id = item_id.as_deref();
@@ -679,9 +713,20 @@ impl<'a> Executor<'a> {
                             if let (true, Some(state)) = (owed, state) {
                                 record.writeback = Some(Writeback::Pending);
                                 let synced = item::zoho_time(state.link.synced_at);
-                                let values =
-                                    item::success_values(&fields, &state.link.item_id, &synced, WireOutcome::Unchanged);
+                                let status = item::success_status(WireOutcome::Unchanged, None);
+                                let values = item::success_values(&fields, &state.link.item_id, &synced, &status);
                                 queue.push(Queued { product_id: entry.product_id.clone(), values, link: true });
+                            }
+                        }
+                        ProductOutcome::Kept => {
+                            let messages = messages_of(issues, message.as_deref());
+                            to_log = Some(log(LogOutcome::Unchanged, None, item_id.as_deref(), messages));
+                            if let Some(status) = status.as_deref()
+                                && entry.record_status.as_deref() != Some(status)
+                            {
+                                record.writeback = Some(Writeback::Pending);
+                                let values = item::status_values(&fields, status);
+                                queue.push(Queued { product_id: entry.product_id.clone(), values, link: false });
                             }
                         }
                         ProductOutcome::Refused | ProductOutcome::Failed => {
@@ -700,21 +745,24 @@ impl<'a> Executor<'a> {
                     record.request = Some(&request_value);
                     record.issues = &sending.issues;
                     let element = if dry {
-                        Element::Accepted(sending.existing.as_ref().map(|e| e.item_id.clone()).unwrap_or_default())
+                        Element::Accepted {
+                            item_id: sending.existing.as_ref().map(|e| e.item_id.clone()).unwrap_or_default(),
+                            state: None,
+                        }
                     } else {
                         sent.elements.remove(&index).unwrap_or(Element::Missing)
                     };
                     let outcome =
                         if sending.existing.is_some() { ProductOutcome::Updated } else { ProductOutcome::Created };
                     match element {
-                        Element::Accepted(item_id) if dry => {
+                        Element::Accepted { item_id, .. } if dry => {
                             record.outcome = outcome;
                             if !item_id.is_empty() {
                                 record.item_id = Some(sending.existing.as_ref().map_or("", |e| e.item_id.as_str()));
                             }
                             self.tally.link_writebacks += 1;
                         }
-                        Element::Accepted(item_id) => {
+                        Element::Accepted { item_id, state } => {
                             accepted_id = item_id.clone();
                             let link = ItemLink {
                                 product_id: entry.product_id.clone(),
@@ -724,25 +772,28 @@ impl<'a> Executor<'a> {
                                 payload_hash: sending.hash.clone(),
                                 synced_at: now,
                             };
-                            match write.link(&link).await {
+                            match write.link(&link, state.as_ref()).await {
                                 Ok(()) => {
                                     record.outcome = outcome;
                                     record.item_id = Some(&accepted_id);
                                     record.writeback = Some(Writeback::Pending);
-                                    let wire = wire_outcome(outcome);
-                                    self.outcomes.insert(entry.product_id.clone(), wire);
-                                    let values = item::success_values(&fields, &item_id, &item::zoho_time(now), wire);
+                                    let status = item::success_status(wire_outcome(outcome), sending.note.as_deref());
+                                    let values =
+                                        item::success_values(&fields, &item_id, &item::zoho_time(now), &status);
+                                    self.statuses.insert(entry.product_id.clone(), status);
                                     queue.push(Queued { product_id: entry.product_id.clone(), values, link: true });
+                                    let note = sending.note.as_deref().map(item::note_sentence);
                                     to_log = Some(log(
                                         log_outcome(outcome),
                                         Some(&request_value),
                                         Some(&item_id),
-                                        messages_of(&sending.issues, None),
+                                        messages_of(&sending.issues, note.as_deref()),
                                     ));
-                                    linked.push(link);
+                                    linked.push((link, state));
                                 }
                                 Err(StoreError::ItemLinkedElsewhere { product_id: owner, .. }) => {
-                                    code_issue = vec![item::code_in_use(&sending.payload.code, &owner)];
+                                    let owner = format!("{} (CRM product {owner})", sending.payload.code);
+                                    code_issue = vec![item::code_in_use(&owner, None)];
                                     record.outcome = ProductOutcome::Failed;
                                     record.issues = &code_issue;
                                     let messages = messages_of(&code_issue, None);
@@ -811,8 +862,8 @@ impl<'a> Executor<'a> {
         write.checkpoint(&self.checkpoint.to_json()).await?;
         let cancel = write.cancel_requested;
         write.commit().await?;
-        for link in &linked {
-            self.catalogue.linked(link);
+        for (link, state) in linked {
+            self.catalogue.linked(&link, state);
         }
         if !dry {
             self.writebacks.append(&mut queue);
@@ -932,9 +983,12 @@ impl<'a> Executor<'a> {
         }
         let fields = &self.inner.fields;
         for state in owed {
-            let outcome = self.outcomes.get(&state.link.product_id).copied().unwrap_or(WireOutcome::Unchanged);
+            let status = match self.statuses.get(&state.link.product_id) {
+                Some(status) => status.clone(),
+                None => item::success_status(WireOutcome::Unchanged, None),
+            };
             let synced = item::zoho_time(state.link.synced_at);
-            let values = item::success_values(fields, &state.link.item_id, &synced, outcome);
+            let values = item::success_values(fields, &state.link.item_id, &synced, &status);
             self.writebacks.push(Queued { product_id: state.link.product_id, values, link: true });
         }
         self.flush_writebacks(true).await
@@ -1173,7 +1227,7 @@ fn abort(in_flight: &mut VecDeque<InFlight>) {
 }
 
 fn settled(outcome: ProductOutcome, issues: Vec<Issue>, item_id: Option<String>) -> Kind {
-    Kind::Settled { outcome, issues, item_id, message: None }
+    Kind::Settled { outcome, issues, item_id, message: None, status: None }
 }
 
 fn messages_of(issues: &[Issue], message: Option<&str>) -> Vec<String> {
@@ -1186,7 +1240,7 @@ fn log_outcome(outcome: ProductOutcome) -> LogOutcome {
     match outcome {
         ProductOutcome::Created => LogOutcome::Created,
         ProductOutcome::Updated => LogOutcome::Updated,
-        ProductOutcome::Unchanged | ProductOutcome::NotForXero => LogOutcome::Unchanged,
+        ProductOutcome::Unchanged | ProductOutcome::Kept | ProductOutcome::NotForXero => LogOutcome::Unchanged,
         ProductOutcome::Refused => LogOutcome::Refused,
         ProductOutcome::Failed => LogOutcome::Failed,
     }
@@ -1204,7 +1258,7 @@ fn wire_outcome(outcome: ProductOutcome) -> WireOutcome {
 /// again would only echo the product into the next run).
 fn status_writeback(fields: &shared::FieldMap, entry: &Entry, messages: &[String]) -> Option<Map<String, Value>> {
     let status = item::failure_status(messages);
-    (entry.record_status.as_deref() != Some(status.as_str())).then(|| item::failure_values(fields, &status))
+    (entry.record_status.as_deref() != Some(status.as_str())).then(|| item::status_values(fields, &status))
 }
 
 fn partial_message(refused: u64, failed: u64, owed: usize) -> String {

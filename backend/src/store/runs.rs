@@ -18,7 +18,7 @@ use shared::Issue;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, Sqlite, Transaction};
 
-use super::{ItemLink, Store, StoreError, SyncOutcome, SyncTrigger, millis, optional_time, time};
+use super::{ItemLink, ItemState, Store, StoreError, SyncOutcome, SyncTrigger, millis, optional_time, time};
 
 /// Who started a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -156,6 +156,9 @@ pub enum ProductOutcome {
     NotForXero,
     /// The item already holds exactly this (content hash): no Xero call.
     Unchanged,
+    /// Someone changed the item in Xero since our last sync: Xero's values are kept and nothing is written
+    /// (the button shows both and lets a user overwrite them).
+    Kept,
     /// Our rules refused it (its issues say why); nothing was sent.
     Refused,
     Created,
@@ -165,9 +168,10 @@ pub enum ProductOutcome {
 }
 
 impl ProductOutcome {
-    pub const ALL: [ProductOutcome; 6] = [
+    pub const ALL: [ProductOutcome; 7] = [
         ProductOutcome::NotForXero,
         ProductOutcome::Unchanged,
+        ProductOutcome::Kept,
         ProductOutcome::Refused,
         ProductOutcome::Created,
         ProductOutcome::Updated,
@@ -178,6 +182,7 @@ impl ProductOutcome {
         match self {
             ProductOutcome::NotForXero => "not_for_xero",
             ProductOutcome::Unchanged => "unchanged",
+            ProductOutcome::Kept => "kept",
             ProductOutcome::Refused => "refused",
             ProductOutcome::Created => "created",
             ProductOutcome::Updated => "updated",
@@ -196,6 +201,8 @@ pub struct RunCounters {
     pub read: u64,
     pub not_for_xero: u64,
     pub unchanged: u64,
+    /// Edited in Xero since our last sync: kept, nothing written.
+    pub kept: u64,
     pub refused: u64,
     pub created: u64,
     pub updated: u64,
@@ -348,9 +355,11 @@ impl EventLevel {
 
 /// A link as the bulk runs see it: the link, the Modified_Time our last write-back gave the CRM record, and
 /// whether that write-back is still owed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct LinkState {
     pub link: ItemLink,
+    /// What Xero held of the item after our last write, when known (see [`ItemState`]).
+    pub xero_state: Option<ItemState>,
     pub zoho_modified_time: Option<DateTime<Utc>>,
     pub writeback_pending: bool,
 }
@@ -391,7 +400,7 @@ macro_rules! run_columns {
     () => {
         "id, tenant_id, trigger, actor, window_kind, window_days, product_ids, dry_run, state, message, resume_at, \
          cancel_requested, lease_owner, lease_expires_at, heartbeat_at, fence, window_since, checkpoint, read_count, \
-         not_for_xero, unchanged, refused, created, updated, failed, xero_calls, zoho_calls, estimate, \
+         not_for_xero, unchanged, kept, refused, created, updated, failed, xero_calls, zoho_calls, estimate, \
          schedule_slot, created_at, started_at, finished_at, updated_at"
     };
 }
@@ -466,6 +475,7 @@ fn run_from_row(row: &SqliteRow) -> Result<Run, StoreError> {
             read: count(row, "read_count")?,
             not_for_xero: count(row, "not_for_xero")?,
             unchanged: count(row, "unchanged")?,
+            kept: count(row, "kept")?,
             refused: count(row, "refused")?,
             created: count(row, "created")?,
             updated: count(row, "updated")?,
@@ -522,6 +532,11 @@ fn link_state_from_row(row: &SqliteRow) -> Result<LinkState, StoreError> {
             payload_hash: row.try_get("payload_hash")?,
             synced_at: time("item_links.synced_at", row.try_get("synced_at")?)?,
         },
+        xero_state: row
+            .try_get::<Option<String>, _>("xero_state")?
+            .map(|text| serde_json::from_str(&text))
+            .transpose()
+            .map_err(|e| corrupt("item_links.xero_state", e.to_string()))?,
         zoho_modified_time: optional_time("item_links.zoho_modified_time", row.try_get("zoho_modified_time")?)?,
         writeback_pending: row.try_get::<i64, _>("writeback_pending")? == 1,
     })
@@ -768,29 +783,38 @@ impl Store {
     pub async fn resume_run(&self, id: i64, by: &str) -> Result<Option<Run>, StoreError> {
         let Some(run) = self.run(id).await? else { return Ok(None) };
         let now = millis(Utc::now());
-        let result = sqlx::query(
+        let mut tx = self.pool.begin().await?;
+        let result = sqlx::query(concat!(
             "UPDATE sync_runs SET state = 'queued', resume_at = NULL, cancel_requested = 0, message = NULL,
                  finished_at = NULL, updated_at = ?
-             WHERE id = ? AND state IN ('paused', 'cancelled', 'failed')",
-        )
+             WHERE id = ? AND state IN ('paused', 'cancelled', 'failed') RETURNING ",
+            run_columns!()
+        ))
         .bind(now)
         .bind(id)
-        .execute(&self.pool)
+        .fetch_optional(&mut *tx)
         .await;
         match result {
-            Ok(done) if done.rows_affected() == 1 => {
-                self.event(id, EventLevel::Info, &format!("Resumed by {by}.")).await?;
+            // The run as resumed (a worker may take it up the moment this commits).
+            Ok(Some(row)) => {
+                let resumed = run_from_row(&row)?;
+                add_event(&mut tx, id, EventLevel::Info, &format!("Resumed by {by}.")).await?;
+                tx.commit().await?;
+                Ok(Some(resumed))
             }
-            Ok(_) => {}
+            Ok(None) => {
+                drop(tx);
+                self.run(id).await
+            }
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-                return match self.active_run(&run.tenant_id).await? {
+                drop(tx);
+                match self.active_run(&run.tenant_id).await? {
                     Some(active) => Err(StoreError::RunActive(Box::new(active))),
                     None => Err(StoreError::InvalidArgument("another run was active; try again".into())),
-                };
+                }
             }
-            Err(e) => return Err(e.into()),
+            Err(e) => Err(e.into()),
         }
-        self.run(id).await
     }
 
     /// Takes a running run away from its worker (an admin's "force release" of a run whose process is
@@ -870,7 +894,7 @@ impl Store {
     /// The organisation's item links with the bulk runs' state of each.
     pub async fn link_states(&self, tenant_id: &str) -> Result<Vec<LinkState>, StoreError> {
         let rows = sqlx::query(
-            "SELECT product_id, tenant_id, item_id, code, payload_hash, synced_at, zoho_modified_time,
+            "SELECT product_id, tenant_id, item_id, code, payload_hash, synced_at, xero_state, zoho_modified_time,
                  writeback_pending
              FROM item_links WHERE tenant_id = ?",
         )
@@ -883,7 +907,7 @@ impl Store {
     /// Links whose write-back to the CRM is still owed, oldest first.
     pub async fn pending_writebacks(&self, tenant_id: &str, limit: u32) -> Result<Vec<LinkState>, StoreError> {
         let rows = sqlx::query(
-            "SELECT product_id, tenant_id, item_id, code, payload_hash, synced_at, zoho_modified_time,
+            "SELECT product_id, tenant_id, item_id, code, payload_hash, synced_at, xero_state, zoho_modified_time,
                  writeback_pending
              FROM item_links WHERE tenant_id = ? AND writeback_pending = 1 ORDER BY synced_at, product_id LIMIT ?",
         )
@@ -960,7 +984,7 @@ pub struct RunWrite {
 
 impl RunWrite {
     /// Records a product's outcome in the run. A later read of the same product replaces it, except that
-    /// "unchanged" or "not for Xero" never hides an earlier "created" or "updated" of this run (our own
+    /// "unchanged", "kept" or "not for Xero" never hides an earlier "created" or "updated" of this run (our own
     /// write-back echoes the product back unchanged).
     pub async fn product(&mut self, product: &ProductRecord<'_>) -> Result<(), StoreError> {
         sqlx::query(concat!(
@@ -971,7 +995,7 @@ impl RunWrite {
                  code = excluded.code, outcome = excluded.outcome, item_id = excluded.item_id,
                  issues = excluded.issues, message = excluded.message, writeback = excluded.writeback, writeback_error = NULL,
                  request = excluded.request, modified_time = excluded.modified_time, at = excluded.at
-             WHERE NOT (excluded.outcome IN ('unchanged', 'not_for_xero')
+             WHERE NOT (excluded.outcome IN ('unchanged', 'kept', 'not_for_xero')
                         AND sync_run_products.outcome IN ('created', 'updated'))"
         ))
         .bind(self.lease.run_id)
@@ -992,9 +1016,12 @@ impl RunWrite {
         Ok(())
     }
 
-    /// Creates or updates a product's link, its write-back owed. Refused, without spoiling the transaction,
-    /// when the item is linked to another product ([`StoreError::ItemLinkedElsewhere`]).
-    pub async fn link(&mut self, link: &ItemLink) -> Result<(), StoreError> {
+    /// Creates or updates a product's link, its write-back owed, with what Xero answered it holds after the
+    /// write (`state`; unknown when `None`, as for [`Store::save_item_link`]). Refused, without spoiling the
+    /// transaction, when the item is linked to another product ([`StoreError::ItemLinkedElsewhere`]).
+    pub async fn link(&mut self, link: &ItemLink, state: Option<&ItemState>) -> Result<(), StoreError> {
+        let state =
+            state.map(serde_json::to_string).transpose().map_err(|e| StoreError::InvalidArgument(e.to_string()))?;
         let owner: Option<(String,)> =
             sqlx::query_as("SELECT product_id FROM item_links WHERE tenant_id = ? AND item_id = ? AND product_id <> ?")
                 .bind(&link.tenant_id)
@@ -1010,11 +1037,12 @@ impl RunWrite {
             });
         }
         sqlx::query(
-            "INSERT INTO item_links (product_id, tenant_id, item_id, code, payload_hash, synced_at, writeback_pending)
-             VALUES (?, ?, ?, ?, ?, ?, 1)
+            "INSERT INTO item_links (product_id, tenant_id, item_id, code, payload_hash, synced_at, xero_state,
+                 writeback_pending)
+             VALUES (?, ?, ?, ?, ?, ?, ?, 1)
              ON CONFLICT (product_id, tenant_id) DO UPDATE SET
                  item_id = excluded.item_id, code = excluded.code, payload_hash = excluded.payload_hash,
-                 synced_at = excluded.synced_at, writeback_pending = 1",
+                 synced_at = excluded.synced_at, xero_state = excluded.xero_state, writeback_pending = 1",
         )
         .bind(&link.product_id)
         .bind(&link.tenant_id)
@@ -1022,6 +1050,7 @@ impl RunWrite {
         .bind(&link.code)
         .bind(&link.payload_hash)
         .bind(millis(link.synced_at))
+        .bind(state)
         .execute(&mut *self.tx)
         .await?;
         Ok(())
@@ -1194,6 +1223,7 @@ impl RunWrite {
                  read_count = (SELECT COUNT(*) FROM sync_run_products WHERE run_id = ?1),
                  not_for_xero = (SELECT COUNT(*) FROM sync_run_products WHERE run_id = ?1 AND outcome = 'not_for_xero'),
                  unchanged = (SELECT COUNT(*) FROM sync_run_products WHERE run_id = ?1 AND outcome = 'unchanged'),
+                 kept = (SELECT COUNT(*) FROM sync_run_products WHERE run_id = ?1 AND outcome = 'kept'),
                  refused = (SELECT COUNT(*) FROM sync_run_products WHERE run_id = ?1 AND outcome = 'refused'),
                  created = (SELECT COUNT(*) FROM sync_run_products WHERE run_id = ?1 AND outcome = 'created'),
                  updated = (SELECT COUNT(*) FROM sync_run_products WHERE run_id = ?1 AND outcome = 'updated'),

@@ -6,8 +6,20 @@
 //! the stored link, then the ItemID written back to the CRM, then the Code (ignoring case) among Xero's
 //! items. Only when all three find nothing is an item created, and Xero's own Code uniqueness backs that
 //! up, so a retry after a crash between "Xero saved it" and "we stored the link" updates, never duplicates.
+//!
+//! Before writing it knows what only the server can (the preview's [`SyncPlan`]): whether it creates,
+//! updates or leaves the item, a code another product's item already holds (with a free one to use), and
+//! the fields someone changed in Xero since our last sync (`xero_edits`), which the user may keep.
+//!
+//! - `item`: matching a product to its item, reading Xero's answer and the CRM write-back: what the
+//!   button and the bulk runs ([`crate::runs`]) share.
+//! - `organisation`: the lists and defaults products are checked against, one home for every caller.
+//! - `xero_edits`: edits made in Xero since our last write.
+//! - `xero_messages`: Xero's validation messages on the CRM fields they concern.
 
 pub(crate) mod item;
+mod organisation;
+pub(crate) mod xero_edits;
 mod xero_messages;
 
 use std::sync::Arc;
@@ -15,19 +27,21 @@ use std::time::Duration;
 
 use chrono::{SecondsFormat, Utc};
 use serde_json::json;
-use shared::rules::same_name;
-use shared::wire::{HistoryEntry, PickLists, SyncOutcome, SyncResponse};
-use shared::{CrmProduct, FieldMap, Issue, ItemPayload};
+use shared::wire::{HistoryEntry, MatchedItem, PickLists, SyncOutcome, SyncPlan, SyncResponse, XeroEdit, XeroEdits};
+use shared::{CrmProduct, FieldMap, Issue, IssueCode, ItemPayload, Resolved, fields, suggest_code};
+use tokio::sync::OnceCell;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::store::{
-    ConnectionStatus, ItemLink, Store, StoreError, SyncOutcome as LogOutcome, SyncTrigger, XeroConnection,
+    ConnectionStatus, ItemLink, ItemState, Store, StoreError, SyncOutcome as LogOutcome, SyncTrigger, XeroConnection,
 };
 use crate::xero::{ItemResult, XeroClient, XeroError, XeroItem};
 use crate::zoho::{ZohoClient, ZohoError};
 
-use item::{Catalogue, Element, Existing, existing_item};
+use item::{Catalogue, Element, Existing, Match, code_in_use, item_label};
+pub(crate) use organisation::{Organisation, resolution_note};
+use xero_edits::{Names, state_of};
 pub(crate) use xero_messages::issues_from_xero;
 
 /// No sync runs longer: one that would is stopped (and can be retried), so a row still `running` well
@@ -42,11 +56,11 @@ pub(crate) const INTERRUPTED: &str = "The service stopped before this sync finis
 /// Why a sync or preview did not happen. Each variant tells the user what to do.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum SyncError {
-    #[error("Xero is not connected yet; an admin must connect it")]
+    #[error("Xero is not connected yet: your xero-sync admin connects it on the admin pages")]
     XeroNotConnected,
-    #[error("Xero needs to be reconnected by an admin: {0}")]
+    #[error("Xero must be reconnected by your xero-sync admin ({0})")]
     ReconnectNeeded(String),
-    #[error("Zoho CRM needs to be reconnected by an admin: {0}")]
+    #[error("Zoho CRM must be reconnected by your xero-sync admin ({0})")]
     ZohoReconnectNeeded(String),
     #[error("the product {0} does not exist in the CRM")]
     ProductNotFound(String),
@@ -118,6 +132,7 @@ pub(crate) struct Actor {
 pub(crate) struct Preview {
     pub(crate) issues: Vec<Issue>,
     pub(crate) payload: Option<ItemPayload>,
+    pub(crate) plan: SyncPlan,
 }
 
 /// Syncs products; cheap to clone. Each sync runs as a task of its own, so a caller that goes away (a closed
@@ -137,13 +152,44 @@ struct Inner {
     stop: CancellationToken,
 }
 
-/// What the engine knows before writing: the product, the checks, and the item it maps to, if any.
+/// What the engine knows before writing: the product, the checks, the item it maps to, if any, and what
+/// changed in Xero since our last sync.
 struct Plan {
     product: CrmProduct,
     issues: Vec<Issue>,
+    /// What a sync sends, when nothing blocks.
     payload: Option<ItemPayload>,
+    resolved: Option<Resolved>,
     tenant_id: String,
     existing: Option<Existing>,
+    /// A code free in Xero, when the product's is another product's item's.
+    suggested_code: Option<String>,
+    xero_edits: Vec<XeroEdit>,
+}
+
+impl Plan {
+    /// What a sync now would do, for the preview.
+    fn summary(&self) -> SyncPlan {
+        let outcome = match (&self.existing, &self.payload) {
+            (None, _) => SyncOutcome::Created,
+            (Some(existing), Some(payload))
+                if self.xero_edits.is_empty() && existing.unchanged(&payload.content_hash()) =>
+            {
+                SyncOutcome::Unchanged
+            }
+            (Some(_), _) => SyncOutcome::Updated,
+        };
+        SyncPlan {
+            outcome,
+            item: self.existing.as_ref().map(|e| MatchedItem {
+                item_id: e.item_id.clone(),
+                code: e.code.clone(),
+                last_synced: e.synced_at.map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true)),
+            }),
+            suggested_code: self.suggested_code.clone(),
+            xero_edits: self.xero_edits.clone(),
+        }
+    }
 }
 
 impl Engine {
@@ -180,19 +226,26 @@ impl Engine {
         }
     }
 
-    /// The organisation's chart and tax rates (cached, as the sync itself uses them) and CRM field names,
-    /// for the widget's rules and pick-lists.
-    pub(crate) async fn pick_lists(&self) -> Result<PickLists, SyncError> {
+    /// The connected organisation's lists and defaults: what every check runs against.
+    pub(crate) async fn organisation(&self) -> Result<Organisation, SyncError> {
         let tenant = self.tenant().await?;
-        let (accounts, rates) = tokio::try_join!(
-            self.inner.xero.accounts(&tenant.tenant_id),
-            self.inner.xero.tax_rates(&tenant.tenant_id)
-        )?;
-        Ok(PickLists { fields: self.inner.fields.clone(), accounts: accounts.to_vec(), tax_rates: rates.to_vec() })
+        Organisation::load(&self.inner.store, &self.inner.xero, &tenant.tenant_id).await
+    }
+
+    /// The organisation's chart and tax rates (cached, as the sync itself uses them), its defaults and the
+    /// CRM field names, for the widget's rules and pick-lists.
+    pub(crate) async fn pick_lists(&self) -> Result<PickLists, SyncError> {
+        let org = self.organisation().await?;
+        Ok(PickLists {
+            fields: self.inner.fields.clone(),
+            accounts: org.accounts.to_vec(),
+            tax_rates: org.tax_rates.to_vec(),
+            defaults: org.defaults,
+        })
     }
 
     async fn plan(&self, product_id: &str) -> Result<Plan, SyncError> {
-        let tenant = self.tenant().await?;
+        let org = self.organisation().await?;
         let fields = &self.inner.fields;
         let record = self
             .inner
@@ -201,63 +254,118 @@ impl Engine {
             .await?
             .ok_or_else(|| SyncError::ProductNotFound(product_id.to_owned()))?;
         let product = CrmProduct::from_object(&record, fields);
-        let (accounts, rates) = tokio::try_join!(
-            self.inner.xero.accounts(&tenant.tenant_id),
-            self.inner.xero.tax_rates(&tenant.tenant_id)
-        )?;
-        let report = item::check(&product, fields, &accounts, &rates);
-        let existing = self.existing_item(product_id, &tenant.tenant_id, &product).await?;
-        let payload = report.payload(&product).map(|mut p| {
+        let report = org.check(&product, fields);
+        let mut issues = report.issues.clone();
+        let live = Live {
+            store: &self.inner.store,
+            xero: &self.inner.xero,
+            tenant_id: &org.tenant_id,
+            items: OnceCell::new(),
+        };
+        let (existing, suggested_code) = match item::existing_item(product_id, &product, &live).await? {
+            Match::New => (None, None),
+            Match::Existing(existing) => (Some(*existing), None),
+            Match::Taken(item) => {
+                // Every item's code, from the list the match just read.
+                let items = live.items().await?;
+                let taken: Vec<&str> = items.iter().map(|i| i.code.as_str()).collect();
+                let free = product.name.text().and_then(|name| suggest_code(name, &taken));
+                issues.push(code_in_use(&item_label(item.name.as_deref(), &item.code), free.as_deref()));
+                (None, free)
+            }
+        };
+        // A code that needs fixing: one made from the name, free among Xero's items, for "Suggest a code".
+        let code_broken = issues.iter().any(|i| i.is_error() && i.field == fields::PRODUCT_CODE);
+        let suggested_code = match (suggested_code, product.name.text()) {
+            (None, Some(name)) if code_broken => self.free_code(product_id, &org.tenant_id, name).await?,
+            (suggested, _) => suggested,
+        };
+        let blocked = issues.iter().any(Issue::is_error);
+        let payload = report.payload(&product).filter(|_| !blocked).map(|mut p| {
             p.item_id = existing.as_ref().map(|e| e.item_id.clone());
             p
         });
-        Ok(Plan { product, issues: report.issues, payload, tenant_id: tenant.tenant_id, existing })
+        let names = Names { accounts: &org.accounts, tax_rates: &org.tax_rates };
+        let xero_edits = match (&existing, &payload) {
+            (Some(Existing { state: Some(before), current: Some(now), synced_at, .. }), Some(payload)) => {
+                xero_edits::xero_edits(before, now, payload, fields, &names, synced_at.unwrap_or_else(Utc::now))
+            }
+            _ => Vec::new(),
+        };
+        Ok(Plan {
+            product,
+            issues,
+            payload,
+            resolved: report.resolved,
+            tenant_id: org.tenant_id,
+            existing,
+            suggested_code,
+            xero_edits,
+        })
     }
 
-    /// Finds the product's item, asking the database and Xero as it goes ([`item::existing_item`]).
-    async fn existing_item(
-        &self,
-        product_id: &str,
-        tenant_id: &str,
-        product: &CrmProduct,
-    ) -> Result<Option<Existing>, SyncError> {
-        let live = Live { store: &self.inner.store, xero: &self.inner.xero, tenant_id };
-        existing_item(product_id, product, &live).await
-    }
-
-    /// A dry run: the issues and the exact payload a sync would send now.
+    /// A dry run: the issues, the exact payload a sync would send now, and what it would do.
     pub(crate) async fn preview(&self, product_id: &str) -> Result<Preview, SyncError> {
         let plan = self.plan(product_id).await?;
-        Ok(Preview { issues: plan.issues, payload: plan.payload })
+        let summary = plan.summary();
+        Ok(Preview { issues: plan.issues, payload: plan.payload, plan: summary })
     }
 
-    /// Syncs one product and writes the outcome back to the CRM and the log, in a task of its own.
-    pub(crate) async fn sync(&self, product_id: &str, actor: &Actor) -> Result<SyncResponse, SyncError> {
+    /// A code for the product made from `name`, free among the organisation's items (the product's own
+    /// item aside); `None` when the name has no letter or digit to make one from.
+    pub(crate) async fn suggest_code(&self, product_id: &str, name: &str) -> Result<Option<String>, SyncError> {
+        let tenant = self.tenant().await?;
+        self.free_code(product_id, &tenant.tenant_id, name).await
+    }
+
+    async fn free_code(&self, product_id: &str, tenant_id: &str, name: &str) -> Result<Option<String>, SyncError> {
+        let own = self.inner.store.item_link(product_id, tenant_id).await?.map(|l| l.item_id);
+        let items = self.inner.xero.items(tenant_id).await?;
+        let taken: Vec<&str> =
+            items.iter().filter(|i| own.as_deref() != Some(i.item_id.as_str())).map(|i| i.code.as_str()).collect();
+        Ok(suggest_code(name, &taken))
+    }
+
+    /// Syncs one product and writes the outcome back to the CRM and the log, in a task of its own. With
+    /// [`XeroEdits::Keep`] and fields changed in Xero since the last sync, nothing is written to Xero.
+    pub(crate) async fn sync(
+        &self,
+        product_id: &str,
+        actor: &Actor,
+        xero_edits: XeroEdits,
+    ) -> Result<SyncResponse, SyncError> {
         if self.inner.stop.is_cancelled() {
             return Err(SyncError::Interrupted);
         }
         let engine = self.clone();
         let (product_id, actor) = (product_id.to_owned(), actor.clone());
-        let task = self.inner.tasks.spawn(async move { engine.sync_logged(&product_id, &actor).await });
+        let task = self.inner.tasks.spawn(async move { engine.sync_logged(&product_id, &actor, xero_edits).await });
         task.await.unwrap_or_else(|error| {
             tracing::error!(%error, "a sync task failed");
             Err(SyncError::Interrupted)
         })
     }
 
-    async fn sync_logged(&self, product_id: &str, actor: &Actor) -> Result<SyncResponse, SyncError> {
+    async fn sync_logged(
+        &self,
+        product_id: &str,
+        actor: &Actor,
+        xero_edits: XeroEdits,
+    ) -> Result<SyncResponse, SyncError> {
         let store = &self.inner.store;
         let tenant = store.xero_connection().await?.map(|c| c.tenant_id);
         let run = store.begin_sync(product_id, tenant.as_deref(), &actor.name, actor.trigger).await?;
         let mut request = None;
-        let steps = self.sync_steps(product_id, &run, &mut request);
+        let mut notes = Vec::new();
+        let steps = self.sync_steps(product_id, &run, xero_edits, &mut request, &mut notes);
         let result = tokio::select! {
             result = tokio::time::timeout(SYNC_TIME_LIMIT, steps) => result.unwrap_or(Err(SyncError::TooSlow)),
             () = self.inner.stop.cancelled() => Err(SyncError::Interrupted),
         };
         match &result {
             Ok(done) => {
-                store.finish_sync(&run, log_outcome(done.outcome), Some(&done.item_id), request.as_ref(), &[]).await?;
+                let outcome = log_outcome(done.outcome);
+                store.finish_sync(&run, outcome, Some(&done.item_id), request.as_ref(), &notes).await?;
             }
             Err(error) => {
                 let (outcome, messages) = match error {
@@ -283,19 +391,28 @@ impl Engine {
         result
     }
 
-    /// Plans, then writes; `request` is what was (or would have been) sent to Xero, for the log.
+    /// Plans, then writes; `request` is what was (or would have been) sent to Xero and `notes` what the
+    /// log says of a success (defaults used, Xero's changes kept).
     async fn sync_steps(
         &self,
         product_id: &str,
         run: &str,
+        xero_edits: XeroEdits,
         request: &mut Option<serde_json::Value>,
+        notes: &mut Vec<String>,
     ) -> Result<SyncResponse, SyncError> {
         let plan = self.plan(product_id).await?;
         *request = plan.payload.as_ref().map(|p| json!(p));
-        self.write(&plan, run).await
+        self.write(&plan, run, xero_edits, notes).await
     }
 
-    async fn write(&self, plan: &Plan, run: &str) -> Result<SyncResponse, SyncError> {
+    async fn write(
+        &self,
+        plan: &Plan,
+        run: &str,
+        choice: XeroEdits,
+        notes: &mut Vec<String>,
+    ) -> Result<SyncResponse, SyncError> {
         let blocking: Vec<Issue> = plan.issues.iter().filter(|i| i.is_error()).cloned().collect();
         let Some(payload) = plan.payload.clone().filter(|_| blocking.is_empty()) else {
             return Err(SyncError::Refused(blocking));
@@ -304,9 +421,17 @@ impl Engine {
         let hash = payload.content_hash();
         let xero = &self.inner.xero;
         let tenant = plan.tenant_id.as_str();
+        let edited_in_xero = !plan.xero_edits.is_empty();
 
-        let (outcome, item_id) = match &plan.existing {
-            Some(existing) if existing.unchanged(&hash) => (SyncOutcome::Unchanged, existing.item_id.clone()),
+        let (outcome, item_id, state) = match &plan.existing {
+            Some(existing) if edited_in_xero && choice == XeroEdits::Keep => {
+                return self.keep_xeros(plan, existing, warnings, notes).await;
+            }
+            Some(existing) if !edited_in_xero && existing.unchanged(&hash) => {
+                // Nothing to send; what Xero holds now is the state to compare the next time with.
+                let state = existing.current.as_ref().map(state_of).or_else(|| existing.state.clone());
+                (SyncOutcome::Unchanged, existing.item_id.clone(), state)
+            }
             Some(existing) => {
                 let key = idempotency_key(run, &existing.item_id, &hash);
                 let result = if existing.renames_code(&payload.code) {
@@ -314,30 +439,43 @@ impl Engine {
                 } else {
                     xero.upsert_items(tenant, std::slice::from_ref(&payload), &key).await?.into_iter().next()
                 };
-                (SyncOutcome::Updated, self.accepted(tenant, result)?)
+                let (item_id, state) = self.accepted(tenant, result)?;
+                (SyncOutcome::Updated, item_id, state)
             }
             None => {
                 let key = idempotency_key(run, "new", &hash);
                 let result = xero.upsert_items(tenant, std::slice::from_ref(&payload), &key).await?.into_iter().next();
-                (SyncOutcome::Created, self.accepted(tenant, result)?)
+                let (item_id, state) = self.accepted(tenant, result)?;
+                (SyncOutcome::Created, item_id, state)
             }
         };
+        if edited_in_xero {
+            let fields: Vec<&str> =
+                plan.xero_edits.iter().map(|e| xero_edits::label(&e.field, &self.inner.fields)).collect();
+            notes.push(format!("Overwrote the changes made in Xero to {}.", fields.join(", ")));
+        }
+        let note = plan.resolved.as_ref().and_then(resolution_note);
+        if let Some(note) = &note {
+            notes.push(item::note_sentence(note));
+        }
 
         let now = Utc::now();
-        self.inner
-            .store
-            .save_item_link(&ItemLink {
-                product_id: plan.product.id.text().unwrap_or_default().to_owned(),
-                tenant_id: tenant.to_owned(),
-                item_id: item_id.clone(),
-                code: payload.code.clone(),
-                payload_hash: hash,
-                synced_at: now,
-            })
-            .await?;
+        let link = ItemLink {
+            product_id: plan.product.id.text().unwrap_or_default().to_owned(),
+            tenant_id: tenant.to_owned(),
+            item_id: item_id.clone(),
+            code: payload.code.clone(),
+            payload_hash: hash,
+            synced_at: now,
+        };
+        match &state {
+            Some(state) => self.inner.store.save_item_link_with_state(&link, state).await?,
+            None => self.inner.store.save_item_link(&link).await?,
+        }
         let synced_at = item::zoho_time(now);
         let mut warnings = warnings;
-        if let Err(error) = self.write_back_success(&plan.product, &item_id, &synced_at, outcome).await {
+        let status = item::success_status(outcome, note.as_deref());
+        if let Err(error) = self.write_back_success(&plan.product, &item_id, &synced_at, &status).await {
             tracing::warn!(%error, "the item is in Xero but the CRM record could not be updated");
             warnings.push(Issue::warning(
                 &self.inner.fields.item_id,
@@ -355,10 +493,47 @@ impl Engine {
         })
     }
 
-    /// The ItemID of an accepted element, or Xero's messages on the fields they concern.
-    fn accepted(&self, tenant: &str, result: Option<ItemResult>) -> Result<String, SyncError> {
+    /// "Keep Xero's": nothing is written to Xero; the log and the CRM's status say what was kept. The link
+    /// stays as it was, so the next preview still shows the difference until the user overwrites it or
+    /// the CRM and Xero agree again.
+    async fn keep_xeros(
+        &self,
+        plan: &Plan,
+        existing: &Existing,
+        warnings: Vec<Issue>,
+        notes: &mut Vec<String>,
+    ) -> Result<SyncResponse, SyncError> {
+        let fields: Vec<&str> =
+            plan.xero_edits.iter().map(|e| xero_edits::label(&e.field, &self.inner.fields)).collect();
+        notes.push(format!("Kept the changes made in Xero to {}; nothing was written to Xero.", fields.join(", ")));
+        let now = item::zoho_time(Utc::now());
+        let values = item::status_values(&self.inner.fields, &item::kept_status(&fields));
+        let id = plan.product.id.text().unwrap_or_default();
+        let mut warnings = warnings;
+        if let Err(error) = self.inner.zoho.update_product(id, values, None).await {
+            tracing::warn!(%error, "could not write the kept outcome back to the CRM");
+            warnings.push(Issue::warning(
+                &self.inner.fields.sync_status,
+                IssueCode::XeroRejected,
+                format!("Nothing was written to Xero, but the CRM record could not be updated ({error})."),
+            ));
+        }
+        let code = existing.current.as_ref().map_or_else(|| existing.code.clone(), |i| i.code.clone());
+        Ok(SyncResponse {
+            outcome: SyncOutcome::Kept,
+            item_id: existing.item_id.clone(),
+            code,
+            xero_url: shared::xero::item_url(&existing.item_id),
+            synced_at: now,
+            warnings,
+        })
+    }
+
+    /// The ItemID of an accepted element, with what Xero says it holds now, or Xero's messages on the
+    /// fields they concern.
+    fn accepted(&self, tenant: &str, result: Option<ItemResult>) -> Result<(String, Option<ItemState>), SyncError> {
         match item::element(result.as_ref(), &self.inner.fields) {
-            Element::Accepted(item_id) => Ok(item_id),
+            Element::Accepted { item_id, state } => Ok((item_id, state)),
             Element::Missing => {
                 Err(SyncError::Unexpected { service: "Xero", detail: "the answer had no element for the item".into() })
             }
@@ -372,21 +547,23 @@ impl Engine {
         }
     }
 
+    /// The ItemID, the time and the status (the outcome, and which values were the organisation's
+    /// defaults) on the CRM record.
     async fn write_back_success(
         &self,
         product: &CrmProduct,
         item_id: &str,
         synced_at: &str,
-        outcome: SyncOutcome,
+        status: &str,
     ) -> Result<(), ZohoError> {
-        let values = item::success_values(&self.inner.fields, item_id, synced_at, outcome);
+        let values = item::success_values(&self.inner.fields, item_id, synced_at, status);
         let id = product.id.text().unwrap_or_default();
         self.inner.zoho.update_product(id, values, None).await.map(|_| ())
     }
 
     /// Best effort: the CRM shows why the last sync failed; the log has it regardless.
     async fn write_back_failure(&self, product_id: &str, messages: &[String]) {
-        let values = item::failure_values(&self.inner.fields, &item::failure_status(messages));
+        let values = item::status_values(&self.inner.fields, &item::failure_status(messages));
         if let Err(error) = self.inner.zoho.update_product(product_id, values, None).await {
             tracing::warn!(%error, "could not write the sync failure back to the CRM");
         }
@@ -406,16 +583,29 @@ impl Engine {
     }
 }
 
-/// The button's [`Catalogue`]: the database and Xero, asked as the matching goes.
+/// The button's [`Catalogue`]: the database and Xero, asked as the matching goes (Xero's item list read at
+/// most once).
 struct Live<'a> {
     store: &'a Store,
     xero: &'a XeroClient,
     tenant_id: &'a str,
+    items: OnceCell<Vec<XeroItem>>,
+}
+
+impl Live<'_> {
+    async fn items(&self) -> Result<&[XeroItem], SyncError> {
+        let items = self.items.get_or_try_init(|| self.xero.items(self.tenant_id)).await?;
+        Ok(items)
+    }
 }
 
 impl Catalogue for Live<'_> {
-    async fn link(&self, product_id: &str) -> Result<Option<ItemLink>, SyncError> {
-        Ok(self.store.item_link(product_id, self.tenant_id).await?)
+    async fn link(&self, product_id: &str) -> Result<Option<(ItemLink, Option<ItemState>)>, SyncError> {
+        Ok(self.store.item_link_with_state(product_id, self.tenant_id).await?)
+    }
+
+    async fn current(&self, item_id: &str) -> Result<Option<XeroItem>, SyncError> {
+        Ok(self.xero.get_item(self.tenant_id, item_id).await?)
     }
 
     async fn item_by_id(&self, item_id: &str) -> Result<Option<XeroItem>, SyncError> {
@@ -423,8 +613,7 @@ impl Catalogue for Live<'_> {
     }
 
     async fn item_by_code(&self, code: &str) -> Result<Option<XeroItem>, SyncError> {
-        let items = self.xero.items(self.tenant_id).await?;
-        Ok(items.into_iter().find(|i| same_name(&i.code, code)))
+        Ok(self.items().await?.iter().find(|i| shared::rules::same_name(&i.code, code)).cloned())
     }
 
     async fn owner(&self, item_id: &str) -> Result<Option<String>, SyncError> {
@@ -436,7 +625,8 @@ fn log_outcome(outcome: SyncOutcome) -> LogOutcome {
     match outcome {
         SyncOutcome::Created => LogOutcome::Created,
         SyncOutcome::Updated => LogOutcome::Updated,
-        SyncOutcome::Unchanged => LogOutcome::Unchanged,
+        // Nothing was written to Xero either way; the log's message says which.
+        SyncOutcome::Unchanged | SyncOutcome::Kept => LogOutcome::Unchanged,
     }
 }
 

@@ -9,6 +9,6 @@ mod client;
 mod error;
 mod tokens;
 
-pub use client::{MAX_UPDATE_RECORDS, PageRef, ProductsPage, UpdateOutcome, ZohoClient, update_body};
+pub use client::{CrmField, MAX_UPDATE_RECORDS, PageRef, ProductsPage, UpdateOutcome, ZohoClient, update_body};
 pub use error::ZohoError;
 pub use tokens::{MemoryZohoVault, ZohoGrant, ZohoVault};

@@ -13,14 +13,14 @@ use backend::runs::{
 use backend::xero::{LimiterConfig, XeroClientConfig};
 use demo::{Demo, Tuning};
 use sandbox::SandboxConfig;
-use sandbox::xero::{Fault, FaultTarget, RateProblem};
+use sandbox::xero::{Fault, FaultTarget, ItemEdit, RateProblem};
 use sandbox::zoho::{ProductKind, products};
 use serde_json::Value;
 
 use crate::support::{TempDir, start_in};
 
 /// Products in the seeded catalogue, on top of which the generated ones come.
-const SEEDED: usize = 19;
+const SEEDED: usize = 21;
 
 /// What should become of a product.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -173,6 +173,10 @@ pub fn expectations(sandbox: &sandbox::Sandbox) -> HashMap<String, Expect> {
         (NEGATIVE_PRICE, refused("Unit_Price")),
         (FIVE_DECIMAL_PRICE, refused("Unit_Price")),
         (NO_CODE_NO_GL_ACCOUNT, refused("Product_Code")),
+        // A warning only (a "GST Free" CRM tax with a 10 % rate): synced.
+        (GST_FREE_AT_TEN_PERCENT, Expect::Item),
+        // No account and no rate, and the organisation has no defaults set.
+        (NO_XERO_FIELDS, refused(&fields.gl_account)),
     ] {
         expect.insert(id.to_owned(), fate);
     }
@@ -343,6 +347,74 @@ async fn a_full_run_creates_one_item_per_valid_product_then_incremental_runs_sen
         assert_eq!(item.and_then(|i| i.sales.unit_price), price, "{id}: the new price is in Xero");
     }
     assert_eq!(app.assert_catalogue_synced().await, valid, "still one item each");
+}
+
+/// The button's preview of a product, as the widget asks for it (an API-key session for the record).
+async fn preview(app: &Bulk, record_id: &str) -> Value {
+    use secrecy::ExposeSecret;
+    let http = reqwest::Client::new();
+    let url = &app.demo.server.url;
+    let session: Value = http
+        .post(format!("{url}/api/session"))
+        .header("x-api-key", app.demo.api_key.expose_secret())
+        .json(&serde_json::json!({"record_id": record_id, "user": "Olivia Nguyen"}))
+        .send()
+        .await
+        .and_then(reqwest::Response::error_for_status)
+        .expect("session")
+        .json()
+        .await
+        .expect("json");
+    let token = session["token"].as_str().expect("token");
+    let response = http.get(format!("{url}/api/products/{record_id}/preview")).bearer_auth(token).send().await;
+    response.and_then(reqwest::Response::error_for_status).expect("preview").json().await.expect("json")
+}
+
+/// Issue 15 in bulk: an item someone changed in Xero since our last sync is kept (a run never overwrites it
+/// unattended; the button lets a user choose), and a run's own writes keep the item's state with its link
+/// as the button's do, so the button sees no edit that was ours.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_item_changed_in_xero_is_kept_and_a_runs_own_writes_are_no_edit_to_the_button() {
+    let app = spawn(tuning(100, 100.0)).await;
+    app.run_to_end(RunWindow::All).await;
+    let expect = app.expectations();
+    let mut valid: Vec<&String> = expect.iter().filter(|(_, e)| **e == Expect::Item).map(|(id, _)| id).collect();
+    valid.sort();
+    let (changed_in_xero, crm_only) = (valid[0].clone(), valid[1].clone());
+    let (zoho, xero) = (&app.demo.sandbox.zoho, &app.demo.sandbox.xero);
+    let item_of = |id: &str| zoho.product(id).and_then(|r| r["Xero_Item_ID"].as_str().map(str::to_owned)).expect("id");
+    let in_xero = ItemEdit { unit_price: Some(999.5), ..ItemEdit::default() };
+    xero.edit_item(&app.tenant(), &item_of(&changed_in_xero), in_xero).expect("edited in Xero's web app");
+    for id in [&changed_in_xero, &crm_only] {
+        let price = zoho.product(id).and_then(|r| r["Unit_Price"].as_f64()).expect("price");
+        zoho.edit_product(id, serde_json::json!({"Unit_Price": price + 1.0})).expect("edited in the CRM");
+    }
+    xero.clear_calls();
+
+    let run = app.run_to_end(RunWindow::SinceLastRun).await;
+    let outcomes = app.outcomes(run.id).await;
+    let kept = &outcomes[&changed_in_xero];
+    assert_eq!(kept.outcome, ProductOutcome::Kept, "{kept:?}");
+    assert!(kept.message.as_deref().is_some_and(|m| m.contains("Unit Price")), "{kept:?}");
+    assert_eq!(outcomes[&crm_only].outcome, ProductOutcome::Updated);
+    assert_eq!((run.counters.kept, run.counters.updated), (1, 1), "{:?}", run.counters);
+    assert_eq!(app.xero_calls("POST", "/Items"), 1, "one batch, with the CRM-only change alone");
+    let item = app.items().into_iter().find(|i| i.item_id == item_of(&changed_in_xero)).expect("item");
+    assert_eq!(item.sales.unit_price, Some(999.5), "Xero's change is kept");
+    let status = zoho.product(&changed_in_xero).and_then(|r| r["Xero_Sync_Status"].as_str().map(str::to_owned));
+    assert!(status.as_deref().is_some_and(|s| s.contains("changed in Xero: Unit Price")), "{status:?}");
+    let log = app.demo.server.store().recent_log(1_000).await.expect("log");
+    let row = log.iter().find(|e| e.bulk_run_id == Some(run.id) && e.product_id == changed_in_xero).expect("logged");
+    assert!(row.messages.iter().any(|m| m.contains("Xero's values were kept")), "{row:?}");
+
+    // The run's own update is not an edit made in Xero: the button plans nothing for it.
+    let plan = &preview(&app, &crm_only).await["plan"];
+    assert_eq!(plan["outcome"], "unchanged", "{plan}");
+    assert!(plan["xero_edits"].as_array().is_none_or(Vec::is_empty), "{plan}");
+    // The one changed in Xero: the button shows the change, for a user to keep or overwrite.
+    let plan = &preview(&app, &changed_in_xero).await["plan"];
+    assert_eq!(plan["xero_edits"].as_array().map(Vec::len), Some(1), "{plan}");
+    assert_eq!(plan["xero_edits"][0]["xero_value"], "999.50", "{plan}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -179,7 +179,7 @@ async fn the_sync_command_runs_in_the_foreground_with_exit_codes_and_a_json_summ
     let summary: Value = serde_json::from_str(&stdout(&output)).expect("JSON on stdout");
     assert_eq!(summary["run"]["state"], "partial", "{summary}");
     assert_eq!(summary["run"]["trigger"], "cli");
-    assert_eq!(summary["run"]["counters"]["read"], 19);
+    assert_eq!(summary["run"]["counters"]["read"], 21);
     let listed = summary["refused_or_failed"].as_array().expect("list").len();
     assert_eq!(listed, broken.len(), "{summary}");
     let log = core.store.recent_log(100).await.expect("log");
@@ -192,7 +192,7 @@ async fn the_sync_command_runs_in_the_foreground_with_exit_codes_and_a_json_summ
     let output = prepared.cli(&["sync", "--all"]);
     assert_eq!(output.status.code(), Some(0), "{}\n{}", stdout(&output), stderr(&output));
     let text = stdout(&output);
-    assert!(text.contains("succeeded") && text.contains("19 read"), "{text}");
+    assert!(text.contains("succeeded") && text.contains("21 read"), "{text}");
 
     // Bad arguments, another run active, nothing connected: exit 2 with the reason.
     let output = prepared.cli(&["sync", "--all", "--days", "3"]);

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use backend::crypto::{Cipher, MasterKey};
 use backend::store::{
-    EventLevel, ItemLink, Lease, NewRun, ProductFilter, ProductOutcome, ProductRecord, Run, RunEnd, RunState,
-    RunTrigger, RunWindow, Store, StoreError,
+    EventLevel, ItemLink, ItemState, Lease, NewRun, ProductFilter, ProductOutcome, ProductRecord, Run, RunEnd,
+    RunState, RunTrigger, RunWindow, Store, StoreError,
 };
 use chrono::{TimeDelta, Utc};
 
@@ -119,7 +119,7 @@ async fn a_batch_commits_whole_or_not_at_all() {
     };
     // Dropped before its commit (a crash mid-batch): nothing of it is there.
     let mut write = a.run_write(&lease, Duration::from_secs(60)).await.expect("write");
-    write.link(&link("p1", "i1")).await.expect("link");
+    write.link(&link("p1", "i1"), None).await.expect("link");
     write.product(&record("p1", 0, ProductOutcome::Created)).await.expect("product");
     write.checkpoint(&serde_json::json!({"next_seq": 1})).await.expect("checkpoint");
     drop(write);
@@ -127,10 +127,13 @@ async fn a_batch_commits_whole_or_not_at_all() {
     assert_eq!(a.run(run.id).await.expect("run").expect("run").checkpoint, serde_json::json!({}));
 
     let mut write = a.run_write(&lease, Duration::from_secs(60)).await.expect("write");
-    write.link(&link("p1", "i1")).await.expect("link");
+    // A link made by a run keeps what Xero answered it holds, as the button's does (edits made in Xero
+    // since are told from it).
+    let state = ItemState { code: "P1".into(), unit_price: Some(12.5), ..ItemState::default() };
+    write.link(&link("p1", "i1"), Some(&state)).await.expect("link");
     // An item another product holds is refused without spoiling the transaction.
-    write.link(&link("p0", "i0")).await.expect("p0");
-    assert!(matches!(write.link(&link("p2", "i0")).await, Err(StoreError::ItemLinkedElsewhere { .. })));
+    write.link(&link("p0", "i0"), None).await.expect("p0");
+    assert!(matches!(write.link(&link("p2", "i0"), None).await, Err(StoreError::ItemLinkedElsewhere { .. })));
     write.product(&record("p1", 0, ProductOutcome::Created)).await.expect("p1");
     write.product(&record("p2", 1, ProductOutcome::Failed)).await.expect("p2");
     write.product(&record("p3", 2, ProductOutcome::NotForXero)).await.expect("p3");
@@ -141,7 +144,8 @@ async fn a_batch_commits_whole_or_not_at_all() {
     let c = after.counters;
     assert_eq!((c.read, c.created, c.failed, c.not_for_xero, c.xero_calls, c.zoho_calls), (3, 1, 1, 1, 2, 1));
     assert_eq!(after.checkpoint, serde_json::json!({"next_seq": 3}));
-    assert!(a.item_link("p1", "t1").await.expect("read").is_some_and(|l| l.item_id == "i1"));
+    let (stored, stored_state) = a.item_link_with_state("p1", "t1").await.expect("read").expect("linked");
+    assert_eq!((stored.item_id.as_str(), stored_state), ("i1", Some(state)));
     assert_eq!(a.pending_writebacks("t1", 10).await.expect("owed").len(), 2, "links wait for their write-back");
 
     // Our own echo read back as unchanged never hides "created"; a failure filter finds the failed one.

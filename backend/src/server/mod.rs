@@ -1,7 +1,9 @@
 //! Start-up and shutdown: settings → master key → store → clients → engine, runs and connections → routes
-//! and the bulk-run worker, then serving until a shutdown, which stops accepting, lets in-flight requests
-//! and syncs finish within a bound, cuts the rest short (logged as interrupted), hands the bulk run in
-//! progress back resumable, and closes the database.
+//! and the bulk-run worker, then serving (`listen`: timeouts and a connection cap) until a shutdown, which
+//! stops accepting, lets in-flight requests and syncs finish within a bound, cuts the rest short (logged as
+//! interrupted), hands the bulk run in progress back resumable, and closes the database.
+
+mod listen;
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -13,11 +15,14 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use crate::address::TrustedProxies;
+pub use crate::admin::PasswordChecks;
 use crate::admin::{AdminState, LoginState};
-use crate::api::SessionKeys;
-use crate::config::{ClientCredentials, ConfigError, Mode, Settings};
+use crate::api::{SessionKeys, WrongKeys};
+use crate::config::{ClientCredentials, ConfigError, Mode, ServerLimits, Settings};
 use crate::connections::{ApiKeyHook, Connections};
 use crate::crypto::{Cipher, CryptoError, MasterKey};
+use crate::defaults::Defaults;
 use crate::runs::{RunTuning, Runs};
 use crate::state::AppState;
 use crate::store::{Store, StoreError, ZohoGrantVault};
@@ -99,6 +104,11 @@ impl Server {
         &self.state.runs
     }
 
+    /// How many admin password checks ran, and the most at once.
+    pub fn password_checks(&self) -> PasswordChecks {
+        self.state.admin.login.password_checks()
+    }
+
     /// Starts a graceful shutdown: what SIGTERM and ctrl-c do.
     pub fn shutdown(&self) {
         self.stop.cancel();
@@ -123,30 +133,36 @@ impl Server {
 }
 
 /// Completes on ctrl-c or SIGTERM (how a service manager or container runtime asks a process to stop).
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        if let Err(error) = tokio::signal::ctrl_c().await {
-            tracing::error!(%error, "cannot listen for ctrl-c");
-            std::future::pending::<()>().await;
-        }
-    };
+/// SIGTERM is listened for from the call on, not from the first poll: a SIGTERM sent right after the
+/// banner must stop the service gracefully, not kill it.
+pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(error) => {
-                tracing::error!(%error, "cannot listen for SIGTERM");
+    let terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate());
+    async move {
+        let ctrl_c = async {
+            if let Err(error) = tokio::signal::ctrl_c().await {
+                tracing::error!(%error, "cannot listen for ctrl-c");
                 std::future::pending::<()>().await;
             }
+        };
+        #[cfg(unix)]
+        let terminate = async {
+            match terminate {
+                Ok(mut signal) => {
+                    signal.recv().await;
+                }
+                Err(error) => {
+                    tracing::error!(%error, "cannot listen for SIGTERM");
+                    std::future::pending::<()>().await;
+                }
+            }
+        };
+        #[cfg(not(unix))]
+        let terminate = std::future::pending::<()>();
+        tokio::select! {
+            () = ctrl_c => tracing::info!("ctrl-c: shutting down"),
+            () = terminate => tracing::info!("SIGTERM: shutting down"),
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => tracing::info!("ctrl-c: shutting down"),
-        () = terminate => tracing::info!("SIGTERM: shutting down"),
     }
 }
 
@@ -229,6 +245,7 @@ pub async fn start(settings: Settings, listener: TcpListener, options: StartOpti
     }
 
     let engine = Engine::new(store.clone(), xero.clone(), zoho.clone(), settings.fields.clone());
+    let defaults = Defaults::new(store.clone(), xero.clone(), zoho.clone());
     let connections = Connections::new(store.clone(), xero, zoho, settings.clone(), options.on_api_key_rotated);
     let state = AppState {
         settings: settings.clone(),
@@ -237,12 +254,15 @@ pub async fn start(settings: Settings, listener: TcpListener, options: StartOpti
         connections: connections.clone(),
         runs: runs.clone(),
         sessions: SessionKeys::new(key.derive("widget-session")),
+        wrong_keys: WrongKeys::new(),
+        proxies: TrustedProxies::new(&settings.trusted_proxies),
         widget: WidgetPage::new(&settings),
         admin: AdminState {
             settings: settings.clone(),
             mode: settings.mode,
             store: store.clone(),
             connections,
+            defaults,
             login: Arc::new(LoginState::new(options.demo_password)),
         },
     };
@@ -251,8 +271,15 @@ pub async fn start(settings: Settings, listener: TcpListener, options: StartOpti
     let stop = CancellationToken::new();
     let router = crate::app(state.clone());
     let work = Work { engine, runs, store };
-    let task = tokio::spawn(serve(listener, router, stop.clone(), work, options.shutdown_grace));
+    let serving = Serving { limits: settings.limits, grace: options.shutdown_grace };
+    let task = tokio::spawn(serve(listener, router, stop.clone(), work, serving));
     Ok(Server { url, created_key_file, state, stop, task })
+}
+
+/// How connections are served, and how long a shutdown waits.
+struct Serving {
+    limits: ServerLimits,
+    grace: Duration,
 }
 
 /// What a shutdown waits for: syncs of the button and the bulk run in progress; then the database closes.
@@ -272,14 +299,17 @@ impl Work {
 
 /// Serves until `stop`, then shuts down within `grace` (plus a few seconds for the interrupted syncs to
 /// record themselves and the last answers to go out).
-async fn serve(listener: TcpListener, router: axum::Router, stop: CancellationToken, work: Work, grace: Duration) {
-    let server = axum::serve(listener, router).with_graceful_shutdown(stop.clone().cancelled_owned());
-    let mut serving = std::pin::pin!(std::future::IntoFuture::into_future(server));
+async fn serve(
+    listener: TcpListener,
+    router: axum::Router,
+    stop: CancellationToken,
+    work: Work,
+    Serving { limits, grace }: Serving,
+) {
+    let mut serving = std::pin::pin!(listen::serve(listener, router, limits, stop.clone()));
     tokio::select! {
-        result = &mut serving => {
-            if let Err(error) = result {
-                tracing::error!(%error, "the server stopped");
-            }
+        () = &mut serving => {
+            tracing::error!("the server stopped");
             stop.cancel();
             work.drain(grace).await;
         }

@@ -80,11 +80,11 @@ impl SecurityHeaders {
         }))
     }
 
-    /// The admin pages': our stylesheet only, forms to ourselves (and to Xero's consent page, where
+    /// The admin pages': our stylesheet and scripts only, events from ourselves, forms to ourselves (and to Xero's consent page, where
     /// "Connect Xero" redirects), never framed.
     pub(crate) fn admin(settings: &Settings) -> Self {
         Self(Arc::new(Policy {
-            head: "default-src 'none'; style-src 'self'".to_owned(),
+            head: "default-src 'none'; style-src 'self'; script-src 'self'; connect-src 'self'".to_owned(),
             tail: format!(
                 "; form-action 'self' {}; frame-ancestors 'none'; base-uri 'none'",
                 origin(&settings.xero_endpoints.login_url)
@@ -152,7 +152,8 @@ mod tests {
         let admin = SecurityHeaders::admin(&settings).content_security_policy(None);
         assert_eq!(
             admin,
-            "default-src 'none'; style-src 'self'; form-action 'self' https://login.xero.com; \
+            "default-src 'none'; style-src 'self'; script-src 'self'; connect-src 'self'; \
+             form-action 'self' https://login.xero.com; \
              frame-ancestors 'none'; base-uri 'none'"
         );
     }

@@ -11,6 +11,7 @@
 mod auth;
 mod login;
 mod page;
+mod runs;
 mod settings;
 mod xero;
 
@@ -50,6 +51,7 @@ pub(crate) struct AdminState {
     pub(crate) connections: Connections,
     pub(crate) defaults: Defaults,
     pub(crate) login: Arc<LoginState>,
+    pub(crate) runs: crate::runs::Runs,
 }
 
 /// `/admin/...`, and `/` sending a browser there, for any state holding an [`AdminState`]. Every response,
@@ -73,6 +75,15 @@ where
         .route("/admin/zoho/code", post(zoho_code))
         .route("/admin/api-key", post(rotate_api_key))
         .route("/admin/settings", get(settings::show).post(settings::save))
+        .route("/admin/sync", get(runs::sync_page).post(runs::start))
+        .route("/admin/sync/schedule", post(runs::schedule))
+        .route("/admin/runs", get(runs::list))
+        .route("/admin/runs/{id}", get(runs::run_page))
+        .route("/admin/runs/{id}/events", get(runs::events))
+        .route("/admin/runs/{id}/cancel", post(runs::cancel))
+        .route("/admin/runs/{id}/resume", post(runs::resume))
+        .route("/admin/runs/{id}/retry", post(runs::retry))
+        .route(runs::SCRIPT_PATH, get(runs::script))
         .route("/admin/{*unknown}", any(not_found))
         .layer(map_response_with_state(SecurityHeaders::admin(settings), headers::apply))
 }

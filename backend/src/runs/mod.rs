@@ -162,6 +162,33 @@ pub struct RunSnapshot {
     pub xero_calls_left_today: Option<u32>,
     /// The calls kept for the button.
     pub xero_reserve: u32,
+    /// How far the run has read, from 0 to 1; `None` before it can be told (see [`progress`]).
+    pub progress: Option<f64>,
+}
+
+/// How far a run has read, from 0 to 1. Zoho does not say how many products a window holds, but it sends
+/// them in `Modified_Time` order: the share of the window's time span (from its start, or from the first
+/// product read for a run over every product, to when the run started) that the reading has passed. A run
+/// over chosen products counts them. Never 1 before the run finished (records saved meanwhile are read too).
+fn progress(run: &Run, first_modified: Option<DateTime<Utc>>) -> Option<f64> {
+    if matches!(run.state, RunState::Succeeded | RunState::Partial) {
+        return Some(1.0);
+    }
+    let checkpoint = reader::Checkpoint::from_json(&run.checkpoint);
+    let almost = |share: f64| share.clamp(0.0, 0.99);
+    if let RunWindow::Products(ids) = &run.window {
+        return Some(almost(checkpoint.next_index as f64 / ids.len().max(1) as f64));
+    }
+    if checkpoint.read_done {
+        return Some(0.99);
+    }
+    let position = checkpoint.position?;
+    let start = run.window_since.or(first_modified)?.timestamp_millis();
+    let end = run.started_at?.timestamp_millis();
+    if end <= start {
+        return None;
+    }
+    Some(almost((position.modified_ms - start) as f64 / (end - start) as f64))
 }
 
 /// The schedule as the admin sees it.
@@ -380,11 +407,21 @@ impl Runs {
     pub async fn snapshot(&self, id: i64) -> Result<Option<RunSnapshot>, StoreError> {
         let Some(run) = self.inner.store.run(id).await? else { return Ok(None) };
         self.inner.budget.observe(&run.tenant_id, self.inner.xero.limits(&run.tenant_id));
+        let first_modified = match (&run.window, run.window_since) {
+            (RunWindow::Products(_), _) | (_, Some(_)) => None,
+            _ => self.inner.store.run_first_modified(run.id).await?,
+        };
         Ok(Some(RunSnapshot {
             xero_calls_left_today: self.inner.budget.remaining(&run.tenant_id),
             xero_reserve: self.inner.budget.reserve(&run.tenant_id),
+            progress: progress(&run, first_modified),
             run,
         }))
+    }
+
+    /// Cancelled when the service shuts down: what follows runs (a progress page's events) ends then.
+    pub(crate) fn stopping(&self) -> CancellationToken {
+        self.inner.stop.clone()
     }
 
     /// Follows a run: each change as a snapshot, for a progress page's server-sent events.

@@ -264,6 +264,7 @@ pub async fn start(settings: Settings, listener: TcpListener, options: StartOpti
             connections,
             defaults,
             login: Arc::new(LoginState::new(options.demo_password)),
+            runs: runs.clone(),
         },
     };
 

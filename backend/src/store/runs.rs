@@ -891,6 +891,16 @@ impl Store {
         rows.iter().map(product_from_row).collect()
     }
 
+    /// The earliest `Modified_Time` among the products a run has read: where a run over every product
+    /// started reading, for its progress.
+    pub async fn run_first_modified(&self, run_id: i64) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let (ms,): (Option<i64>,) = sqlx::query_as("SELECT MIN(modified_time) FROM sync_run_products WHERE run_id = ?")
+            .bind(run_id)
+            .fetch_one(&self.pool)
+            .await?;
+        ms.map(|ms| time("sync_run_products.modified_time", ms)).transpose()
+    }
+
     /// The organisation's item links with the bulk runs' state of each.
     pub async fn link_states(&self, tenant_id: &str) -> Result<Vec<LinkState>, StoreError> {
         let rows = sqlx::query(

@@ -20,7 +20,7 @@ use serde_json::Value;
 use crate::support::{TempDir, start_in};
 
 /// Products in the seeded catalogue, on top of which the generated ones come.
-const SEEDED: usize = 21;
+pub const SEEDED: usize = 21;
 
 /// What should become of a product.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -3,6 +3,7 @@
 //! `tests/logs.rs` stays apart because it captures the whole process's logs.
 
 mod admin;
+mod admin_runs;
 mod api;
 mod bulk;
 mod bulk_processes;

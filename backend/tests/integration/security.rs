@@ -261,8 +261,8 @@ async fn every_admin_response_carries_the_admin_headers() {
         assert_eq!(
             csp,
             format!(
-                "default-src 'none'; style-src 'self'; form-action 'self' {xero_origin}; frame-ancestors 'none'; \
-                 base-uri 'none'"
+                "default-src 'none'; style-src 'self'; script-src 'self'; connect-src 'self'; form-action 'self' \
+                 {xero_origin}; frame-ancestors 'none'; base-uri 'none'"
             ),
             "{path}"
         );

@@ -75,6 +75,7 @@ where
         .route("/admin/zoho/code", post(zoho_code))
         .route("/admin/api-key", post(rotate_api_key))
         .route("/admin/settings", get(settings::show).post(settings::save))
+        .route("/admin/settings/runs", post(settings::save_runs))
         .route("/admin/sync", get(runs::sync_page).post(runs::start))
         .route("/admin/sync/schedule", post(runs::schedule))
         .route("/admin/runs", get(runs::list))

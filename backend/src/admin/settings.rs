@@ -13,7 +13,9 @@ use super::AdminState;
 use super::auth::{Admin, AdminForm};
 use super::page::{Failure, form, layout, respond};
 use crate::defaults::{ChangeError, DefaultsForm, DefaultsPage, FormError, TaxRow, XeroLists, account_label};
-use crate::store::{DefaultGlAccount, OrgSetting, SettingChange, TaxMappings};
+use crate::store::{
+    DailyReservePercent, DefaultGlAccount, MAX_DAILY_RESERVE_PERCENT, OrgSetting, SettingChange, TaxMappings,
+};
 
 /// The most CRM taxes a form is read for (Zoho allows far fewer pick-list values on `Tax`).
 const MAX_TAX_ROWS: usize = 500;
@@ -37,7 +39,8 @@ pub(super) async fn show(
         n => format!("Saved: {n} settings changed (see the changes below)."),
     });
     let submitted = Submitted::stored(&page);
-    let body = body(admin.csrf(), &page, &submitted, &[], notice.as_deref());
+    let runs = RunSettings::stored(&state).await?;
+    let body = body(admin.csrf(), &page, &submitted, &[], notice.as_deref(), &runs);
     Ok(respond(StatusCode::OK, layout(state.mode, "Settings", Some(admin.csrf()), body)))
 }
 
@@ -54,7 +57,8 @@ pub(super) async fn save(State(state): State<AdminState>, form: AdminForm) -> Re
     };
     let page = state.defaults.page().await.map_err(|e| Failure::internal(state.mode, &e))?;
     let submitted = Submitted::from_form(&asked, &page);
-    let body = body(form.admin.csrf(), &page, &submitted, &errors, None);
+    let runs = RunSettings::stored(&state).await?;
+    let body = body(form.admin.csrf(), &page, &submitted, &errors, None, &runs);
     Ok(respond(StatusCode::UNPROCESSABLE_ENTITY, layout(state.mode, "Settings", Some(form.admin.csrf()), body)))
 }
 
@@ -107,7 +111,103 @@ fn error_on<'a>(errors: &'a [FormError], field: &str) -> Option<&'a str> {
     errors.iter().find(|e| e.field == field).map(|e| e.message.as_str())
 }
 
-fn body(csrf: &str, page: &DefaultsPage, submitted: &Submitted, errors: &[FormError], notice: Option<&str>) -> Markup {
+/// The bulk runs' settings as the form shows them: stored, or as typed with the reason it was refused.
+struct RunSettings {
+    /// What the field shows: the stored percent, empty for the service's default, or what was typed.
+    reserve: String,
+    /// `XERO_SYNC_DAILY_RESERVE_PERCENT`.
+    default_reserve: u8,
+    error: Option<String>,
+}
+
+impl RunSettings {
+    async fn stored(state: &AdminState) -> Result<Self, Failure> {
+        let reserve =
+            state.store.org_setting::<DailyReservePercent>().await.map_err(|e| Failure::internal(state.mode, &e))?;
+        Ok(Self {
+            reserve: reserve.map(|p| p.to_string()).unwrap_or_default(),
+            default_reserve: state.runs.default_reserve_percent(),
+            error: None,
+        })
+    }
+}
+
+/// The reserve as typed: empty for the service's default, else a whole percent from 0 to the maximum.
+fn parse_reserve(text: &str) -> Result<Option<u8>, String> {
+    let text = text.trim().trim_end_matches('%').trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    match text.parse::<u8>() {
+        Ok(percent) if percent <= MAX_DAILY_RESERVE_PERCENT => Ok(Some(percent)),
+        _ => Err(format!(
+            "Give a whole percent from 0 to {MAX_DAILY_RESERVE_PERCENT}, or leave it empty for the service's default."
+        )),
+    }
+}
+
+/// `POST /admin/settings/runs`: the bulk runs' settings, checked, stored and audited.
+pub(super) async fn save_runs(State(state): State<AdminState>, form: AdminForm) -> Result<Response, Failure> {
+    let typed = form.field("daily_reserve_percent").unwrap_or_default();
+    match parse_reserve(typed) {
+        Ok(reserve) => {
+            let internal = |e: crate::store::StoreError| Failure::internal(state.mode, &e);
+            let changed = state
+                .store
+                .set_org_setting::<DailyReservePercent>(&reserve, &form.admin.who())
+                .await
+                .map_err(internal)?;
+            state.runs.refresh_reserve().await.map_err(internal)?;
+            Ok(Redirect::to(&format!("/admin/settings?saved={}", usize::from(changed))).into_response())
+        }
+        Err(message) => {
+            let page = state.defaults.page().await.map_err(|e| Failure::internal(state.mode, &e))?;
+            let submitted = Submitted::stored(&page);
+            let runs =
+                RunSettings { reserve: typed.to_owned(), error: Some(message), ..RunSettings::stored(&state).await? };
+            let csrf = form.admin.csrf();
+            let body = body(csrf, &page, &submitted, &[], None, &runs);
+            Ok(respond(StatusCode::UNPROCESSABLE_ENTITY, layout(state.mode, "Settings", Some(csrf), body)))
+        }
+    }
+}
+
+fn runs_form(csrf: &str, runs: &RunSettings) -> Markup {
+    let error = runs.error.as_deref();
+    form(
+        csrf,
+        "/admin/settings/runs",
+        html! {
+            @if error.is_some() {
+                p.warn role="alert" { "Nothing was saved: correct the field marked below." }
+            }
+            p {
+                label for="daily_reserve_percent" { "Xero daily calls kept for the button (%)" } br;
+                input type="number" id="daily_reserve_percent" name="daily_reserve_percent" min="0"
+                    max=(MAX_DAILY_RESERVE_PERCENT) value=(runs.reserve) placeholder=(runs.default_reserve)
+                    aria-invalid=[error.map(|_| "true")] aria-describedby=[error.map(|_| "daily_reserve_percent-error")];
+                @if let Some(message) = error {
+                    br; span.warn id="daily_reserve_percent-error" { (message) }
+                }
+            }
+            p.muted {
+                "A bulk run pauses when Xero's calls left today reach this share of the day's limit, so the button in "
+                "the CRM keeps working; it resumes by itself after Xero's day resets. Empty: the service's default, "
+                (runs.default_reserve) " % (" code { "XERO_SYNC_DAILY_RESERVE_PERCENT" } ")."
+            }
+            p { button type="submit" { "Save the bulk sync settings" } }
+        },
+    )
+}
+
+fn body(
+    csrf: &str,
+    page: &DefaultsPage,
+    submitted: &Submitted,
+    errors: &[FormError],
+    notice: Option<&str>,
+    runs: &RunSettings,
+) -> Markup {
     html! {
         @if let Some(notice) = notice {
             p.ok role="status" { (notice) }
@@ -130,6 +230,10 @@ fn body(csrf: &str, page: &DefaultsPage, submitted: &Submitted, errors: &[FormEr
                 Err(message) => p.warn { (message) },
                 Ok(lists) => (defaults_form(csrf, page, lists, submitted, errors)),
             }
+        }
+        section aria-labelledby="runs-h" {
+            h2 id="runs-h" { "Bulk sync" }
+            (runs_form(csrf, runs))
         }
         section aria-labelledby="audit-h" {
             h2 id="audit-h" { "Changes to the settings" }
@@ -240,6 +344,10 @@ fn value_text(key: &str, value: Option<&Value>, page: &DefaultsPage) -> String {
                 .collect();
             if pairs.is_empty() { none } else { pairs.join("; ") }
         }
+        DailyReservePercent::KEY => match value.as_u64() {
+            Some(percent) => format!("{percent} %"),
+            None => "(the service's default)".to_owned(),
+        },
         _ => value.to_string(),
     }
 }
@@ -248,6 +356,7 @@ fn setting_label(key: &str) -> &str {
     match key {
         DefaultGlAccount::KEY => DefaultGlAccount::LABEL,
         TaxMappings::KEY => TaxMappings::LABEL,
+        DailyReservePercent::KEY => DailyReservePercent::LABEL,
         other => other,
     }
 }

@@ -195,7 +195,8 @@ pub struct Settings {
     /// The `XERO_SYNC_*_TIMEOUT_SECS` and `XERO_SYNC_MAX_CONNECTIONS` settings.
     pub limits: ServerLimits,
     /// `XERO_SYNC_DAILY_RESERVE_PERCENT`, default 10 (0 to 90): the share of Xero's daily calls bulk runs
-    /// leave for the button; a run reaching it pauses until Xero's day resets.
+    /// leave for the button; a run reaching it pauses until Xero's day resets. The default of the admin's
+    /// setting ([`crate::store::DailyReservePercent`]), which wins once set.
     pub daily_reserve_percent: u8,
     /// `XERO_SYNC_RUN_LEASE_SECS`, default 60 (2 to 3600): how long a bulk run's claim lasts without a
     /// heartbeat (one every third of it); a run whose worker died is taken over once it expires.
@@ -323,7 +324,9 @@ impl Settings {
                 .unwrap_or_default(),
             limits,
             daily_reserve_percent: match get(DAILY_RESERVE_PERCENT) {
-                Some(text) => whole(DAILY_RESERVE_PERCENT, &text, 0..=90)? as u8,
+                Some(text) => {
+                    whole(DAILY_RESERVE_PERCENT, &text, 0..=usize::from(crate::store::MAX_DAILY_RESERVE_PERCENT))? as u8
+                }
                 None => 10,
             },
             run_lease: Duration::from_secs(match get(RUN_LEASE_SECS) {

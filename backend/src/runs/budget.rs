@@ -11,6 +11,7 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
@@ -38,7 +39,8 @@ pub(crate) struct Wait {
 
 /// The daily budget of each organisation this process talks to.
 pub(crate) struct XeroBudget {
-    reserve_percent: u8,
+    /// The admin's setting when set, else the service's (see [`XeroBudget::set_reserve_percent`]).
+    reserve_percent: AtomicU8,
     day: Duration,
     /// The organisation's daily limit when it is known rather than learned.
     limit: Option<u32>,
@@ -49,7 +51,12 @@ impl XeroBudget {
     /// `day` is Xero's day (24 hours; shorter only against a simulator on a fast clock); `limit` the daily
     /// limit when known.
     pub(crate) fn new(reserve_percent: u8, day: Duration, limit: Option<u32>) -> Self {
-        Self { reserve_percent, day, limit, days: Mutex::new(HashMap::new()) }
+        Self { reserve_percent: AtomicU8::new(reserve_percent), day, limit, days: Mutex::new(HashMap::new()) }
+    }
+
+    /// The share of the day's calls kept for the button from now on.
+    pub(crate) fn set_reserve_percent(&self, percent: u8) {
+        self.reserve_percent.store(percent, Ordering::Relaxed);
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Day>> {
@@ -84,7 +91,8 @@ impl XeroBudget {
     /// The calls kept for the button: `reserve_percent` of the limit, rounded up.
     pub(crate) fn reserve(&self, tenant_id: &str) -> u32 {
         let limit = u64::from(self.limit(tenant_id));
-        u32::try_from((limit * u64::from(self.reserve_percent)).div_ceil(100)).unwrap_or(u32::MAX)
+        let percent = self.reserve_percent.load(Ordering::Relaxed);
+        u32::try_from((limit * u64::from(percent)).div_ceil(100)).unwrap_or(u32::MAX)
     }
 
     /// Calls left today as last reported; `None` before any answer, and once the day it was reported in

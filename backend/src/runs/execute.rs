@@ -182,6 +182,9 @@ pub(super) async fn execute(inner: &Inner, run: Run, stop: CancellationToken) ->
     *lock(&inner.current) = Some(lease.clone());
     let halt = CancellationToken::new();
     let heartbeat = tokio::spawn(heartbeat(inner.store.clone(), lease.clone(), inner.lease, halt.clone()));
+    if let Err(error) = inner.refresh_reserve().await {
+        tracing::warn!(error = %crate::describe(&error), "the daily reserve setting could not be read; the last one holds");
+    }
     let mut executor = Executor::new(inner, run, lease.clone(), stop, halt);
     let result = executor.execute().await;
     heartbeat.abort();

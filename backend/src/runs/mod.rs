@@ -31,7 +31,7 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::store::{ConnectionStatus, Lease, NewRun, Store, StoreError};
+use crate::store::{ConnectionStatus, DailyReservePercent, Lease, NewRun, Store, StoreError};
 pub use crate::store::{
     EventLevel, ProductFilter, ProductOutcome, Run, RunCounters, RunEvent, RunProduct, RunState, RunTrigger, RunWindow,
     SCHEDULE_HOURS, Schedule,
@@ -214,6 +214,8 @@ pub(crate) struct Inner {
     zoho: ZohoClient,
     fields: FieldMap,
     budget: XeroBudget,
+    /// The service's daily reserve, kept when the admin has not set one.
+    default_reserve_percent: u8,
     lease: Duration,
     tuning: RunTuning,
     /// This process's name in leases: host, process id and a random part.
@@ -226,6 +228,16 @@ pub(crate) struct Inner {
     /// The lease this process holds, released by a shutdown that could not wait for the run.
     current: Mutex<Option<Lease>>,
     worker: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Inner {
+    /// Takes up the admin's daily reserve (or the service's, when none is set): before a run executes and
+    /// before a page shows the budget, so a change applies from the next batch on.
+    pub(crate) async fn refresh_reserve(&self) -> Result<(), StoreError> {
+        let set = self.store.org_setting::<DailyReservePercent>().await?;
+        self.budget.set_reserve_percent(set.unwrap_or(self.default_reserve_percent));
+        Ok(())
+    }
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -262,6 +274,7 @@ impl Runs {
             zoho,
             fields,
             budget: XeroBudget::new(reserve_percent, tuning.xero_day, tuning.xero_daily_limit),
+            default_reserve_percent: reserve_percent,
             lease,
             tuning,
             owner: owner_name(),
@@ -406,6 +419,7 @@ impl Runs {
 
     pub async fn snapshot(&self, id: i64) -> Result<Option<RunSnapshot>, StoreError> {
         let Some(run) = self.inner.store.run(id).await? else { return Ok(None) };
+        self.inner.refresh_reserve().await?;
         self.inner.budget.observe(&run.tenant_id, self.inner.xero.limits(&run.tenant_id));
         let first_modified = match (&run.window, run.window_since) {
             (RunWindow::Products(_), _) | (_, Some(_)) => None,
@@ -417,6 +431,17 @@ impl Runs {
             progress: progress(&run, first_modified),
             run,
         }))
+    }
+
+    /// The service's daily reserve in percent (`XERO_SYNC_DAILY_RESERVE_PERCENT`), which the admin's
+    /// setting overrides.
+    pub fn default_reserve_percent(&self) -> u8 {
+        self.inner.default_reserve_percent
+    }
+
+    /// Applies the admin's daily reserve at once (after a change on the settings page).
+    pub async fn refresh_reserve(&self) -> Result<(), StoreError> {
+        self.inner.refresh_reserve().await
     }
 
     /// Cancelled when the service shuts down: what follows runs (a progress page's events) ends then.

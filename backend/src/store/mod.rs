@@ -33,7 +33,9 @@ use crate::crypto::{Cipher, CryptoError};
 pub use auth::{AdminSession, ApiKey, hash_api_key};
 pub use connections::{ConnectionStatus, PendingTenant, XeroConnection, ZohoConnection};
 pub use items::{ItemLink, ItemState};
-pub use org_settings::{DefaultGlAccount, OrgSetting, SettingChange, TaxMappings};
+pub use org_settings::{
+    DailyReservePercent, DefaultGlAccount, MAX_DAILY_RESERVE_PERCENT, OrgSetting, SettingChange, TaxMappings,
+};
 pub use runs::{
     BulkLogEntry, EventLevel, Lease, LinkState, NewRun, ProductFilter, ProductOutcome, ProductRecord, Run, RunCounters,
     RunEnd, RunEvent, RunProduct, RunState, RunTrigger, RunWindow, RunWrite, Writeback,

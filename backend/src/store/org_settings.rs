@@ -39,6 +39,21 @@ impl OrgSetting for TaxMappings {
     type Value = Vec<TaxMapping>;
 }
 
+/// The share of Xero's daily calls bulk runs leave for the button, in percent (0 to 90); `None` keeps the
+/// service's `XERO_SYNC_DAILY_RESERVE_PERCENT`. An admin changes it on the settings page; a run reads it
+/// before it starts and whenever it checks its budget.
+#[derive(Debug)]
+pub struct DailyReservePercent;
+
+impl OrgSetting for DailyReservePercent {
+    const KEY: &'static str = "daily_reserve_percent";
+    const LABEL: &'static str = "Xero daily calls kept for the button (%)";
+    type Value = Option<u8>;
+}
+
+/// The highest daily reserve, in percent: beyond it bulk runs would hardly run.
+pub const MAX_DAILY_RESERVE_PERCENT: u8 = 90;
+
 /// One change of a setting, as the audit trail keeps it. Values are JSON in the setting's shape.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SettingChange {

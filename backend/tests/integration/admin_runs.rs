@@ -343,3 +343,43 @@ async fn the_schedule_is_set_from_the_sync_page_with_its_next_run() {
     assert!(!app.runs().schedule().await.expect("schedule").schedule.expect("row").enabled);
     assert!(admin.get("/admin/sync").await.body.contains("Off: products sync only when"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daily_reserve_is_a_setting_checked_audited_and_used_by_the_runs() {
+    let app = spawn(tuning(SEEDED, 50.0)).await;
+    let admin = Admin::login(&app).await;
+    let page = admin.get("/admin/settings").await;
+    assert!(
+        page.body.contains(r#"name="daily_reserve_percent" min="0" max="90" value="" placeholder="10""#),
+        "{}",
+        page.body
+    );
+    for bad in ["95", "-1", "ten", "2.5"] {
+        let refused = admin.submit("/admin/settings/runs", &[("daily_reserve_percent", bad)]).await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+        assert!(refused.body.contains(r#"id="daily_reserve_percent-error""#), "{bad}");
+        assert!(refused.body.contains("Give a whole percent from 0 to 90"), "{bad}");
+        assert!(refused.body.contains(&format!(r#"value="{bad}""#)), "what was typed is kept");
+    }
+    assert!(page.body.contains("No setting has been changed yet."));
+    let saved = admin.submit("/admin/settings/runs", &[("daily_reserve_percent", "25")]).await;
+    assert_eq!((saved.status, saved.location.as_str()), (StatusCode::SEE_OTHER, "/admin/settings?saved=1"));
+    let page = admin.get("/admin/settings").await;
+    assert!(page.body.contains(r#"value="25""#));
+    let audit = &page.body[page.body.find(r#"class="audit""#).expect("audit trail")..];
+    assert!(audit.contains("Xero daily calls kept for the button (%)") && audit.contains("25 %"), "{audit}");
+    assert!(audit.contains("admin (session "), "who: {audit}");
+
+    // The runs keep the new share: 25 % of the organisation's 1,000 calls.
+    let id = admin.sync_now(&[("window", "all"), ("dry_run", "on")]).await;
+    app.finish(id, Duration::from_secs(60)).await;
+    let snapshot = app.runs().snapshot(id).await.expect("store").expect("run");
+    assert_eq!(snapshot.xero_reserve, 250);
+    let estimate = snapshot.run.estimate.expect("estimate");
+    assert_eq!(estimate["xero_reserve"], 250, "{estimate}");
+    // Emptied: back to the service's default.
+    let saved = admin.submit("/admin/settings/runs", &[("daily_reserve_percent", " ")]).await;
+    assert_eq!(saved.location, "/admin/settings?saved=1");
+    assert_eq!(app.runs().snapshot(id).await.expect("store").expect("run").xero_reserve, 100);
+    assert!(admin.get("/admin/settings").await.body.contains("(the service's default)"));
+}

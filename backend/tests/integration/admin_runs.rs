@@ -383,3 +383,29 @@ async fn the_daily_reserve_is_a_setting_checked_audited_and_used_by_the_runs() {
     assert_eq!(app.runs().snapshot(id).await.expect("store").expect("run").xero_reserve, 100);
     assert!(admin.get("/admin/settings").await.body.contains("(the service's default)"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paused_run_says_until_when_and_why() {
+    // 20 Xero calls a day, a day of 86 s: the run pauses at the button's reserve.
+    let mut tuning = tuning(1000, 1000.0);
+    tuning.sandbox.xero.limits.per_day = 20;
+    tuning.runs.xero_daily_limit = Some(20);
+    let app = spawn(tuning).await;
+    let admin = Admin::login(&app).await;
+    let id = admin.sync_now(&[("window", "all")]).await;
+    let paused = wait_for(&app, id, |r| r.state == RunState::Paused).await;
+    let until = paused.resume_at.expect("resume time").format("%Y-%m-%d %H:%M UTC").to_string();
+    let page = admin.get(&format!("/admin/runs/{id}")).await;
+    let status = format!(r#"<p id="run-status" role="status" aria-live="polite">Paused until {until} because "#);
+    assert!(page.body.contains(&status), "{}", page.body);
+    assert!(page.body.contains("reserve kept for the button"), "the reason");
+    assert!(page.body.contains(r#"<dd id="run-calls_left">"#) && page.body.contains("(keeping 2 for the button)"));
+    assert!(page.body.contains(">Cancel<") && page.body.contains(">Resume<"), "both, while paused");
+    assert!(page.body.contains(r#"<meta http-equiv="refresh""#), "still active");
+    let sync = admin.get("/admin/sync").await;
+    assert!(sync.body.contains("A sync is active") && sync.body.contains("badge paused"), "{}", sync.body);
+    // Cancelled while paused: at once.
+    let cancel = admin.submit(&format!("/admin/runs/{id}/cancel"), &[]).await;
+    assert_eq!(cancel.status, StatusCode::SEE_OTHER);
+    assert_eq!(app.runs().run(id).await.expect("store").expect("run").state, RunState::Cancelled);
+}

@@ -1,5 +1,5 @@
 //! The Accounting API calls the sync needs, behind one request path that adds the headers, throttles per
-//! tenant, refreshes on 401, waits out 429s and retries 5xx and timeouts with the same Idempotency-Key
+//! tenant, refreshes on 401 (but not for a missing scope), waits out 429s and retries 5xx and timeouts
 //! (the crate's one [`RetryPolicy`]).
 
 use std::collections::HashMap;
@@ -26,6 +26,8 @@ use crate::retry::RetryPolicy;
 pub(super) const MAX_ITEMS_PER_CALL: usize = 50;
 /// Xero's limit on an `Idempotency-Key` (`../shared/reference/xero-api.md` §8).
 const MAX_IDEMPOTENCY_KEY_CHARS: usize = 128;
+/// Why the connection needs a reconnect when Xero refuses a token for its scope: every write needs it.
+const MISSING_SCOPE: &str = "the grant lacks accounting.settings";
 /// 429s waited out in one call before giving up.
 const MAX_RATE_LIMIT_RETRIES: u32 = 5;
 const MAX_CONCURRENT_BACKOFF: Duration = Duration::from_secs(60);
@@ -445,6 +447,13 @@ impl XeroClient {
                 );
             }
             match status {
+                // A token without the scope a call needs: refreshing cannot add it (and would rotate the refresh
+                // token for nothing). Xero sends 401 (fidelity-audit X1); a 403 is read the same way.
+                StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN
+                    if answer.value()["Detail"] == "AuthorizationUnsuccessful" =>
+                {
+                    return Err(Attempt::Fail(self.inner.tokens.give_up(MISSING_SCOPE).await));
+                }
                 StatusCode::UNAUTHORIZED if rejected.is_none() => lock(progress).rejected = Some(tokens.version),
                 StatusCode::UNAUTHORIZED => {
                     let reason = "Xero refused a freshly refreshed access token".into();

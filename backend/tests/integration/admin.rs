@@ -664,3 +664,33 @@ async fn logging_out_ends_the_session() {
     let session_id = browser.cookie.trim_start_matches("xero_sync_admin=");
     assert!(app.server().store().admin_session(session_id).await.expect("store").is_none());
 }
+
+/// X1: a Xero grant without `accounting.settings` (here the admin set `XERO_SCOPES` to the read-only scope)
+/// reads but cannot write. The sync says an admin must reconnect and why, the dashboard shows the reason,
+/// and later syncs stop before calling Xero, having spent no refresh.
+#[tokio::test]
+async fn a_xero_grant_without_the_write_scope_is_marked_for_a_reconnect() {
+    let app =
+        spawn_with(|name| (name == "XERO_SCOPES").then(|| "offline_access accounting.settings.read".into())).await;
+    let response = app.sync_as("Olivia", products::WIRELESS_MOUSE).await;
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body["error"]["code"], "reconnect_needed", "{body}");
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("the grant lacks accounting.settings"), "{body}");
+    let xero = &app.sandbox().xero;
+    assert_eq!(xero.token_stats().refreshes, 0);
+    let connection = app.server().store().xero_connection().await.expect("store").expect("connection");
+    assert_eq!(connection.status, ConnectionStatus::ReconnectNeeded);
+
+    let browser = app.browser("sandbox").await;
+    let dashboard = app.get("/admin", Some(&browser)).await;
+    let shown = "<span class=\"warn\">reconnect needed</span>: the grant lacks accounting.settings";
+    assert!(dashboard.body.contains(shown), "{}", dashboard.body);
+
+    let calls = xero.calls().len();
+    let again = app.sync_as("Olivia", products::WIRELESS_MOUSE).await;
+    assert_eq!(again.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(xero.calls().len(), calls, "no call to Xero until an admin reconnects");
+    assert!(xero.items(&app.tenant(AU_ORG)).is_empty());
+}

@@ -14,7 +14,7 @@ use backend::xero::{
 use chrono::{TimeDelta, Utc};
 use contracts::Contract;
 use sandbox::Clock;
-use sandbox::xero::{AU_ORG, Fault, FaultTarget, Lifetimes, RateLimits, RateProblem, XeroConfig, XeroSim};
+use sandbox::xero::{AU_ORG, Behaviour, Fault, FaultTarget, Lifetimes, RateLimits, RateProblem, XeroConfig, XeroSim};
 use secrecy::{ExposeSecret, SecretString};
 use shared::{ItemPayload, SalesDetails};
 
@@ -46,18 +46,23 @@ struct Fixture {
 impl Fixture {
     /// A simulator at `scale`, and a client connected through the consent flow (PKCE + code exchange).
     async fn start(scale: f64, config: XeroClientConfig) -> Fixture {
+        Self::start_with_scopes(scale, config, SCOPES).await
+    }
+
+    /// [`Fixture::start`], consenting to `scopes`.
+    async fn start_with_scopes(scale: f64, config: XeroClientConfig, scopes: &[&str]) -> Fixture {
         let addr = SocketAddr::from(([127, 0, 0, 1], 0));
         let sim = XeroSim::start(addr, Clock::new(scale), XeroConfig::default()).await.expect("simulator starts");
         let vault = Arc::new(MemoryVault::new());
         let au = sim.tenant_id(AU_ORG).expect("AU org");
         let fixture = Fixture { client: client(&sim, &vault, config), sim, vault, au };
-        fixture.connect().await;
+        fixture.connect(scopes).await;
         fixture
     }
 
-    async fn connect(&self) {
+    async fn connect(&self, scopes: &[&str]) {
         let (verifier, challenge) = pkce_pair();
-        let url = self.client.authorize_url(REDIRECT, "state-1", &challenge, SCOPES).expect("authorize URL");
+        let url = self.client.authorize_url(REDIRECT, "state-1", &challenge, scopes).expect("authorize URL");
         assert_eq!(url.split('?').next(), Some(self.sim.login_url().as_str()));
         // The user allows access to every organisation.
         let tenants: Vec<String> = self.sim.tenants().into_iter().map(|(_, id)| id).collect();
@@ -415,4 +420,27 @@ async fn connections_list_tenants_and_a_removed_connection_is_forbidden() {
     assert_eq!(f.client.connections().await.expect("connections").len(), 1);
     let forbidden = f.client.items(&f.au).await;
     assert!(matches!(forbidden, Err(XeroError::TenantForbidden)), "{forbidden:?}");
+}
+
+/// X1: Xero refuses a token without `accounting.settings` with 401 `AuthorizationUnsuccessful`. Refreshing
+/// cannot add a scope: the client spends no refresh, and the connection is marked for a reconnect with the
+/// reason, whichever of Xero's answers (401 as documented, or the 403 the simulator gave before) comes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_grant_without_the_write_scope_needs_a_reconnect_and_spends_no_refresh() {
+    let read_only = ["offline_access", "accounting.settings.read"];
+    for behaviour in [Behaviour::default(), Behaviour::pre_audit()] {
+        let f = Fixture::start_with_scopes(1.0, fast_config(), &read_only).await;
+        f.sim.set_behaviour(behaviour);
+        f.client.items(&f.au).await.expect("reading needs only the read scope");
+        let write = f.client.upsert_items(&f.au, &[item("RO-1", 1.0)], "key-read-only").await;
+        assert!(
+            matches!(&write, Err(XeroError::ReconnectNeeded(reason)) if reason == "the grant lacks accounting.settings"),
+            "{behaviour:?}: {write:?}"
+        );
+        assert_eq!(f.sim.token_stats().refreshes, 0, "{behaviour:?}: a refresh cannot add a scope");
+        assert_eq!(f.item_calls().len(), 1, "{behaviour:?}: sent once");
+        let reason = f.vault.reconnect_reason();
+        assert_eq!(reason.as_deref(), Some("the grant lacks accounting.settings"), "{behaviour:?}");
+        assert!(f.sim.items(&f.au).is_empty());
+    }
 }

@@ -83,6 +83,9 @@ impl From<XeroError> for SyncError {
                 SyncError::RateLimited { service: "Xero", retry_after: retry_after.map(|d| d.as_secs()) }
             }
             XeroError::Unavailable(detail) => SyncError::Unavailable { service: "Xero", detail },
+            error @ XeroError::ServerError { .. } => {
+                SyncError::Unavailable { service: "Xero", detail: error.to_string() }
+            }
             XeroError::Validation(messages) => SyncError::XeroRejected(
                 messages.iter().map(|m| Issue::error("", shared::IssueCode::XeroRejected, m.clone())).collect(),
             ),

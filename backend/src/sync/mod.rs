@@ -7,6 +7,7 @@
 //! items. Only when all three find nothing is an item created, and Xero's own Code uniqueness backs that
 //! up, so a retry after a crash between "Xero saved it" and "we stored the link" updates, never duplicates.
 
+mod write;
 mod xero_messages;
 
 use std::sync::Arc;
@@ -23,10 +24,8 @@ use tokio_util::task::TaskTracker;
 use crate::store::{
     ConnectionStatus, ItemLink, Store, StoreError, SyncOutcome as LogOutcome, SyncTrigger, XeroConnection,
 };
-use crate::xero::{ItemResult, XeroClient, XeroError, XeroItem};
+use crate::xero::{XeroClient, XeroError, XeroItem};
 use crate::zoho::{ZohoClient, ZohoError};
-
-use xero_messages::issues_from_xero;
 
 /// No sync runs longer: one that would is stopped (and can be retried), so a row still `running` well
 /// after this was left by a process that died.
@@ -148,6 +147,7 @@ struct Plan {
 }
 
 /// The item a product already has in Xero, and how we know.
+#[derive(Clone)]
 struct Existing {
     item_id: String,
     code: String,
@@ -214,13 +214,19 @@ impl Engine {
             self.inner.xero.accounts(&tenant.tenant_id),
             self.inner.xero.tax_rates(&tenant.tenant_id)
         )?;
-        let report = validate(&product, fields, XeroContext { accounts: Some(&accounts), tax_rates: Some(&rates) });
+        let report = self.check(&product, &accounts, &rates);
         let existing = self.existing_item(product_id, &tenant.tenant_id, &product).await?;
         let payload = report.payload(&product).map(|mut p| {
             p.item_id = existing.as_ref().map(|e| e.item_id.clone());
             p
         });
         Ok(Plan { product, issues: report.issues, payload, tenant_id: tenant.tenant_id, existing })
+    }
+
+    /// The shared rules on `product` against the organisation's lists: what a plan and a write's second look
+    /// (after Xero's 5xx) both judge by.
+    fn check(&self, product: &CrmProduct, accounts: &[shared::Account], rates: &[shared::TaxRate]) -> shared::Report {
+        validate(product, &self.inner.fields, XeroContext { accounts: Some(accounts), tax_rates: Some(rates) })
     }
 
     /// Finds the product's item: the stored link, else the ItemID the CRM holds (if Xero still has it),
@@ -239,6 +245,16 @@ impl Engine {
         {
             return Ok(Some(found(item)));
         }
+        self.item_by_code(product_id, tenant_id, product).await
+    }
+
+    /// An item of Xero's with the product's Code, ignoring case, that no other CRM product is linked to.
+    async fn item_by_code(
+        &self,
+        product_id: &str,
+        tenant_id: &str,
+        product: &CrmProduct,
+    ) -> Result<Option<Existing>, SyncError> {
         let Some(code) = product.code.text() else { return Ok(None) };
         let items = self.inner.xero.items(tenant_id).await?;
         let Some(item) = items.into_iter().find(|i| same_name(&i.code, code)) else { return Ok(None) };
@@ -335,29 +351,8 @@ impl Engine {
         };
         let warnings: Vec<Issue> = plan.issues.iter().filter(|i| !i.is_error()).cloned().collect();
         let hash = payload.content_hash();
-        let xero = &self.inner.xero;
         let tenant = plan.tenant_id.as_str();
-
-        let (outcome, item_id) = match &plan.existing {
-            Some(existing) if existing.last_hash.as_deref() == Some(hash.as_str()) => {
-                (SyncOutcome::Unchanged, existing.item_id.clone())
-            }
-            Some(existing) => {
-                let key = idempotency_key(run, &existing.item_id, &hash);
-                let result = if same_name(&existing.code, &payload.code) {
-                    xero.upsert_items(tenant, std::slice::from_ref(&payload), &key).await?.into_iter().next()
-                } else {
-                    // A renamed code: only the item's own endpoint changes a Code.
-                    Some(xero.update_item(tenant, &existing.item_id, &payload, &key).await?)
-                };
-                (SyncOutcome::Updated, self.accepted(tenant, result)?)
-            }
-            None => {
-                let key = idempotency_key(run, "new", &hash);
-                let result = xero.upsert_items(tenant, std::slice::from_ref(&payload), &key).await?.into_iter().next();
-                (SyncOutcome::Created, self.accepted(tenant, result)?)
-            }
-        };
+        let (outcome, item_id) = self.put_in_xero(plan, &payload, &hash, run).await?;
 
         let now = Utc::now();
         self.inner
@@ -370,7 +365,8 @@ impl Engine {
                 payload_hash: hash,
                 synced_at: now,
             })
-            .await?;
+            .await
+            .map_err(write::link_refused)?;
         // Zoho takes DateTime fields only as `yyyy-MM-ddTHH:mm:ss±HH:mm`: `+00:00`, never `Z`.
         let synced_at = now.to_rfc3339_opts(SecondsFormat::Secs, false);
         let mut warnings = warnings;
@@ -390,25 +386,6 @@ impl Engine {
             synced_at,
             warnings,
         })
-    }
-
-    /// The ItemID of an accepted element, or Xero's messages on the fields they concern.
-    fn accepted(&self, tenant: &str, result: Option<ItemResult>) -> Result<String, SyncError> {
-        let result = result.ok_or_else(|| SyncError::Unexpected {
-            service: "Xero",
-            detail: "the answer had no element for the item".into(),
-        })?;
-        if result.is_ok()
-            && let Some(item_id) = result.item_id
-        {
-            return Ok(item_id);
-        }
-        let issues = issues_from_xero(&result.messages, &self.inner.fields);
-        if issues.iter().any(|i| i.field == self.inner.fields.gl_account || i.field == self.inner.fields.tax_rate) {
-            // The chart or the rates changed in Xero since we cached them: check against fresh lists next time.
-            self.inner.xero.invalidate(tenant);
-        }
-        Err(SyncError::XeroRejected(issues))
     }
 
     async fn write_back_success(

@@ -4,6 +4,7 @@
 
 mod admin;
 mod api;
+mod fidelity;
 mod store;
 mod support;
 mod xero_client;

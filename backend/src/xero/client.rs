@@ -21,7 +21,7 @@ use shared::{Account, ItemPayload, TaxRate};
 use tokio::time::Instant;
 
 use super::error::{XeroError, describe_transport, excerpt};
-use super::limiter::{AppGate, LimitStatus, LimiterConfig, TenantLimiter, header_u32};
+use super::limiter::{AppGate, LimitStatus, LimiterConfig, RateScope, TenantLimiter, header_u32};
 use super::tokens::{TokenManager, TokenSet, TokenVault};
 use super::types::{ItemResult, Tenant, XeroItem, validation_messages};
 use crate::config::{ClientCredentials, XeroEndpoints};
@@ -525,11 +525,12 @@ impl XeroClient {
                         .and_then(|v| v.to_str().ok())
                         .map_or_else(|| "unknown".to_string(), |p| p.trim().to_ascii_lowercase());
                     let retry_after = header_u32(&answer.headers, "retry-after").map(|s| Duration::from_secs(s.into()));
+                    let scope = RateScope::of(&problem);
                     let wait = {
                         let mut progress = lock(progress);
                         let wait = retry_after.unwrap_or(progress.concurrent_wait);
                         let exhausted = progress.rate_limited >= MAX_RATE_LIMIT_RETRIES;
-                        if problem == "day" || wait > config.max_rate_limit_wait || exhausted {
+                        if scope == RateScope::Day || wait > config.max_rate_limit_wait || exhausted {
                             return Err(Attempt::Fail(XeroError::RateLimited { retry_after, problem }));
                         }
                         if retry_after.is_none() {
@@ -539,7 +540,7 @@ impl XeroClient {
                         wait
                     };
                     match &limiter {
-                        _ if problem == "appminute" => self.inner.app_gate.pause(wait),
+                        _ if scope == RateScope::App => self.inner.app_gate.pause(wait),
                         Some(l) => l.pause(wait),
                         None => tokio::time::sleep(wait).await,
                     }

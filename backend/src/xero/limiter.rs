@@ -158,16 +158,45 @@ impl AppGate {
         }
     }
 
+    /// An answer saying the app's minute is used up holds every call for a window (Xero's windows are fixed,
+    /// and when this one opened is unknown).
     pub(crate) fn observe(&self, headers: &HeaderMap) {
         if header_u32(headers, "x-appminlimit-remaining") == Some(0) {
-            self.pause(self.window);
+            let until = Instant::now() + self.window;
+            let mut paused = self.lock();
+            *paused = Some(paused.map_or(until, |p| p.max(until)));
         }
     }
 
+    /// Holds every call for `wait` (a 429's `Retry-After`), which replaces the window guessed above.
     pub(crate) fn pause(&self, wait: Duration) {
-        let until = Instant::now() + wait;
-        let mut paused = self.lock();
-        *paused = Some(paused.map_or(until, |p| p.max(until)));
+        *self.lock() = Some(Instant::now() + wait);
+    }
+}
+
+/// Which quota a 429's `X-Rate-Limit-Problem` names. Xero is observed sending `minute` and `day` only; what
+/// the app-wide and in-flight limits send is unverified (fidelity-audit X5: `appminute`, `app-minute` and
+/// others are seen in public code), so the value is read loosely.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RateScope {
+    /// The tenant's daily limit: not worth waiting for.
+    Day,
+    /// The app's quota over every tenant (anything mentioning the app).
+    App,
+    /// The tenant's minute or in-flight limit, or a value we do not know.
+    Tenant,
+}
+
+impl RateScope {
+    pub(crate) fn of(problem: &str) -> RateScope {
+        let problem = problem.to_ascii_lowercase();
+        if problem.contains("day") || problem.contains("daily") {
+            RateScope::Day
+        } else if problem.contains("app") {
+            RateScope::App
+        } else {
+            RateScope::Tenant
+        }
     }
 }
 
@@ -181,6 +210,19 @@ mod tests {
     use reqwest::header::HeaderValue;
 
     const WINDOW: Duration = Duration::from_millis(150);
+
+    #[test]
+    fn rate_limit_problems_are_read_loosely() {
+        for app in ["appminute", "app-minute", "AppMinute", "app_minute", "APP MINUTE", "app"] {
+            assert_eq!(RateScope::of(app), RateScope::App, "{app}");
+        }
+        for day in ["day", "Day", "DAILY", "app-day"] {
+            assert_eq!(RateScope::of(day), RateScope::Day, "{day}");
+        }
+        for tenant in ["minute", "Minute", "concurrent", "Concurrent", "unknown", ""] {
+            assert_eq!(RateScope::of(tenant), RateScope::Tenant, "{tenant}");
+        }
+    }
 
     #[tokio::test]
     async fn a_full_window_waits_for_the_next_one() {
@@ -219,6 +261,15 @@ mod tests {
         gate.observe(&headers);
         gate.wait().await;
         assert!(start.elapsed() >= WINDOW);
+
+        // A 429's Retry-After says when Xero's window really ends: it replaces the guess.
+        let gate = AppGate::new(Duration::from_secs(3600));
+        gate.observe(&headers);
+        gate.pause(Duration::from_millis(50));
+        let start = Instant::now();
+        gate.wait().await;
+        let waited = start.elapsed();
+        assert!(waited >= Duration::from_millis(40) && waited < Duration::from_secs(5), "{waited:?}");
     }
 
     #[tokio::test]

@@ -15,7 +15,8 @@ use chrono::{TimeDelta, Utc};
 use contracts::Contract;
 use sandbox::Clock;
 use sandbox::xero::{
-    AU_ORG, Behaviour, Fault, FaultTarget, InvalidAccount, Lifetimes, RateLimits, RateProblem, XeroConfig, XeroSim,
+    AU_ORG, Behaviour, Fault, FaultTarget, InvalidAccount, Lifetimes, ProblemNames, RateLimits, RateProblem, UK_ORG,
+    XeroConfig, XeroSim,
 };
 use secrecy::{ExposeSecret, SecretString};
 use shared::{ItemPayload, SalesDetails};
@@ -533,5 +534,39 @@ async fn a_grant_without_the_write_scope_needs_a_reconnect_and_spends_no_refresh
         let reason = f.vault.reconnect_reason();
         assert_eq!(reason.as_deref(), Some("the grant lacks accounting.settings"), "{behaviour:?}");
         assert!(f.sim.items(&f.au).is_empty());
+    }
+}
+
+/// Point 10 / X5: what Xero's app-wide limit sends in `X-Rate-Limit-Problem` is unverified, so any value
+/// mentioning the app holds every tenant's calls for the 429's `Retry-After`, however it is spelt (not for the
+/// minute guessed from `X-AppMinLimit-Remaining: 0`); `minute` holds only its tenant.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_app_wide_rate_limit_holds_every_tenant_however_xero_spells_it() {
+    let f = Fixture::start(1.0, fast_config()).await;
+    let uk = f.sim.tenant_id(UK_ORG).expect("UK org");
+    let cases = [
+        (ProblemNames::Hyphenated, RateProblem::AppMinute, true),
+        (ProblemNames::Capitalised, RateProblem::AppMinute, true),
+        (ProblemNames::Joined, RateProblem::AppMinute, true),
+        (ProblemNames::Joined, RateProblem::Minute, false),
+    ];
+    for (names, problem, app_wide) in cases {
+        f.sim.set_behaviour(Behaviour { problem_names: names, ..Behaviour::default() });
+        f.sim.force_rate_limit(1, problem, Some(1));
+        let client = f.client.clone();
+        let au = f.au.clone();
+        let held = tokio::spawn(async move { client.items(&au).await });
+        // The AU call has met its 429 and is waiting out its second; now the UK organisation calls.
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let started = Instant::now();
+        f.client.items(&uk).await.expect("UK items");
+        let waited = started.elapsed();
+        held.await.expect("task").expect("AU items after the wait");
+        if app_wide {
+            assert!(waited >= Duration::from_millis(500), "{names:?} {problem:?}: UK waited only {waited:?}");
+            assert!(waited < Duration::from_secs(10), "{names:?} {problem:?}: UK waited {waited:?}, not Retry-After");
+        } else {
+            assert!(waited < Duration::from_millis(500), "{names:?} {problem:?}: UK waited {waited:?}");
+        }
     }
 }

@@ -100,3 +100,20 @@ pub(super) fn distinct_fields(fields: &FieldMap) -> Result<(), ConfigError> {
     }
     Ok(())
 }
+
+/// `true`/`false` (also `yes`/`no`, `on`/`off`, `1`/`0`), any case.
+pub(super) fn boolean(var: &'static str, text: &str) -> Result<bool, ConfigError> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "true" | "yes" | "on" | "1" => Ok(true),
+        "false" | "no" | "off" | "0" => Ok(false),
+        _ => Err(invalid(var, format!("{text:?} is not true or false"))),
+    }
+}
+
+/// A whole number of at least 1.
+pub(super) fn positive(var: &'static str, text: &str) -> Result<u32, ConfigError> {
+    match text.trim().replace('_', "").parse::<u32>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(invalid(var, format!("{text:?} is not a whole number of at least 1"))),
+    }
+}

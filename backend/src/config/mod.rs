@@ -17,7 +17,9 @@ use shared::FieldMap;
 use thiserror::Error;
 
 use crate::crypto::MasterKey;
-use checks::{admin_hash, api_name, base_url, credentials, distinct_fields, https_unless_loopback, invalid};
+use checks::{
+    admin_hash, api_name, base_url, boolean, credentials, distinct_fields, https_unless_loopback, invalid, positive,
+};
 pub use data_centre::ZohoDc;
 pub use sources::FIELD_VARIABLES;
 use sources::*;
@@ -153,7 +155,17 @@ pub struct Settings {
     /// `XERO_SYNC_FRAME_ANCESTORS`, default the CRM hosts of every Zoho data centre: who may frame the
     /// widget (the `frame-ancestors` of its Content-Security-Policy), space-separated.
     pub frame_ancestors: String,
+    /// `XERO_USE_PKCE`, default true: whether the Xero consent carries a PKCE challenge besides the client
+    /// secret. Xero documents PKCE for its secret-less app type; whether a Web app's code exchange accepts
+    /// both is unverified (fidelity-audit X8), so an app that refuses it connects with this off.
+    pub xero_use_pkce: bool,
+    /// `XERO_DAILY_CALL_LIMIT`, default 1,000 (Xero's Starter tier, which apps created since March 2026
+    /// start on; 5,000 on higher tiers): calls a day per organisation the Xero client never goes past.
+    pub xero_daily_call_limit: u32,
 }
+
+/// Xero's daily call limit per organisation on the Starter tier.
+pub const XERO_STARTER_DAILY_LIMIT: u32 = 1_000;
 
 impl Settings {
     /// The settings of this process: its environment and the file `XERO_SYNC_CONFIG` names.
@@ -254,6 +266,11 @@ impl Settings {
             frame_ancestors: get(FRAME_ANCESTORS)
                 .map(|text| text.split_whitespace().collect::<Vec<_>>().join(" "))
                 .unwrap_or_else(|| data_centre::ZOHO_CRM_ORIGINS.to_owned()),
+            xero_use_pkce: get(XERO_USE_PKCE).map(|text| boolean(XERO_USE_PKCE, &text)).transpose()?.unwrap_or(true),
+            xero_daily_call_limit: get(XERO_DAILY_CALL_LIMIT)
+                .map(|text| positive(XERO_DAILY_CALL_LIMIT, &text))
+                .transpose()?
+                .unwrap_or(XERO_STARTER_DAILY_LIMIT),
         };
         if settings.xero.is_some() {
             // Xero accepts plain-http redirect URIs for localhost only.
@@ -341,6 +358,20 @@ mod tests {
         assert_eq!(s.fields, FieldMap::default());
         assert_eq!(s.mode, Mode::Production);
         assert!(matches!(s.require_credentials(), Err(ConfigError::NoCredentials)), "production needs credentials");
+        assert!(s.xero_use_pkce, "PKCE as before the setting existed");
+        assert_eq!(s.xero_daily_call_limit, 1_000, "Xero's Starter tier");
+    }
+
+    #[test]
+    fn pkce_and_the_daily_limit_are_checked() {
+        for (text, expected) in [("false", false), ("0", false), ("No", false), ("true", true), ("ON", true)] {
+            assert_eq!(load(&[(XERO_USE_PKCE, text)]).expect(text).xero_use_pkce, expected, "{text}");
+        }
+        assert_eq!(error(&[(XERO_USE_PKCE, "maybe")]), "XERO_USE_PKCE: \"maybe\" is not true or false");
+        assert_eq!(load(&[(XERO_DAILY_CALL_LIMIT, "5_000")]).expect("limit").xero_daily_call_limit, 5_000);
+        for bad in ["0", "-1", "lots", "1.5"] {
+            assert!(error(&[(XERO_DAILY_CALL_LIMIT, bad)]).starts_with("XERO_DAILY_CALL_LIMIT: "), "{bad}");
+        }
     }
 
     #[test]

@@ -39,6 +39,8 @@ pub const FIELD_VARIABLES: [&str; 6] =
     [FIELD_ADD_TO_XERO, FIELD_GL_ACCOUNT, FIELD_TAX_RATE, FIELD_ITEM_ID, FIELD_LAST_SYNCED, FIELD_SYNC_STATUS];
 pub(super) const ZOHO_SDK_URL: &str = "ZOHO_SDK_URL";
 pub(super) const FRAME_ANCESTORS: &str = "XERO_SYNC_FRAME_ANCESTORS";
+pub(super) const XERO_USE_PKCE: &str = "XERO_USE_PKCE";
+pub(super) const XERO_DAILY_CALL_LIMIT: &str = "XERO_DAILY_CALL_LIMIT";
 
 /// Every variable the service reads (besides [`CONFIG_FILE_VAR`]); a file key outside this list is a typo.
 pub(super) const VARIABLES: &[&str] = &[
@@ -69,6 +71,8 @@ pub(super) const VARIABLES: &[&str] = &[
     FIELD_SYNC_STATUS,
     ZOHO_SDK_URL,
     FRAME_ANCESTORS,
+    XERO_USE_PKCE,
+    XERO_DAILY_CALL_LIMIT,
 ];
 
 /// The values to read settings from: `vars` (an environment) over the file it names, if any.

@@ -51,8 +51,8 @@ pub(crate) enum SyncError {
     Refused(Vec<Issue>),
     #[error("Xero refused the item")]
     XeroRejected(Vec<Issue>),
-    #[error("{service} rate limit reached; try again in a moment")]
-    RateLimited { service: &'static str, retry_after: Option<u64> },
+    #[error("{service}'s {limit} is reached; try again {}", try_again(*.retry_after))]
+    RateLimited { service: &'static str, limit: &'static str, retry_after: Option<u64> },
     #[error("{service} is not answering; the sync can safely be retried")]
     Unavailable { service: &'static str, detail: String },
     #[error("storage failed")]
@@ -78,9 +78,11 @@ impl From<XeroError> for SyncError {
             XeroError::TenantForbidden => {
                 SyncError::ReconnectNeeded("Xero refused access to the connected organisation".into())
             }
-            XeroError::RateLimited { retry_after, .. } => {
-                SyncError::RateLimited { service: "Xero", retry_after: retry_after.map(|d| d.as_secs()) }
-            }
+            ref limited @ XeroError::RateLimited { retry_after, .. } => SyncError::RateLimited {
+                service: "Xero",
+                limit: if limited.is_daily_limit() { "daily call limit" } else { "rate limit" },
+                retry_after: retry_after.map(|d| d.as_secs()),
+            },
             XeroError::Unavailable(detail) => SyncError::Unavailable { service: "Xero", detail },
             error @ XeroError::ServerError { .. } => {
                 SyncError::Unavailable { service: "Xero", detail: error.to_string() }
@@ -97,12 +99,26 @@ impl From<ZohoError> for SyncError {
     fn from(error: ZohoError) -> Self {
         match error {
             ZohoError::ReconnectNeeded(reason) => SyncError::ZohoReconnectNeeded(reason),
-            ZohoError::RateLimited { retry_after } => {
-                SyncError::RateLimited { service: "Zoho CRM", retry_after: retry_after.map(|d| d.as_secs()) }
-            }
+            ZohoError::RateLimited { retry_after } => SyncError::RateLimited {
+                service: "Zoho CRM",
+                // Without a wait, Zoho refused for its API limits: the organisation's credits, which come back
+                // 24 hours after they were spent, or too many calls at once (the client caps its own).
+                limit: if retry_after.is_some() { "rate limit" } else { "API limit (credits per 24 hours)" },
+                retry_after: retry_after.map(|d| d.as_secs()),
+            },
             ZohoError::Unavailable(detail) => SyncError::Unavailable { service: "Zoho CRM", detail },
             other => SyncError::Zoho(other),
         }
+    }
+}
+
+/// When to try again, in words, for a wait of `seconds` (unknown: later).
+fn try_again(seconds: Option<u64>) -> String {
+    match seconds {
+        None => "later".to_owned(),
+        Some(s) if s <= 90 => "in a moment".to_owned(),
+        Some(s) if s < 2 * 3600 => format!("in about {} minutes", s.div_ceil(60)),
+        Some(s) => format!("in about {} hours", s.div_ceil(3600)),
     }
 }
 

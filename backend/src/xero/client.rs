@@ -180,12 +180,13 @@ impl XeroClient {
         Self { inner: Arc::new(inner) }
     }
 
-    /// The consent page URL for the connect flow (PKCE S256).
+    /// The consent page URL for the connect flow, with a PKCE S256 challenge when `pkce_challenge` is given
+    /// (`XERO_USE_PKCE`).
     pub fn authorize_url(
         &self,
         redirect_uri: &str,
         state: &str,
-        pkce_challenge: &str,
+        pkce_challenge: Option<&str>,
         scopes: &[&str],
     ) -> Result<String, XeroError> {
         let mut url = reqwest::Url::parse(&self.inner.endpoints.login_url).map_err(|e| XeroError::Unexpected {
@@ -198,9 +199,10 @@ impl XeroClient {
             ("redirect_uri", redirect_uri),
             ("scope", &scopes.join(" ")),
             ("state", state),
-            ("code_challenge", pkce_challenge),
-            ("code_challenge_method", "S256"),
         ]);
+        if let Some(challenge) = pkce_challenge {
+            url.query_pairs_mut().extend_pairs([("code_challenge", challenge), ("code_challenge_method", "S256")]);
+        }
         Ok(url.into())
     }
 
@@ -402,9 +404,17 @@ impl XeroClient {
         self.execute(&call).await
     }
 
-    /// What Xero last reported about a tenant's quota; `None` before the first call.
+    /// A tenant's quota: calls left today (never more than the daily limit, `XERO_DAILY_CALL_LIMIT`, less
+    /// what we and, by Xero's count, others spent), when the day resets, and what is left of the minute.
+    /// `None` before the first call to the tenant, when the whole [`XeroClient::daily_call_limit`] is left as
+    /// far as this process knows.
     pub fn limits(&self, tenant_id: &str) -> Option<LimitStatus> {
         lock(&self.inner.limiters).get(&tenant_id.to_ascii_lowercase()).map(|l| l.status())
+    }
+
+    /// The calls a day per tenant the client keeps to.
+    pub fn daily_call_limit(&self) -> u32 {
+        self.inner.config.limiter.per_day
     }
 
     // ---- plumbing ----
@@ -531,6 +541,9 @@ impl XeroClient {
                         let wait = retry_after.unwrap_or(progress.concurrent_wait);
                         let exhausted = progress.rate_limited >= MAX_RATE_LIMIT_RETRIES;
                         if scope == RateScope::Day || wait > config.max_rate_limit_wait || exhausted {
+                            if let (RateScope::Day, Some(l)) = (scope, &limiter) {
+                                l.day_spent(retry_after);
+                            }
                             return Err(Attempt::Fail(XeroError::RateLimited { retry_after, problem }));
                         }
                         if retry_after.is_none() {

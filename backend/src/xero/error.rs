@@ -56,3 +56,11 @@ pub(super) fn excerpt(body: &[u8]) -> String {
     }
     out
 }
+
+impl XeroError {
+    /// Whether this is Xero's daily limit (by Xero's 429 or our own count), which lifts only when the day
+    /// resets, unlike the minute's.
+    pub fn is_daily_limit(&self) -> bool {
+        matches!(self, XeroError::RateLimited { problem, .. } if super::limiter::RateScope::of(problem) == super::limiter::RateScope::Day)
+    }
+}

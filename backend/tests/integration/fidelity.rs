@@ -157,3 +157,37 @@ async fn a_server_error_caused_by_the_data_is_reported_on_its_field() {
     assert!(issues.iter().any(|i| i["field"] == "Xero_GL_Account" && i["code"] == "gl_account_archived"), "{body}");
     assert_eq!(app.items().len(), 1, "only the mouse");
 }
+
+/// Point 7 / X8: whether Xero's Web apps accept a PKCE challenge together with the client secret is
+/// unverified, so PKCE is a setting. Refused with PKCE on, the admin is told to turn it off; off, the same
+/// Xero connects.
+#[tokio::test]
+async fn pkce_is_a_setting_and_a_xero_that_refuses_it_with_a_secret_connects_without() {
+    use backend::connections::{ConsentError, Consented};
+    use sandbox::xero::PkceWithSecret;
+
+    let refusing = Behaviour { pkce_with_secret: PkceWithSecret::Refused, ..Behaviour::default() };
+    // On (the default): the demo connects while the simulator accepts; once it refuses, a consent fails
+    // with the advice.
+    let app = spawn(Behaviour::default(), |_| None).await;
+    let (connections, xero) = (app.demo.server.connections(), &app.demo.sandbox.xero);
+    xero.set_behaviour(refusing);
+    let url = connections.begin_xero_consent().await.expect("consent URL");
+    assert!(url.contains("code_challenge=") && url.contains("code_challenge_method=S256"), "{url}");
+    let answer = demo::consent_at_simulator(xero, &url, &[app.tenant()]).expect("consent");
+    let refused = connections.finish_xero_consent(answer).await;
+    assert!(matches!(refused, Err(ConsentError::PkceRefused)), "{refused:?}");
+    let advice = ConsentError::PkceRefused.to_string();
+    assert!(advice.contains("XERO_USE_PKCE=false"), "{advice}");
+
+    // Off: no challenge, no verifier, and the refusing Xero connects (the demo itself did, at start-up).
+    let app = spawn(refusing, |name| (name == "XERO_USE_PKCE").then(|| "false".into())).await;
+    let (connections, xero) = (app.demo.server.connections(), &app.demo.sandbox.xero);
+    let url = connections.begin_xero_consent().await.expect("consent URL");
+    assert!(!url.contains("code_challenge"), "{url}");
+    let answer = demo::consent_at_simulator(xero, &url, &[app.tenant()]).expect("consent");
+    let connected = connections.finish_xero_consent(answer).await;
+    assert!(matches!(connected, Ok(Consented::Connected(_))), "{connected:?}");
+    let (status, body) = app.sync(products::WIRELESS_MOUSE).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}

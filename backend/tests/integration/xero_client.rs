@@ -65,7 +65,7 @@ impl Fixture {
 
     async fn connect(&self, scopes: &[&str]) {
         let (verifier, challenge) = pkce_pair();
-        let url = self.client.authorize_url(REDIRECT, "state-1", &challenge, scopes).expect("authorize URL");
+        let url = self.client.authorize_url(REDIRECT, "state-1", Some(&challenge), scopes).expect("authorize URL");
         assert_eq!(url.split('?').next(), Some(self.sim.login_url().as_str()));
         // The user allows access to every organisation.
         let tenants: Vec<String> = self.sim.tenants().into_iter().map(|(_, id)| id).collect();

@@ -336,9 +336,13 @@ impl Engine {
                     other => (LogOutcome::Failed, vec![crate::describe(other)]),
                 };
                 store.finish_sync(&run, outcome, None, request.as_ref(), &messages).await?;
+                // Not when Zoho itself refuses: the write-back would be refused too.
                 let written_back = !matches!(
                     error,
-                    SyncError::ProductNotFound(_) | SyncError::ZohoReconnectNeeded(_) | SyncError::Interrupted
+                    SyncError::ProductNotFound(_)
+                        | SyncError::ZohoReconnectNeeded(_)
+                        | SyncError::Interrupted
+                        | SyncError::RateLimited { service: "Zoho CRM", .. }
                 );
                 if written_back {
                     self.write_back_failure(product_id, &messages).await;

@@ -19,13 +19,12 @@ struct App {
 
 /// The demo with the Xero simulator switched to `behaviour`; `vars` adds settings.
 async fn spawn(behaviour: Behaviour, vars: impl Fn(&str) -> Option<String>) -> App {
-    let tuning = Tuning {
-        sandbox: sandbox::SandboxConfig {
-            xero: XeroConfig { behaviour, ..XeroConfig::default() },
-            ..Default::default()
-        },
-        ..Default::default()
-    };
+    let sandbox =
+        sandbox::SandboxConfig { xero: XeroConfig { behaviour, ..XeroConfig::default() }, ..Default::default() };
+    spawn_tuned(Tuning { sandbox, ..Default::default() }, vars).await
+}
+
+async fn spawn_tuned(tuning: Tuning, vars: impl Fn(&str) -> Option<String>) -> App {
     let dir = TempDir::new("fidelity");
     let demo = start_in(&dir, vars, tuning).await;
     App { demo, http: reqwest::Client::new(), _dir: dir }
@@ -190,4 +189,24 @@ async fn pkce_is_a_setting_and_a_xero_that_refuses_it_with_a_secret_connects_wit
     assert!(matches!(connected, Ok(Consented::Connected(_))), "{connected:?}");
     let (status, body) = app.sync(products::WIRELESS_MOUSE).await;
     assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+/// Point 8 / Z7: the organisation's Zoho API credits for the rolling 24 hours run out. The sync says so,
+/// and when they come back, instead of "try again in a moment".
+#[tokio::test]
+async fn spent_zoho_credits_are_reported_as_such() {
+    use sandbox::zoho::{ZohoConfig, ZohoLimits};
+    let sandbox = sandbox::SandboxConfig {
+        zoho: ZohoConfig { limits: ZohoLimits { credits_per_day: 2, ..ZohoLimits::standard() }, ..Default::default() },
+        ..Default::default()
+    };
+    let app = spawn_tuned(Tuning { sandbox, ..Default::default() }, |_| None).await;
+    // The product read and its write-back: the two credits.
+    assert_eq!(app.sync(products::WIRELESS_MOUSE).await.0, StatusCode::OK);
+    let (status, body) = app.sync(products::USB_C_HUB).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert_eq!(body["error"]["code"], "rate_limited");
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("Zoho CRM's API limit (credits per 24 hours) is reached; try again later"), "{body}");
+    assert_eq!(app.items().len(), 1, "nothing sent to Xero for a product that could not be read");
 }

@@ -1270,3 +1270,32 @@ async fn a_mix_of_faults_and_an_answer_that_leaves_an_element_out() {
     sim.set_fault_mix(1.0, &[]);
     assert_eq!(api.get("/TaxRates").await.status, StatusCode::OK, "an empty mix disables");
 }
+
+#[tokio::test]
+async fn revocation_ends_the_refresh_token_and_every_connection() {
+    // X11: what an admin's disconnect calls (RFC 7009): the refresh token and every connection it made go.
+    let sim = start(1.0, XeroConfig::default()).await;
+    let token = login(&sim).await;
+    let refresh_token = token["refresh_token"].as_str().expect("refresh token").to_owned();
+    let api = Api::new(&sim, &token, sim.tenant_id(AU_ORG));
+    assert_eq!(api.get("/Items").await.status, StatusCode::OK);
+    assert_eq!(sim.connections().len(), 2);
+    let revoke = |secret: &'static str, token: String| {
+        let url = format!("{}/connect/revocation", sim.identity_url());
+        async move {
+            http().post(url).basic_auth(CLIENT_ID, Some(secret)).form(&[("token", token)]).send().await.expect("sent")
+        }
+    };
+    let refused = revoke("not-the-secret", refresh_token.clone()).await;
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(refused.json::<Value>().await.expect("json"), json!({"error": "invalid_client"}));
+    assert_eq!(sim.connections().len(), 2, "nothing revoked for a wrong client");
+    assert_eq!(revoke(SECRET, "never-issued".into()).await.status(), StatusCode::OK, "unknown tokens: 200");
+    assert_eq!(sim.connections().len(), 2);
+
+    assert_eq!(revoke(SECRET, refresh_token.clone()).await.status(), StatusCode::OK);
+    assert!(sim.connections().is_empty(), "every connection of the grant is gone");
+    let (status, body) = refresh(&sim, &refresh_token).await;
+    assert_eq!((status, body), (StatusCode::BAD_REQUEST, json!({"error": "invalid_grant"})));
+    assert_eq!(api.get("/Items").await.status, StatusCode::UNAUTHORIZED, "the access token too");
+}

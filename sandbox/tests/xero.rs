@@ -176,8 +176,8 @@ fn check_response(method: &Method, path: &str, status: StatusCode, body: &Value)
     let xero = Contract::xero_accounting();
     let is_problem = body.get("Title").is_some() && body.get("Status").is_some();
     if is_problem {
-        assert_eq!(body["Status"], status.as_u16(), "{body}");
-        assert!(body["Title"].is_string() && body["Detail"].is_string() && body["Type"].is_null(), "{body}");
+        contracts::check_xero_problem(status.as_u16(), body)
+            .unwrap_or_else(|v| panic!("{method} {path} → {status} is not Xero's problem shape:\n{v}\n{body}"));
         return;
     }
     let checked = match xero.check_response(method.as_str(), path, status.as_u16(), body) {

@@ -3,9 +3,10 @@
 //!
 //! Modules by concept: [`config`] (typed settings, the [`config::Mode`]), [`crypto`] (secrets at rest),
 //! [`store`] (SQLite), [`xero`] and [`zoho`] (the two services' clients, with the one [`retry`] policy),
-//! `sync` (the engine), [`connections`] (connecting Xero, Zoho and the API key), `api` (the widget's JSON
-//! API), `admin` (the admin pages), `widget` (the built widget), `state` (what routes share) and
-//! [`server`] (start-up and graceful shutdown). Nothing here simulates Xero or Zoho: the `demo` crate
+//! `sync` (the engine), [`connections`] (connecting Xero, Zoho and the API key), [`defaults`] (the
+//! organisation's defaults as an admin sets them), `api` (the widget's JSON API), `admin` (the admin
+//! pages), `widget` (the built widget), `state` (what routes share) and [`server`] (start-up and graceful
+//! shutdown). Nothing here simulates Xero or Zoho: the `demo` crate
 //! runs this service against the simulators.
 
 #![warn(unreachable_pub)]
@@ -16,6 +17,7 @@ pub mod cli;
 pub mod config;
 pub mod connections;
 pub mod crypto;
+pub mod defaults;
 pub mod retry;
 pub mod server;
 mod state;

@@ -17,6 +17,7 @@ use crate::api::SessionKeys;
 use crate::config::{ClientCredentials, ConfigError, Mode, Settings};
 use crate::connections::{ApiKeyHook, Connections};
 use crate::crypto::{Cipher, CryptoError, MasterKey};
+use crate::defaults::Defaults;
 use crate::state::AppState;
 use crate::store::{Store, StoreError, ZohoGrantVault};
 use crate::sync::{Engine, STALE_RUN_AGE};
@@ -114,30 +115,36 @@ impl Server {
 }
 
 /// Completes on ctrl-c or SIGTERM (how a service manager or container runtime asks a process to stop).
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        if let Err(error) = tokio::signal::ctrl_c().await {
-            tracing::error!(%error, "cannot listen for ctrl-c");
-            std::future::pending::<()>().await;
-        }
-    };
+/// SIGTERM is listened for from the call on, not from the first poll: a SIGTERM sent right after the
+/// banner must stop the service gracefully, not kill it.
+pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(error) => {
-                tracing::error!(%error, "cannot listen for SIGTERM");
+    let terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate());
+    async move {
+        let ctrl_c = async {
+            if let Err(error) = tokio::signal::ctrl_c().await {
+                tracing::error!(%error, "cannot listen for ctrl-c");
                 std::future::pending::<()>().await;
             }
+        };
+        #[cfg(unix)]
+        let terminate = async {
+            match terminate {
+                Ok(mut signal) => {
+                    signal.recv().await;
+                }
+                Err(error) => {
+                    tracing::error!(%error, "cannot listen for SIGTERM");
+                    std::future::pending::<()>().await;
+                }
+            }
+        };
+        #[cfg(not(unix))]
+        let terminate = std::future::pending::<()>();
+        tokio::select! {
+            () = ctrl_c => tracing::info!("ctrl-c: shutting down"),
+            () = terminate => tracing::info!("SIGTERM: shutting down"),
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => tracing::info!("ctrl-c: shutting down"),
-        () = terminate => tracing::info!("SIGTERM: shutting down"),
     }
 }
 
@@ -194,6 +201,7 @@ pub async fn start(settings: Settings, listener: TcpListener, options: StartOpti
     let vault = ZohoGrantVault { store: store.clone(), accounts_url: settings.zoho_endpoints.accounts_url.clone() };
     let zoho = ZohoClient::new(http, &settings.zoho_endpoints, credentials(&settings.zoho), Arc::new(vault));
     let engine = Engine::new(store.clone(), xero.clone(), zoho.clone(), settings.fields.clone());
+    let defaults = Defaults::new(store.clone(), xero.clone(), zoho.clone());
     let connections = Connections::new(store.clone(), xero, zoho, settings.clone(), options.on_api_key_rotated);
     let state = AppState {
         settings: settings.clone(),
@@ -207,6 +215,7 @@ pub async fn start(settings: Settings, listener: TcpListener, options: StartOpti
             mode: settings.mode,
             store: store.clone(),
             connections,
+            defaults,
             login: Arc::new(LoginState::new(options.demo_password)),
         },
     };

@@ -1,5 +1,5 @@
 //! The admin pages: log in, connect Xero and Zoho, set up the CRM side (widget URL, Connection, API key),
-//! and read the sync log. Server-rendered HTML without scripts; every POST carries the session's CSRF
+//! read the sync log, and set the organisation's defaults (`settings`, with the audit trail). Server-rendered HTML without scripts; every POST carries the session's CSRF
 //! token ([`auth::AdminForm`]). The connections themselves are [`Connections`]' business: handlers here
 //! call it and render.
 //!
@@ -11,6 +11,7 @@
 mod auth;
 mod login;
 mod page;
+mod settings;
 mod xero;
 
 use std::sync::Arc;
@@ -27,6 +28,7 @@ use shared::wire::CONNECTION_NAME;
 
 use crate::config::{Mode, Settings};
 use crate::connections::{Connections, FieldCheck, Overview, ZOHO_SCOPES, ZohoCodeError};
+use crate::defaults::Defaults;
 use crate::store::{ConnectionStatus, Store, SyncLogEntry};
 use auth::{Admin, AdminForm};
 pub(crate) use login::LoginState;
@@ -42,6 +44,7 @@ pub(crate) struct AdminState {
     pub(crate) mode: Mode,
     pub(crate) store: Store,
     pub(crate) connections: Connections,
+    pub(crate) defaults: Defaults,
     pub(crate) login: Arc<LoginState>,
 }
 
@@ -63,6 +66,7 @@ where
         .route("/admin/xero/disconnect", post(xero::disconnect))
         .route("/admin/zoho/code", post(zoho_code))
         .route("/admin/api-key", post(rotate_api_key))
+        .route("/admin/settings", get(settings::show).post(settings::save))
 }
 
 fn when(time: DateTime<Utc>) -> String {

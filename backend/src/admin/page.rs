@@ -42,6 +42,7 @@ pub(super) fn layout(mode: Mode, title: &str, csrf: Option<&str>, body: Markup) 
                     @if let Some(csrf) = csrf {
                         nav {
                             a href="/admin" { "Dashboard" } " "
+                            a href="/admin/settings" { "Settings" } " "
                             (button(csrf, "/admin/logout", "Log out"))
                         }
                     }

@@ -109,14 +109,14 @@ impl From<SyncError> for AppError {
     fn from(error: SyncError) -> Self {
         let message = error.to_string();
         match error {
+            // The message says what to do, once (the widget adds nothing to it).
             SyncError::XeroNotConnected | SyncError::ReconnectNeeded(_) | SyncError::ZohoReconnectNeeded(_) => {
-                AppError::ReconnectNeeded(format!("{message}. Ask your xero-sync admin to reconnect it."))
+                AppError::ReconnectNeeded(format!("{message}."))
             }
             SyncError::ProductNotFound(_) => AppError::NotFound(message),
-            SyncError::Refused(issues) => AppError::Validation {
-                message: "Fix the highlighted fields in the CRM, then sync again.".into(),
-                issues,
-            },
+            SyncError::Refused(issues) => {
+                AppError::Validation { message: "Fix the highlighted fields, then sync again.".into(), issues }
+            }
             SyncError::XeroRejected(issues) => AppError::XeroRejected {
                 message: "Xero refused the item; fix the highlighted fields, then sync again.".into(),
                 issues,

@@ -6,16 +6,21 @@ mod session;
 
 use axum::Json;
 use axum::Router;
-use axum::extract::{FromRef, Path, State};
+use axum::extract::{FromRef, Path, Query, State};
 use axum::http::HeaderMap;
 use axum::routing::{get, post};
-use shared::wire::{HistoryEntry, PickLists, PreviewResponse, SessionRequest, SessionResponse, SyncResponse};
+use serde::Deserialize;
+use shared::wire::{
+    CodeSuggestion, HistoryEntry, PickLists, PreviewResponse, SessionRequest, SessionResponse, SyncRequest,
+    SyncResponse,
+};
+use shared::{Issue, IssueCode, fields};
 
 use crate::crypto::constant_time_eq;
 use crate::store::{Store, SyncTrigger, hash_api_key};
 use crate::sync::{Actor, Engine};
 pub(crate) use error::{AppError, scope_request_id};
-use json::AppJson;
+use json::{AppJson, OptionalJson};
 pub(crate) use session::SessionKeys;
 use session::{WidgetSession, unix_now};
 
@@ -35,6 +40,7 @@ where
         .route("/api/products/{id}/preview", get(preview))
         .route("/api/products/{id}/sync", post(sync))
         .route("/api/products/{id}/history", get(history))
+        .route("/api/products/{id}/code-suggestion", get(code_suggestion))
         .route("/api/xero/options", get(options))
 }
 
@@ -72,17 +78,58 @@ async fn preview(
 ) -> Result<Json<PreviewResponse>, AppError> {
     session.require(&id)?;
     let preview = engine.preview(&id).await?;
-    Ok(Json(PreviewResponse { record_id: id, issues: preview.issues, payload: preview.payload }))
+    Ok(Json(PreviewResponse {
+        record_id: id,
+        issues: preview.issues,
+        payload: preview.payload,
+        plan: Some(preview.plan),
+    }))
 }
 
+/// The body is optional: none means [`SyncRequest::default`] (overwrite what was changed in Xero).
 async fn sync(
     State(engine): State<Engine>,
     session: WidgetSession,
     Path(id): Path<String>,
+    OptionalJson(request): OptionalJson<SyncRequest>,
 ) -> Result<Json<SyncResponse>, AppError> {
     session.require(&id)?;
     let actor = Actor { name: session.0.user.clone(), trigger: SyncTrigger::Widget };
-    Ok(Json(engine.sync(&id, &actor).await?))
+    Ok(Json(engine.sync(&id, &actor, request.xero_edits).await?))
+}
+
+#[derive(Debug, Deserialize)]
+struct SuggestionQuery {
+    #[serde(default)]
+    name: String,
+}
+
+/// A code made from `name` (the product's name as the user sees it, saved or not), free among the
+/// organisation's Xero items.
+async fn code_suggestion(
+    State(engine): State<Engine>,
+    session: WidgetSession,
+    Path(id): Path<String>,
+    query: Result<Query<SuggestionQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<CodeSuggestion>, AppError> {
+    session.require(&id)?;
+    let Ok(Query(SuggestionQuery { name })) = query else {
+        return Err(AppError::BadRequest("The query must be ?name=<the product's name>.".into()));
+    };
+    if name.trim().is_empty() {
+        return Err(AppError::BadRequest("A product name is needed to make a code from (?name=…).".into()));
+    }
+    match engine.suggest_code(&id, &name).await? {
+        Some(code) => Ok(Json(CodeSuggestion { code })),
+        None => Err(AppError::Validation {
+            message: "No code can be made from this name; type one.".into(),
+            issues: vec![Issue::error(
+                fields::PRODUCT_CODE,
+                IssueCode::CodeMissing,
+                "The name has no letters or digits to make a code from; type a code.",
+            )],
+        }),
+    }
 }
 
 async fn history(

@@ -2,9 +2,10 @@
 //!
 //! - **A stale link.** The item a product is linked to may have been deleted in Xero's web app. What Xero
 //!   then does with its ItemID is unverified (a failed element, a 404, or a new item), so the engine does
-//!   not rely on any: when a write naming an ItemID fails, or a product would be reported unchanged, the item
-//!   is read. Gone, the link is dropped and the product matched by Code again (then created); Xero answering
-//!   with another item than the one named means the same.
+//!   not rely on any: a linked item read for the plan and found gone, a write naming an ItemID that fails,
+//!   or a product about to be reported unchanged whose item was not read, leads to reading the item; gone,
+//!   the link is dropped and the product matched by Code again (then created). Xero answering with another
+//!   item than the one named means the same.
 //! - **A 5xx that is the data's fault.** Xero has been seen answering an invalid AccountCode with a 500. The
 //!   client has already re-read and retried once under a new key; if that fails too, the cached accounts and
 //!   tax rates are dropped and the product checked against fresh ones, so the user gets the real cause on
@@ -12,12 +13,16 @@
 
 use shared::rules::same_name;
 use shared::wire::SyncOutcome;
-use shared::{Issue, ItemPayload};
+use shared::{Issue, ItemPayload, suggest_code};
 
+use super::xero_edits::state_of;
 use super::xero_messages::issues_from_xero;
-use super::{Engine, Existing, Plan, SyncError, idempotency_key};
-use crate::store::StoreError;
+use super::{Engine, Existing, Match, Organisation, Plan, SyncError, code_in_use, idempotency_key};
+use crate::store::{ItemState, StoreError};
 use crate::xero::{ItemResult, XeroError};
+
+/// What a write gives: the item's ItemID, and what Xero says it holds now (when it said).
+type Written = (String, Option<ItemState>);
 
 /// How one write went wrong.
 enum Failed {
@@ -46,39 +51,48 @@ impl From<XeroError> for Failed {
 }
 
 impl Engine {
-    /// Sends `payload` as the update of the plan's item or as a new item, and says which it was. Each write
-    /// has its own Idempotency-Key (the run, the item, the content); see the module docs for the rest.
+    /// Sends `payload` as the update of the plan's item or as a new item (or nothing, for a product
+    /// unchanged since its last sync), and says which it was. Each write has its own Idempotency-Key (the
+    /// run, the item, the content); see the module docs for the rest.
     pub(super) async fn put_in_xero(
         &self,
         plan: &Plan,
         payload: &ItemPayload,
         hash: &str,
         run: &str,
-    ) -> Result<(SyncOutcome, String), SyncError> {
-        let xero = &self.inner.xero;
+    ) -> Result<(SyncOutcome, String, Option<ItemState>), SyncError> {
         let tenant = plan.tenant_id.as_str();
         let mut payload = payload.clone();
         let mut existing = plan.existing.clone();
         if let Some(linked) = existing.clone() {
-            if linked.last_hash.as_deref() == Some(hash) {
-                // "Unchanged" claims Xero has the item: make sure it still does.
-                if xero.get_item(tenant, &linked.item_id).await?.is_some() {
-                    return Ok((SyncOutcome::Unchanged, linked.item_id));
+            // The plan read a linked item whose state it knew; nothing came back: it is gone.
+            let read_and_gone = linked.state.is_some() && linked.current.is_none();
+            if read_and_gone {
+                existing = self.relink(plan, &linked).await?;
+            } else if plan.xero_edits.is_empty() && linked.unchanged(&payload) {
+                // "Unchanged" claims Xero has the item: make sure, unless the plan just read it.
+                let current = match &linked.current {
+                    Some(current) => Some(current.clone()),
+                    None => self.inner.xero.get_item(tenant, &linked.item_id).await?,
+                };
+                if let Some(current) = current {
+                    // Nothing to send; what Xero holds now is the state to compare the next time with.
+                    return Ok((SyncOutcome::Unchanged, linked.item_id, Some(state_of(&current))));
                 }
                 existing = self.relink(plan, &linked).await?;
             } else {
                 match self.send(plan, &payload, Some(&linked), hash, run).await {
-                    Ok(item_id) if item_id.eq_ignore_ascii_case(&linked.item_id) => {
-                        return Ok((SyncOutcome::Updated, item_id));
+                    Ok((item_id, state)) if item_id.eq_ignore_ascii_case(&linked.item_id) => {
+                        return Ok((SyncOutcome::Updated, item_id, state));
                     }
-                    Ok(item_id) => {
+                    Ok((item_id, state)) => {
                         // Xero put the product in another item than the one named: that one is gone, and Xero
                         // made (or matched) a new one instead of refusing.
                         tracing::warn!(old = %linked.item_id, new = %item_id, "xero replaced the linked item");
-                        return Ok((SyncOutcome::Created, item_id));
+                        return Ok((SyncOutcome::Created, item_id, state));
                     }
                     Err(failed) if failed.may_be_stale() => {
-                        if xero.get_item(tenant, &linked.item_id).await?.is_some() {
+                        if self.inner.xero.get_item(tenant, &linked.item_id).await?.is_some() {
                             return Err(self.failure(plan, failed).await);
                         }
                         existing = self.relink(plan, &linked).await?;
@@ -90,7 +104,7 @@ impl Engine {
         }
         let outcome = if existing.is_some() { SyncOutcome::Updated } else { SyncOutcome::Created };
         match self.send(plan, &payload, existing.as_ref(), hash, run).await {
-            Ok(item_id) => Ok((outcome, item_id)),
+            Ok((item_id, state)) => Ok((outcome, item_id, state)),
             Err(failed) => Err(self.failure(plan, failed).await),
         }
     }
@@ -103,7 +117,7 @@ impl Engine {
         existing: Option<&Existing>,
         hash: &str,
         run: &str,
-    ) -> Result<String, Failed> {
+    ) -> Result<Written, Failed> {
         let xero = &self.inner.xero;
         let tenant = plan.tenant_id.as_str();
         let key = idempotency_key(run, existing.map_or("new", |e| e.item_id.as_str()), hash);
@@ -117,12 +131,21 @@ impl Engine {
         accepted(result)
     }
 
-    /// The link named an item Xero no longer has: forget it, and look for the product's item by Code again.
+    /// The link named an item Xero no longer has: forget it, and look for the product's item by Code again
+    /// (another CRM product's item with that code is refused, as when a plan finds one).
     async fn relink(&self, plan: &Plan, linked: &Existing) -> Result<Option<Existing>, SyncError> {
         let product_id = plan.product.id.text().unwrap_or_default();
         tracing::warn!(item_id = %linked.item_id, product_id, "the linked xero item is gone; matching by code again");
         self.inner.store.delete_item_link(product_id, &plan.tenant_id).await?;
-        self.item_by_code(product_id, &plan.tenant_id, &plan.product).await
+        match self.item_by_code(product_id, &plan.tenant_id, &plan.product).await? {
+            Match::New => Ok(None),
+            Match::Existing(existing) => Ok(Some(*existing)),
+            Match::Taken { item, codes } => {
+                let taken: Vec<&str> = codes.iter().map(String::as_str).collect();
+                let free = plan.product.name.text().and_then(|name| suggest_code(name, &taken));
+                Err(SyncError::Refused(vec![code_in_use(&item, free.as_deref())]))
+            }
+        }
     }
 
     /// What the user is told about a failed write. Xero's messages go on their fields (with the cached lists
@@ -141,16 +164,13 @@ impl Engine {
                 }
                 SyncError::XeroRejected(issues)
             }
+            Failed::NoElement => {
+                SyncError::Unexpected { service: "Xero", detail: "the answer had no element for the item".into() }
+            }
             Failed::Xero(error @ XeroError::ServerError { .. }) => {
                 xero.invalidate(tenant);
-                let fresh = tokio::try_join!(xero.accounts(tenant), xero.tax_rates(tenant));
-                let blocking: Vec<Issue> = match fresh {
-                    Ok((accounts, rates)) => self
-                        .check(&plan.product, &accounts, &rates)
-                        .issues
-                        .into_iter()
-                        .filter(Issue::is_error)
-                        .collect(),
+                let blocking: Vec<Issue> = match Organisation::load(&self.inner.store, xero, tenant).await {
+                    Ok(org) => org.check(&plan.product, fields).issues.into_iter().filter(Issue::is_error).collect(),
                     Err(read) => {
                         tracing::warn!(error = %read, "could not read the lists again after xero's server error");
                         Vec::new()
@@ -158,20 +178,17 @@ impl Engine {
                 };
                 if blocking.is_empty() { error.into() } else { SyncError::Refused(blocking) }
             }
-            Failed::NoElement => {
-                SyncError::Unexpected { service: "Xero", detail: "the answer had no element for the item".into() }
-            }
             Failed::Xero(error) => error.into(),
         }
     }
 }
 
-/// The ItemID of an accepted element, or Xero's messages.
-fn accepted(result: ItemResult) -> Result<String, Failed> {
+/// The ItemID of an accepted element, with what Xero says it holds now, or Xero's messages.
+fn accepted(result: ItemResult) -> Result<Written, Failed> {
     if result.is_ok()
         && let Some(item_id) = result.item_id
     {
-        return Ok(item_id);
+        return Ok((item_id, result.item.as_ref().map(state_of)));
     }
     Err(Failed::Rejected(result.messages))
 }

@@ -696,17 +696,18 @@ async fn a_xero_grant_without_the_write_scope_is_marked_for_a_reconnect() {
 }
 
 /// Point 8 / X4: Xero's daily limit is a setting (`XERO_DAILY_CALL_LIMIT`, 1,000 by default, the Starter
-/// tier) that the client never goes past: here 6 calls, while the simulator would allow 1,000. The call
+/// tier) that the client never goes past: here 8 calls, while the simulator would allow 1,000. The call
 /// with no room left is refused before it reaches Xero, with when the day resets, and the dashboard shows
 /// the calls left of the limit.
 #[tokio::test]
 async fn the_daily_call_limit_is_never_overspent_and_the_dashboard_shows_whats_left() {
-    let app = spawn_with(|name| (name == "XERO_DAILY_CALL_LIMIT").then(|| "6".into())).await;
+    let app = spawn_with(|name| (name == "XERO_DAILY_CALL_LIMIT").then(|| "8".into())).await;
     let browser = app.browser("sandbox").await;
     let dashboard = app.get("/admin", Some(&browser)).await;
-    assert!(dashboard.body.contains("Calls left today: up to 6 ("), "{}", dashboard.body);
+    assert!(dashboard.body.contains("Calls left today: up to 8 ("), "{}", dashboard.body);
 
-    // Accounts, tax rates, items and the create: 4 calls; then each price change is one update.
+    // Accounts, tax rates, items and the create: 4 calls; then each price change reads the
+    // linked item (to see edits made in Xero) and updates it: 2 calls.
     let xero = &app.sandbox().xero;
     let tenant = app.tenant(AU_ORG);
     let spent = || 1_000 - xero.limit_status(&tenant).day_remaining;
@@ -716,7 +717,7 @@ async fn the_daily_call_limit_is_never_overspent_and_the_dashboard_shows_whats_l
         app.sandbox().zoho.edit_product(products::WIRELESS_MOUSE, json!({"Unit_Price": price})).expect("edit");
         assert_eq!(app.sync_as("Olivia", products::WIRELESS_MOUSE).await.status(), StatusCode::OK);
     }
-    assert_eq!(spent(), 6);
+    assert_eq!(spent(), 8);
 
     // No call left: the next update is refused before it reaches Xero, with when the day resets.
     app.sandbox().zoho.edit_product(products::WIRELESS_MOUSE, json!({"Unit_Price": 33.5})).expect("edit");
@@ -729,10 +730,87 @@ async fn the_daily_call_limit_is_never_overspent_and_the_dashboard_shows_whats_l
     assert_eq!(body["error"]["code"], "rate_limited", "{body}");
     let message = body["error"]["message"].as_str().unwrap_or_default();
     assert!(message.contains("Xero's daily call limit is reached; try again in about 24 hours"), "{body}");
-    assert_eq!(spent(), 6, "never past the setting");
+    assert_eq!(spent(), 8, "never past the setting");
     assert_eq!(xero.calls().len(), calls, "the refused sync did not reach Xero");
     assert_eq!(xero.items(&tenant)[0].sales.unit_price, Some(32.5));
 
     let dashboard = app.get("/admin", Some(&browser)).await;
-    assert!(dashboard.body.contains("Calls left today: 0 of 6 (the day resets at "), "{}", dashboard.body);
+    assert!(dashboard.body.contains("Calls left today: 0 of 8 (the day resets at "), "{}", dashboard.body);
+}
+
+/// Issue 14: the defaults page pre-fills the tax mapping from the CRM's taxes and Xero's rates; a change
+/// is checked against the live lists with a message on the field (nothing stored), and a good one is
+/// stored and audited: who, when, old → new. Saving the same again changes nothing and audits nothing.
+#[tokio::test]
+async fn the_organisations_defaults_are_prefilled_validated_stored_and_audited() {
+    let app = spawn(false).await;
+    let page = app.get("/admin/settings", None).await;
+    assert_eq!((page.status, page.location()), (StatusCode::SEE_OTHER, "/admin/login"), "behind the login");
+    let browser = app.browser(demo::DEMO_PASSWORD).await;
+    let page = app.get("/admin/settings", Some(&browser)).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains(r#"<a href="/admin/settings">Settings</a>"#), "in the navigation");
+    // The CRM's two taxes, each with the rate the matching proposes, marked as proposed.
+    assert_eq!(input_value(&page.body, "crm_tax_0").as_deref(), Some("GST - 10.0 %"));
+    assert_eq!(input_value(&page.body, "crm_tax_1").as_deref(), Some("GST Free - 0.0 %"));
+    assert!(page.body.contains(r#"<option value="OUTPUT" selected>GST on Income (OUTPUT)</option>"#), "{}", page.body);
+    assert!(page.body.contains(r#"<option value="EXEMPTOUTPUT" selected>GST Free Income (EXEMPTOUTPUT)</option>"#));
+    assert_eq!(page.body.matches("proposed: saving confirms it").count(), 2);
+    assert!(page.body.contains(r#"<option value="Sales (200)">"#), "revenue accounts offered");
+    assert!(!page.body.contains(r#"<option value="Accounts Receivable (610)">"#), "never a system account");
+    assert!(page.body.contains("No setting has been changed yet."));
+
+    // Without the CSRF token: refused.
+    let forged = app.post("/admin/settings", Some(&browser), &[("gl_account", "200")]).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+
+    let store = app.server().store();
+    let mapping = [("crm_tax_0", "GST - 10.0 %"), ("tax_type_0", "OUTPUT"), ("crm_tax_1", "GST Free - 0.0 %")];
+    let mut refused = vec![("gl_account", "Accounts Receivable")];
+    refused.extend_from_slice(&mapping);
+    refused.push(("tax_type_1", "INPUT"));
+    let page = app.submit("/admin/settings", &browser, &refused).await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", page.body);
+    assert!(page.body.contains("Nothing was saved"), "{}", page.body);
+    assert!(page.body.contains("Xero's accounts receivable control account"), "{}", page.body);
+    assert!(page.body.contains("“GST on Expenses” cannot be used on sales"), "{}", page.body);
+    assert_eq!(input_value(&page.body, "gl_account").as_deref(), Some("Accounts Receivable"), "what was typed stays");
+    assert!(page.body.contains(r#"id="gl_account" name="gl_account""#));
+    assert_eq!(store.org_defaults().await.expect("store"), shared::OrgDefaults::NONE, "nothing stored");
+    assert!(store.org_settings_audit(10).await.expect("audit").is_empty(), "nothing audited");
+
+    let mut good = vec![("gl_account", "Sales (200)")];
+    good.extend_from_slice(&mapping);
+    good.push(("tax_type_1", "EXEMPTOUTPUT"));
+    let page = app.submit("/admin/settings", &browser, &good).await;
+    assert_eq!((page.status, page.location()), (StatusCode::SEE_OTHER, "/admin/settings?saved=2"), "{}", page.body);
+    let defaults = store.org_defaults().await.expect("store");
+    assert_eq!(defaults.gl_account.as_deref(), Some("200"));
+    let taxes: Vec<(&str, &str)> = defaults.taxes.iter().map(|m| (m.crm_tax.as_str(), m.tax_type.as_str())).collect();
+    assert_eq!(taxes, [("GST - 10.0 %", "OUTPUT"), ("GST Free - 0.0 %", "EXEMPTOUTPUT")]);
+    let audit = store.org_settings_audit(10).await.expect("audit");
+    let keys: Vec<&str> = audit.iter().map(|c| c.key.as_str()).collect();
+    assert_eq!(keys, ["tax_mapping", "default_gl_account"], "newest first");
+    assert_eq!((audit[1].old.clone(), audit[1].new.clone()), (None, json!("200")));
+    assert!(audit.iter().all(|c| c.by.starts_with("admin (session ")), "{audit:?}");
+
+    let page = app.get("/admin/settings?saved=2", Some(&browser)).await;
+    assert!(page.body.contains("Saved: 2 settings changed"), "{}", page.body);
+    assert!(page.body.contains("<td>Default GL account</td><td>(none)</td><td>Sales (200)</td>"), "{}", page.body);
+    assert!(page.body.contains("GST - 10.0 % → OUTPUT; GST Free - 0.0 % → EXEMPTOUTPUT"), "{}", page.body);
+    assert_eq!(page.body.matches("proposed: saving confirms it").count(), 0, "confirmed");
+    assert_eq!(input_value(&page.body, "gl_account").as_deref(), Some("Sales (200)"));
+
+    // The same again: nothing changes, nothing is audited. Then removing the default is audited as such.
+    let page = app.submit("/admin/settings", &browser, &good).await;
+    assert_eq!(page.location(), "/admin/settings?saved=0");
+    assert_eq!(store.org_settings_audit(10).await.expect("audit").len(), 2);
+    good[0] = ("gl_account", "");
+    let page = app.submit("/admin/settings", &browser, &good).await;
+    assert_eq!(page.location(), "/admin/settings?saved=1");
+    let audit = store.org_settings_audit(10).await.expect("audit");
+    assert_eq!(
+        (audit[0].key.as_str(), &audit[0].old, &audit[0].new),
+        ("default_gl_account", &Some(json!("200")), &json!(null))
+    );
 }

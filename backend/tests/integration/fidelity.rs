@@ -75,6 +75,14 @@ impl App {
         zoho.set_product(record_id, record);
     }
 
+    /// Keeps the product's link but forgets what Xero held of its item, as for a link stored before
+    /// migration 0004: the next sync does not read the item before writing.
+    async fn forget_item_state(&self, record_id: &str) {
+        let store = self.demo.server.store();
+        let link = store.item_link(record_id, &self.tenant()).await.expect("store").expect("link");
+        store.save_item_link(&link).await.expect("store");
+    }
+
     /// The Xero Item ID the CRM record holds.
     fn crm_item_id(&self, record_id: &str) -> Value {
         self.demo.sandbox.zoho.product(record_id).expect("record")["Xero_Item_ID"].clone()
@@ -83,7 +91,10 @@ impl App {
 
 /// Point 6 / X6: the item a product is linked to was deleted in Xero's web app. Whatever Xero does with the
 /// stale ItemID (a failed element, a 404, or a new item), the product ends in exactly one new item, linked and
-/// written back; and a product left unchanged is not reported "unchanged" while Xero has no item.
+/// written back; and a product left unchanged is not reported "unchanged" while Xero has no item. A link
+/// whose item state is known has its item read before the write (issue 15), which finds it gone; a link
+/// without one (stored before migration 0004, or after a write whose answer did not say) meets the stale
+/// ItemID at the write, which is what each of the simulator's answers is there for.
 #[tokio::test]
 async fn a_product_whose_item_was_deleted_in_xero_gets_a_new_one_whatever_xero_answers() {
     for stale in [StaleItemId::ValidationError, StaleItemId::NotFound, StaleItemId::Ignored] {
@@ -93,10 +104,25 @@ async fn a_product_whose_item_was_deleted_in_xero_gets_a_new_one_whatever_xero_a
         assert_eq!(status, StatusCode::OK, "{stale:?}: {first}");
         let deleted = first["item_id"].as_str().expect("item id").to_owned();
         assert!(xero.delete_item(&app.tenant(), &deleted));
+        app.forget_item_state(products::WIRELESS_MOUSE).await;
 
         app.edit_product(products::WIRELESS_MOUSE, json!({"Unit_Price": 31.5}));
+        let before = xero.calls().len();
         let (status, body) = app.sync(products::WIRELESS_MOUSE).await;
         assert_eq!((status, body["outcome"].as_str()), (StatusCode::OK, Some("created")), "{stale:?}: {body}");
+        // The write named the deleted item and got the knob's answer; refused, a second write created it.
+        let writes: Vec<u16> = xero.calls()[before..]
+            .iter()
+            .filter(|c| c.method == "POST" && c.path.starts_with("/api.xro/2.0/Items"))
+            .map(|c| c.status)
+            .collect();
+        let expected: &[u16] = match stale {
+            // A failed element: with summarizeErrors=false the request itself answers 200.
+            StaleItemId::ValidationError => &[200, 200],
+            StaleItemId::NotFound => &[404, 200],
+            StaleItemId::Ignored => &[200],
+        };
+        assert_eq!(writes, expected, "{stale:?}");
         let item_id = body["item_id"].as_str().expect("item id").to_owned();
         assert_ne!(item_id, deleted, "{stale:?}");
         let items = app.items();
@@ -104,13 +130,22 @@ async fn a_product_whose_item_was_deleted_in_xero_gets_a_new_one_whatever_xero_a
         assert_eq!((items[0].item_id.as_str(), items[0].sales.unit_price), (item_id.as_str(), Some(31.5)));
         assert_eq!(app.crm_item_id(products::WIRELESS_MOUSE), item_id.as_str(), "{stale:?}: written back");
 
-        // Deleted again, and nothing changed in the CRM: not "unchanged", created again.
-        assert!(xero.delete_item(&app.tenant(), &item_id));
-        let (status, body) = app.sync(products::WIRELESS_MOUSE).await;
-        assert_eq!((status, body["outcome"].as_str()), (StatusCode::OK, Some("created")), "{stale:?}: {body}");
-        assert_eq!(app.items().len(), 1, "{stale:?}");
-        let (_, again) = app.sync(products::WIRELESS_MOUSE).await;
-        assert_eq!((again["outcome"].as_str(), &again["item_id"]), (Some("unchanged"), &body["item_id"]));
+        // Deleted again, and nothing changed in the CRM: not "unchanged", created again, whether the item
+        // was read for the plan (its state known) or only because it was about to be reported unchanged.
+        let mut item_id = item_id;
+        for state_known in [true, false] {
+            assert!(xero.delete_item(&app.tenant(), &item_id));
+            if !state_known {
+                app.forget_item_state(products::WIRELESS_MOUSE).await;
+            }
+            let (status, body) = app.sync(products::WIRELESS_MOUSE).await;
+            let case = format!("{stale:?}, state known: {state_known}");
+            assert_eq!((status, body["outcome"].as_str()), (StatusCode::OK, Some("created")), "{case}: {body}");
+            assert_eq!(app.items().len(), 1, "{case}");
+            let (_, again) = app.sync(products::WIRELESS_MOUSE).await;
+            assert_eq!((again["outcome"].as_str(), &again["item_id"]), (Some("unchanged"), &body["item_id"]));
+            item_id = body["item_id"].as_str().expect("item id").to_owned();
+        }
     }
 }
 

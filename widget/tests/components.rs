@@ -787,6 +787,8 @@ async fn after_a_sync_the_record_page_is_reloaded_on_close_and_times_are_local()
     let when = text(&root, "details.history td");
     assert!(when.contains("28 Nov 2026") && when.contains("12:02"), "{when}");
     assert_eq!(text(&root, "details.history > summary"), "Recent syncs (1)");
+    // Who synced is the CRM's claim, and says so.
+    assert_eq!(text(&root, "details.history th:nth-child(2)"), "Who (reported by the CRM)");
     // A zone the browser does not know falls back to its own, never to raw UTC text or a crash.
     let unknown = Action::User(CrmUser { time_zone: Some("Mars/Olympus".into()), ..CrmUser::default() });
     let entry = shared::wire::HistoryEntry {

@@ -19,19 +19,23 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::{FromRef, State};
 use axum::http::StatusCode;
+use axum::middleware::map_response_with_state;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use chrono::{DateTime, Utc};
 use maud::{Markup, html};
 use secrecy::ExposeSecret;
 use shared::wire::CONNECTION_NAME;
 
+use crate::address::TrustedProxies;
 use crate::config::{Mode, Settings};
 use crate::connections::{Connections, FieldCheck, Overview, ZOHO_SCOPES, ZohoCodeError};
 use crate::defaults::Defaults;
-use crate::store::{ConnectionStatus, Store, SyncLogEntry};
+use crate::headers::{self, SecurityHeaders};
+use crate::store::{ConnectionStatus, Store, SyncLogEntry, SyncTrigger};
 use auth::{Admin, AdminForm};
 pub(crate) use login::LoginState;
+pub use login::PasswordChecks;
 use page::{Failure, button, form, layout, respond};
 
 /// How many sync log rows the dashboard shows.
@@ -48,11 +52,13 @@ pub(crate) struct AdminState {
     pub(crate) login: Arc<LoginState>,
 }
 
-/// `/admin/...`, and `/` sending a browser there, for any state holding an [`AdminState`].
-pub(crate) fn routes<S>() -> Router<S>
+/// `/admin/...`, and `/` sending a browser there, for any state holding an [`AdminState`]. Every response,
+/// a redirect's or a 404's included, carries the admin pages' security headers.
+pub(crate) fn routes<S>(settings: &Settings) -> Router<S>
 where
     S: Clone + Send + Sync + 'static,
     AdminState: FromRef<S>,
+    TrustedProxies: FromRef<S>,
 {
     Router::new()
         .route("/", get(|| async { Redirect::to("/admin") }))
@@ -67,6 +73,12 @@ where
         .route("/admin/zoho/code", post(zoho_code))
         .route("/admin/api-key", post(rotate_api_key))
         .route("/admin/settings", get(settings::show).post(settings::save))
+        .route("/admin/{*unknown}", any(not_found))
+        .layer(map_response_with_state(SecurityHeaders::admin(settings), headers::apply))
+}
+
+async fn not_found(State(state): State<AdminState>) -> Failure {
+    Failure::new(state.mode, StatusCode::NOT_FOUND, "Not found", "There is no such admin page.")
 }
 
 fn when(time: DateTime<Utc>) -> String {
@@ -246,7 +258,11 @@ fn log_table(entries: &[SyncLogEntry]) -> Markup {
                                 (e.product_id)
                             }
                         }
-                        td { (e.actor) }
+                        td {
+                            (e.actor)
+                            // The widget's user is the CRM's word, sent with the CRM Connection's key.
+                            @if e.trigger == SyncTrigger::Widget { br; span.muted { "reported by the CRM" } }
+                        }
                         td { (e.trigger.as_str()) }
                         td { (e.outcome.as_str()) }
                         td { (e.item_id.as_deref().unwrap_or("")) }

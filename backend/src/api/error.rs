@@ -47,6 +47,9 @@ pub(crate) enum AppError {
     RateLimited { message: String, retry_after: Option<u64> },
     #[error("{0}")]
     Unavailable(String),
+    /// The request outlasted `XERO_SYNC_REQUEST_TIMEOUT_SECS`.
+    #[error("{0}")]
+    TimedOut(String),
     /// Logged in full; the client sees a generic sentence.
     #[error("internal error: {0}")]
     Internal(String),
@@ -64,6 +67,7 @@ impl AppError {
             Self::ReconnectNeeded(_) => (StatusCode::SERVICE_UNAVAILABLE, ErrorCode::ReconnectNeeded),
             Self::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, ErrorCode::RateLimited),
             Self::Unavailable(_) => (StatusCode::BAD_GATEWAY, ErrorCode::UpstreamUnavailable),
+            Self::TimedOut(_) => (StatusCode::GATEWAY_TIMEOUT, ErrorCode::UpstreamUnavailable),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal),
         }
     }

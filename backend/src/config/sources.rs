@@ -41,6 +41,12 @@ pub(super) const ZOHO_SDK_URL: &str = "ZOHO_SDK_URL";
 pub(super) const FRAME_ANCESTORS: &str = "XERO_SYNC_FRAME_ANCESTORS";
 pub(super) const XERO_USE_PKCE: &str = "XERO_USE_PKCE";
 pub(super) const XERO_DAILY_CALL_LIMIT: &str = "XERO_DAILY_CALL_LIMIT";
+pub(super) const TRUSTED_PROXIES: &str = "XERO_SYNC_TRUSTED_PROXIES";
+pub(super) const HEADER_TIMEOUT: &str = "XERO_SYNC_HEADER_TIMEOUT_SECS";
+pub(super) const BODY_TIMEOUT: &str = "XERO_SYNC_BODY_TIMEOUT_SECS";
+pub(super) const REQUEST_TIMEOUT: &str = "XERO_SYNC_REQUEST_TIMEOUT_SECS";
+pub(super) const IDLE_TIMEOUT: &str = "XERO_SYNC_IDLE_TIMEOUT_SECS";
+pub(super) const MAX_CONNECTIONS: &str = "XERO_SYNC_MAX_CONNECTIONS";
 
 /// Every variable the service reads (besides [`CONFIG_FILE_VAR`]); a file key outside this list is a typo.
 pub(super) const VARIABLES: &[&str] = &[
@@ -73,6 +79,12 @@ pub(super) const VARIABLES: &[&str] = &[
     FRAME_ANCESTORS,
     XERO_USE_PKCE,
     XERO_DAILY_CALL_LIMIT,
+    TRUSTED_PROXIES,
+    HEADER_TIMEOUT,
+    BODY_TIMEOUT,
+    REQUEST_TIMEOUT,
+    IDLE_TIMEOUT,
+    MAX_CONNECTIONS,
 ];
 
 /// The values to read settings from: `vars` (an environment) over the file it names, if any.

@@ -28,7 +28,7 @@ use thiserror::Error;
 
 use crate::crypto::{Cipher, CryptoError};
 
-pub use auth::{AdminSession, hash_api_key};
+pub use auth::{AdminSession, ApiKey, hash_api_key};
 pub use connections::{ConnectionStatus, PendingTenant, XeroConnection, ZohoConnection};
 pub use items::{ItemLink, ItemState};
 pub use org_settings::{DefaultGlAccount, OrgSetting, SettingChange, TaxMappings};
@@ -128,11 +128,12 @@ impl Store {
 
 /// `backend/migrations/`, embedded in the binary: version, description, SQL. (What `sqlx::migrate!` would
 /// embed, without sqlx's compile-time driver, which builds a second SQLite and sqlx for the host.)
-const MIGRATIONS: [(i64, &str, &str); 4] = [
+const MIGRATIONS: [(i64, &str, &str); 5] = [
     (1, "initial", include_str!("../../migrations/0001_initial.sql")),
     (2, "sync log interrupted", include_str!("../../migrations/0002_sync_log_interrupted.sql")),
     (3, "organisation settings", include_str!("../../migrations/0003_organisation_settings.sql")),
     (4, "item links xero state", include_str!("../../migrations/0004_item_links_xero_state.sql")),
+    (6, "api key generation", include_str!("../../migrations/0006_api_key_generation.sql")),
 ];
 
 fn migrator() -> Migrator {

@@ -625,7 +625,14 @@ async fn the_widget_page_names_the_sdk_and_who_may_frame_it() {
     let page = app.http.get(format!("{}/widget/?serviceOrigin=x", app.demo.server.url)).send().await.expect("page");
     assert_eq!(page.status(), StatusCode::OK);
     let csp = page.headers()["content-security-policy"].to_str().expect("csp").to_owned();
-    assert_eq!(csp, format!("frame-ancestors 'self' {}", app.sandbox().crm.url));
+    let crm = &app.sandbox().crm.url;
+    assert_eq!(
+        csp,
+        format!(
+            "default-src 'self'; script-src 'self' 'wasm-unsafe-eval' {crm}; connect-src 'self'; style-src 'self'; \
+             object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'self' {crm}"
+        )
+    );
     let html = page.text().await.expect("html");
     assert!(html.contains(&format!(r#"src="{}""#, app.sandbox().crm.sdk_url())), "{html}");
     assert!(html.contains(r#"content="sandbox""#));

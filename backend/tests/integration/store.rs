@@ -463,12 +463,18 @@ async fn the_api_key_is_kept_as_a_hash_and_rotates() {
     let dir = TempDir::new("store");
     let store = open(&dir).await;
     assert!(store.api_key_hash().await.expect("none").is_none());
-    store.set_api_key_hash(&hash_api_key("key-1")).await.expect("set");
+    assert_eq!(store.set_api_key_hash(&hash_api_key("key-1")).await.expect("set"), 1, "the first key");
     assert_eq!(store.api_key_hash().await.expect("load"), Some(hash_api_key("key-1")));
-    store.set_api_key_hash(&hash_api_key("key-2")).await.expect("rotate");
+    assert_eq!(store.set_api_key_hash(&hash_api_key("key-2")).await.expect("rotate"), 2, "a rotation counts");
     let stored = store.api_key_hash().await.expect("load").expect("hash");
     assert_eq!(stored, hash_api_key("key-2"));
     assert_ne!(stored, hash_api_key("key-1"));
+    let key = store.api_key().await.expect("load").expect("key");
+    assert_eq!((key.hash, key.generation), (hash_api_key("key-2"), 2));
+    // The generation outlives the process: a reopened store keeps counting.
+    drop(store);
+    let store = open(&dir).await;
+    assert_eq!(store.set_api_key_hash(&hash_api_key("key-3")).await.expect("rotate"), 3);
 }
 
 #[tokio::test]

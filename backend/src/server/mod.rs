@@ -1,6 +1,9 @@
 //! Start-up and shutdown: settings → master key → store → clients → engine and connections → routes, then
-//! serving until a shutdown, which stops accepting, lets in-flight requests and syncs finish within a
-//! bound, cuts the rest short (logged as interrupted) and closes the database.
+//! serving (`listen`: timeouts and a connection cap) until a shutdown, which stops accepting, lets in-flight
+//! requests and syncs finish within a bound, cuts the rest short (logged as interrupted) and closes the
+//! database.
+
+mod listen;
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -12,9 +15,11 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use crate::address::TrustedProxies;
+pub use crate::admin::PasswordChecks;
 use crate::admin::{AdminState, LoginState};
-use crate::api::SessionKeys;
-use crate::config::{ClientCredentials, ConfigError, Mode, Settings};
+use crate::api::{SessionKeys, WrongKeys};
+use crate::config::{ClientCredentials, ConfigError, Mode, ServerLimits, Settings};
 use crate::connections::{ApiKeyHook, Connections};
 use crate::crypto::{Cipher, CryptoError, MasterKey};
 use crate::defaults::Defaults;
@@ -89,6 +94,11 @@ impl Server {
 
     pub fn connections(&self) -> &Connections {
         &self.state.connections
+    }
+
+    /// How many admin password checks ran, and the most at once.
+    pub fn password_checks(&self) -> PasswordChecks {
+        self.state.admin.login.password_checks()
     }
 
     /// Starts a graceful shutdown: what SIGTERM and ctrl-c do.
@@ -209,6 +219,8 @@ pub async fn start(settings: Settings, listener: TcpListener, options: StartOpti
         engine: engine.clone(),
         connections: connections.clone(),
         sessions: SessionKeys::new(key.derive("widget-session")),
+        wrong_keys: WrongKeys::new(),
+        proxies: TrustedProxies::new(&settings.trusted_proxies),
         widget: WidgetPage::new(&settings),
         admin: AdminState {
             settings: settings.clone(),
@@ -222,8 +234,15 @@ pub async fn start(settings: Settings, listener: TcpListener, options: StartOpti
 
     let stop = CancellationToken::new();
     let router = crate::app(state.clone());
-    let task = tokio::spawn(serve(listener, router, stop.clone(), engine, store, options.shutdown_grace));
+    let serving = Serving { limits: settings.limits, grace: options.shutdown_grace };
+    let task = tokio::spawn(serve(listener, router, stop.clone(), engine, store, serving));
     Ok(Server { url, created_key_file, state, stop, task })
+}
+
+/// How connections are served, and how long a shutdown waits.
+struct Serving {
+    limits: ServerLimits,
+    grace: Duration,
 }
 
 /// Serves until `stop`, then shuts down within `grace` (plus a few seconds for the interrupted syncs to
@@ -234,15 +253,12 @@ async fn serve(
     stop: CancellationToken,
     engine: Engine,
     store: Store,
-    grace: Duration,
+    Serving { limits, grace }: Serving,
 ) {
-    let server = axum::serve(listener, router).with_graceful_shutdown(stop.clone().cancelled_owned());
-    let mut serving = std::pin::pin!(std::future::IntoFuture::into_future(server));
+    let mut serving = std::pin::pin!(listen::serve(listener, router, limits, stop.clone()));
     tokio::select! {
-        result = &mut serving => {
-            if let Err(error) = result {
-                tracing::error!(%error, "the server stopped");
-            }
+        () = &mut serving => {
+            tracing::error!("the server stopped");
             stop.cancel();
             engine.drain(grace).await;
         }

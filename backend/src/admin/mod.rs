@@ -103,7 +103,7 @@ async fn dashboard(State(state): State<AdminState>, admin: Admin) -> Result<Resp
     let fields = if zoho_connected { Some(state.connections.check_crm_fields().await) } else { None };
     let csrf = admin.csrf();
     let body = html! {
-        (xero_section(csrf, &overview))
+        (xero_section(csrf, &overview, state.settings.xero_daily_call_limit))
         section aria-labelledby="zoho-h" {
             h2 id="zoho-h" { "Zoho CRM" }
             @match &overview.zoho {
@@ -155,7 +155,7 @@ async fn dashboard(State(state): State<AdminState>, admin: Admin) -> Result<Resp
     Ok(respond(StatusCode::OK, layout(state.mode, "Dashboard", Some(csrf), body)))
 }
 
-fn xero_section(csrf: &str, overview: &Overview) -> Markup {
+fn xero_section(csrf: &str, overview: &Overview, daily_limit: u32) -> Markup {
     html! {
         section aria-labelledby="xero-h" {
             h2 id="xero-h" { "Xero" }
@@ -169,10 +169,14 @@ fn xero_section(csrf: &str, overview: &Overview) -> Markup {
                     p.muted {
                         @match overview.xero_limits {
                             Some(l) => {
-                                "Calls left today: " (count(l.day_remaining))
+                                "Calls left today: " (count(l.day_remaining)) " of " (l.day_limit)
+                                @if let Some(at) = l.day_resets_at { " (the day resets at " (when(at)) ")" }
                                 "; this minute: " (count(l.minute_remaining)) "."
                             }
-                            None => "Calls left: known after the first call to this organisation.",
+                            None => {
+                                "Calls left today: up to " (daily_limit) " (" code { "XERO_DAILY_CALL_LIMIT" }
+                                "); counted from the first call to this organisation."
+                            }
                         }
                     }
                 }

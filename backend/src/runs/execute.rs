@@ -75,6 +75,9 @@ impl XeroProblem {
         match error {
             XeroError::RateLimited { retry_after, problem } => Ok(XeroProblem::RateLimited { retry_after, problem }),
             XeroError::Unavailable(reason) => Ok(XeroProblem::Unavailable(reason)),
+            // A keyed write still answered with a 5xx after the client's re-read and retry: whether Xero
+            // stored the batch is unknown, so it is sent again later (matched by code), never marked failed.
+            error @ XeroError::ServerError { .. } => Ok(XeroProblem::Unavailable(error.to_string())),
             XeroError::ReconnectNeeded(reason) => Ok(XeroProblem::Reconnect(reason)),
             XeroError::TenantForbidden => Ok(XeroProblem::TenantForbidden),
             XeroError::Vault(error) => Ok(XeroProblem::Unavailable(crate::describe(&error))),
@@ -361,7 +364,6 @@ impl<'a> Executor<'a> {
         xero.invalidate(&tenant);
         self.xero_calls += u64::from(LIST_READS);
         let lists = tokio::try_join!(xero.accounts(&tenant), xero.tax_rates(&tenant), xero.items(&tenant));
-        self.inner.budget.observe(&tenant, xero.limits(&tenant));
         let (_, _, items) = match lists {
             Ok(lists) => lists,
             Err(error) => {
@@ -471,7 +473,6 @@ impl<'a> Executor<'a> {
                 }),
                 None => Sent::default(),
             };
-            self.inner.budget.observe(self.tenant(), self.inner.xero.limits(self.tenant()));
             if let Some(problem) = sent.problem {
                 // Nothing after this batch may commit before it: the rest is read again after the pause.
                 self.xero_calls += sent.calls;
@@ -1102,7 +1103,7 @@ impl<'a> Executor<'a> {
         let zoho_writes =
             self.tally.link_writebacks.div_ceil(MAX_UPDATE_RECORDS as u64) + self.tally.status_writebacks.div_ceil(100);
         let left = self.inner.budget.remaining(tenant);
-        let reserve = self.inner.budget.reserve(tenant);
+        let reserve = self.inner.budget.reserve();
         let usable = left.map(|l| u64::from(l.saturating_sub(reserve)));
         let pauses = usable.is_some_and(|u| writes > u);
         // 60 calls a minute per organisation: the bound a run paces itself to.

@@ -14,11 +14,13 @@
 //! - `item`: matching a product to its item, reading Xero's answer and the CRM write-back: what the
 //!   button and the bulk runs ([`crate::runs`]) share.
 //! - `organisation`: the lists and defaults products are checked against, one home for every caller.
+//! - `write`: putting the payload in Xero, with a stale link or a write-time 5xx recovered from.
 //! - `xero_edits`: edits made in Xero since our last write.
 //! - `xero_messages`: Xero's validation messages on the CRM fields they concern.
 
 pub(crate) mod item;
 mod organisation;
+mod write;
 pub(crate) mod xero_edits;
 mod xero_messages;
 
@@ -36,12 +38,12 @@ use tokio_util::task::TaskTracker;
 use crate::store::{
     ConnectionStatus, ItemLink, ItemState, Store, StoreError, SyncOutcome as LogOutcome, SyncTrigger, XeroConnection,
 };
-use crate::xero::{ItemResult, XeroClient, XeroError, XeroItem};
+use crate::xero::{XeroClient, XeroError, XeroItem};
 use crate::zoho::{ZohoClient, ZohoError};
 
-use item::{Catalogue, Element, Existing, Match, code_in_use, item_label};
+use item::{Catalogue, Existing, Match, code_in_use, item_label};
 pub(crate) use organisation::{Organisation, resolution_note};
-use xero_edits::{Names, state_of};
+use xero_edits::Names;
 pub(crate) use xero_messages::issues_from_xero;
 
 /// No sync runs longer: one that would is stopped (and can be retried), so a row still `running` well
@@ -68,8 +70,8 @@ pub(crate) enum SyncError {
     Refused(Vec<Issue>),
     #[error("Xero refused the item")]
     XeroRejected(Vec<Issue>),
-    #[error("{service} rate limit reached; try again in a moment")]
-    RateLimited { service: &'static str, retry_after: Option<u64> },
+    #[error("{service}'s {limit} is reached; try again {}", try_again(*.retry_after))]
+    RateLimited { service: &'static str, limit: &'static str, retry_after: Option<u64> },
     #[error("{service} is not answering; the sync can safely be retried")]
     Unavailable { service: &'static str, detail: String },
     #[error("storage failed")]
@@ -95,10 +97,15 @@ impl From<XeroError> for SyncError {
             XeroError::TenantForbidden => {
                 SyncError::ReconnectNeeded("Xero refused access to the connected organisation".into())
             }
-            XeroError::RateLimited { retry_after, .. } => {
-                SyncError::RateLimited { service: "Xero", retry_after: retry_after.map(|d| d.as_secs()) }
-            }
+            ref limited @ XeroError::RateLimited { retry_after, .. } => SyncError::RateLimited {
+                service: "Xero",
+                limit: if limited.is_daily_limit() { "daily call limit" } else { "rate limit" },
+                retry_after: retry_after.map(|d| d.as_secs()),
+            },
             XeroError::Unavailable(detail) => SyncError::Unavailable { service: "Xero", detail },
+            error @ XeroError::ServerError { .. } => {
+                SyncError::Unavailable { service: "Xero", detail: error.to_string() }
+            }
             XeroError::Validation(messages) => SyncError::XeroRejected(
                 messages.iter().map(|m| Issue::error("", shared::IssueCode::XeroRejected, m.clone())).collect(),
             ),
@@ -111,12 +118,26 @@ impl From<ZohoError> for SyncError {
     fn from(error: ZohoError) -> Self {
         match error {
             ZohoError::ReconnectNeeded(reason) => SyncError::ZohoReconnectNeeded(reason),
-            ZohoError::RateLimited { retry_after } => {
-                SyncError::RateLimited { service: "Zoho CRM", retry_after: retry_after.map(|d| d.as_secs()) }
-            }
+            ZohoError::RateLimited { retry_after } => SyncError::RateLimited {
+                service: "Zoho CRM",
+                // Without a wait, Zoho refused for its API limits: the organisation's credits, which come back
+                // 24 hours after they were spent, or too many calls at once (the client caps its own).
+                limit: if retry_after.is_some() { "rate limit" } else { "API limit (credits per 24 hours)" },
+                retry_after: retry_after.map(|d| d.as_secs()),
+            },
             ZohoError::Unavailable(detail) => SyncError::Unavailable { service: "Zoho CRM", detail },
             other => SyncError::Zoho(other),
         }
+    }
+}
+
+/// When to try again, in words, for a wait of `seconds` (unknown: later).
+fn try_again(seconds: Option<u64>) -> String {
+    match seconds {
+        None => "later".to_owned(),
+        Some(s) if s <= 90 => "in a moment".to_owned(),
+        Some(s) if s < 2 * 3600 => format!("in about {} minutes", s.div_ceil(60)),
+        Some(s) => format!("in about {} hours", s.div_ceil(3600)),
     }
 }
 
@@ -256,12 +277,7 @@ impl Engine {
         let product = CrmProduct::from_object(&record, fields);
         let report = org.check(&product, fields);
         let mut issues = report.issues.clone();
-        let live = Live {
-            store: &self.inner.store,
-            xero: &self.inner.xero,
-            tenant_id: &org.tenant_id,
-            items: OnceCell::new(),
-        };
+        let live = Live::new(&self.inner.store, &self.inner.xero, &org.tenant_id);
         let (existing, suggested_code) = match item::existing_item(product_id, &product, &live).await? {
             Match::New => (None, None),
             Match::Existing(existing) => (Some(*existing), None),
@@ -379,9 +395,13 @@ impl Engine {
                     other => (LogOutcome::Failed, vec![crate::describe(other)]),
                 };
                 store.finish_sync(&run, outcome, None, request.as_ref(), &messages).await?;
+                // Not when Zoho itself refuses: the write-back would be refused too.
                 let written_back = !matches!(
                     error,
-                    SyncError::ProductNotFound(_) | SyncError::ZohoReconnectNeeded(_) | SyncError::Interrupted
+                    SyncError::ProductNotFound(_)
+                        | SyncError::ZohoReconnectNeeded(_)
+                        | SyncError::Interrupted
+                        | SyncError::RateLimited { service: "Zoho CRM", .. }
                 );
                 if written_back {
                     self.write_back_failure(product_id, &messages).await;
@@ -419,36 +439,13 @@ impl Engine {
         };
         let warnings: Vec<Issue> = plan.issues.iter().filter(|i| !i.is_error()).cloned().collect();
         let hash = payload.content_hash();
-        let xero = &self.inner.xero;
         let tenant = plan.tenant_id.as_str();
         let edited_in_xero = !plan.xero_edits.is_empty();
 
-        let (outcome, item_id, state) = match &plan.existing {
-            Some(existing) if edited_in_xero && choice == XeroEdits::Keep => {
-                return self.keep_xeros(plan, existing, warnings, notes).await;
-            }
-            Some(existing) if !edited_in_xero && existing.unchanged(&hash) => {
-                // Nothing to send; what Xero holds now is the state to compare the next time with.
-                let state = existing.current.as_ref().map(state_of).or_else(|| existing.state.clone());
-                (SyncOutcome::Unchanged, existing.item_id.clone(), state)
-            }
-            Some(existing) => {
-                let key = idempotency_key(run, &existing.item_id, &hash);
-                let result = if existing.renames_code(&payload.code) {
-                    Some(xero.update_item(tenant, &existing.item_id, &payload, &key).await?)
-                } else {
-                    xero.upsert_items(tenant, std::slice::from_ref(&payload), &key).await?.into_iter().next()
-                };
-                let (item_id, state) = self.accepted(tenant, result)?;
-                (SyncOutcome::Updated, item_id, state)
-            }
-            None => {
-                let key = idempotency_key(run, "new", &hash);
-                let result = xero.upsert_items(tenant, std::slice::from_ref(&payload), &key).await?.into_iter().next();
-                let (item_id, state) = self.accepted(tenant, result)?;
-                (SyncOutcome::Created, item_id, state)
-            }
-        };
+        if let Some(existing) = plan.existing.as_ref().filter(|_| edited_in_xero && choice == XeroEdits::Keep) {
+            return self.keep_xeros(plan, existing, warnings, notes).await;
+        }
+        let (outcome, item_id, state) = self.put_in_xero(plan, &payload, &hash, run).await?;
         if edited_in_xero {
             let fields: Vec<&str> =
                 plan.xero_edits.iter().map(|e| xero_edits::label(&e.field, &self.inner.fields)).collect();
@@ -468,10 +465,11 @@ impl Engine {
             payload_hash: hash,
             synced_at: now,
         };
-        match &state {
-            Some(state) => self.inner.store.save_item_link_with_state(&link, state).await?,
-            None => self.inner.store.save_item_link(&link).await?,
-        }
+        let saved = match &state {
+            Some(state) => self.inner.store.save_item_link_with_state(&link, state).await,
+            None => self.inner.store.save_item_link(&link).await,
+        };
+        saved.map_err(write::link_refused)?;
         let synced_at = item::zoho_time(now);
         let mut warnings = warnings;
         let status = item::success_status(outcome, note.as_deref());
@@ -529,24 +527,6 @@ impl Engine {
         })
     }
 
-    /// The ItemID of an accepted element, with what Xero says it holds now, or Xero's messages on the
-    /// fields they concern.
-    fn accepted(&self, tenant: &str, result: Option<ItemResult>) -> Result<(String, Option<ItemState>), SyncError> {
-        match item::element(result.as_ref(), &self.inner.fields) {
-            Element::Accepted { item_id, state } => Ok((item_id, state)),
-            Element::Missing => {
-                Err(SyncError::Unexpected { service: "Xero", detail: "the answer had no element for the item".into() })
-            }
-            Element::Rejected { issues, chart_changed } => {
-                if chart_changed {
-                    // The chart or the rates changed in Xero since we cached them: check against fresh lists.
-                    self.inner.xero.invalidate(tenant);
-                }
-                Err(SyncError::XeroRejected(issues))
-            }
-        }
-    }
-
     /// The ItemID, the time and the status (the outcome, and which values were the organisation's
     /// defaults) on the CRM record.
     async fn write_back_success(
@@ -592,7 +572,11 @@ struct Live<'a> {
     items: OnceCell<Vec<XeroItem>>,
 }
 
-impl Live<'_> {
+impl<'a> Live<'a> {
+    fn new(store: &'a Store, xero: &'a XeroClient, tenant_id: &'a str) -> Self {
+        Live { store, xero, tenant_id, items: OnceCell::new() }
+    }
+
     async fn items(&self) -> Result<&[XeroItem], SyncError> {
         let items = self.items.get_or_try_init(|| self.xero.items(self.tenant_id)).await?;
         Ok(items)

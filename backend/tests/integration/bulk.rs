@@ -47,7 +47,11 @@ pub fn tuning(products: usize, scale: f64) -> Tuning {
     Tuning {
         sandbox,
         xero: XeroClientConfig {
-            limiter: LimiterConfig { window: minute, ..LimiterConfig::default() },
+            limiter: LimiterConfig {
+                window: minute,
+                day: Duration::from_secs(86_400).div_f64(scale),
+                ..LimiterConfig::default()
+            },
             retry: RetryPolicy {
                 max_attempts: 4,
                 min_delay: Duration::from_millis(20),
@@ -57,7 +61,6 @@ pub fn tuning(products: usize, scale: f64) -> Tuning {
         },
         runs: RunTuning {
             poll: Duration::from_millis(50),
-            xero_day: Duration::from_secs(86_400).div_f64(scale),
             schedule_hour: Duration::from_secs(3600).div_f64(scale),
             error_backoff: Duration::from_millis(200),
             zoho_credit_wait: Duration::from_secs(3600).div_f64(scale),
@@ -573,7 +576,6 @@ async fn a_small_daily_cap_pauses_the_run_at_the_reserve_and_it_completes_after_
     let scale = 10_000.0;
     let mut tuning = tuning(1000, scale);
     tuning.sandbox.xero.limits.per_day = 20;
-    tuning.runs.xero_daily_limit = Some(20);
     let app = spawn(tuning).await;
     let run = app.start(RunWindow::All, false).await;
     let paused = wait_for(&app, run.id, |r| r.state == RunState::Paused).await;
@@ -669,7 +671,11 @@ async fn two_services_on_one_database_run_one_sync_and_one_run_per_schedule_slot
         let minute = Duration::from_secs(60).div_f64(scale);
         let options = backend::server::StartOptions {
             xero: XeroClientConfig {
-                limiter: LimiterConfig { window: minute, ..LimiterConfig::default() },
+                limiter: LimiterConfig {
+                    window: minute,
+                    day: Duration::from_secs(86_400).div_f64(scale),
+                    ..LimiterConfig::default()
+                },
                 ..XeroClientConfig::default()
             },
             runs: RunTuning {

@@ -6,6 +6,7 @@ mod admin;
 mod api;
 mod bulk;
 mod bulk_processes;
+mod fidelity;
 mod runs_store;
 mod security;
 mod store;

@@ -3,19 +3,22 @@
 //!
 //! Modules by concept: [`config`] (typed settings, the [`config::Mode`]), [`crypto`] (secrets at rest),
 //! [`store`] (SQLite), [`xero`] and [`zoho`] (the two services' clients, with the one [`retry`] policy),
-//! `sync` (the engine), [`connections`] (connecting Xero, Zoho and the API key), `api` (the widget's JSON
-//! API), `admin` (the admin pages), `widget` (the built widget), `state` (what routes share) and
-//! [`server`] (start-up and graceful shutdown). Nothing here simulates Xero or Zoho: the `demo` crate
+//! `sync` (the engine), [`connections`] (connecting Xero, Zoho and the API key), `readiness` (the
+//! catalogue checked with the rules), `background` (the service's own tasks: log retention, readiness),
+//! `api` (the widget's JSON API), `admin` (the admin pages), `widget` (the built widget), `state` (what
+//! routes share) and [`server`] (start-up and graceful shutdown). Nothing here simulates Xero or Zoho: the `demo` crate
 //! runs this service against the simulators.
 
 #![warn(unreachable_pub)]
 
 mod admin;
 mod api;
+mod background;
 pub mod cli;
 pub mod config;
 pub mod connections;
 pub mod crypto;
+mod readiness;
 pub mod retry;
 pub mod server;
 mod state;

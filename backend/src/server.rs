@@ -14,9 +14,11 @@ use tokio_util::sync::CancellationToken;
 
 use crate::admin::{AdminState, LoginState};
 use crate::api::SessionKeys;
+use crate::background::{Background, log_retention};
 use crate::config::{ClientCredentials, ConfigError, Mode, Settings};
 use crate::connections::{ApiKeyHook, Connections};
 use crate::crypto::{Cipher, CryptoError, MasterKey};
+use crate::readiness::Readiness;
 use crate::state::AppState;
 use crate::store::{Store, StoreError, ZohoGrantVault};
 use crate::sync::{Engine, STALE_RUN_AGE};
@@ -191,6 +193,10 @@ pub async fn start(settings: Settings, listener: TcpListener, options: StartOpti
     let vault = ZohoGrantVault { store: store.clone(), accounts_url: settings.zoho_endpoints.accounts_url.clone() };
     let zoho = ZohoClient::new(http, &settings.zoho_endpoints, credentials(&settings.zoho), Arc::new(vault));
     let engine = Engine::new(store.clone(), xero.clone(), zoho.clone(), settings.fields.clone());
+    let background = Background::default();
+    background.spawn(log_retention(store.clone(), settings.log_retention_days));
+    let readiness =
+        Readiness::new(store.clone(), xero.clone(), zoho.clone(), settings.fields.clone(), background.clone());
     let connections = Connections::new(store.clone(), xero, zoho, settings.clone(), options.on_api_key_rotated);
     let state = AppState {
         settings: settings.clone(),
@@ -205,22 +211,24 @@ pub async fn start(settings: Settings, listener: TcpListener, options: StartOpti
             store: store.clone(),
             connections,
             login: Arc::new(LoginState::new(options.demo_password)),
+            readiness,
         },
     };
 
     let stop = CancellationToken::new();
     let router = crate::app(state.clone());
-    let task = tokio::spawn(serve(listener, router, stop.clone(), engine, store, options.shutdown_grace));
+    let task = tokio::spawn(serve(listener, router, stop.clone(), engine, background, store, options.shutdown_grace));
     Ok(Server { url, created_key_file, state, stop, task })
 }
 
 /// Serves until `stop`, then shuts down within `grace` (plus a few seconds for the interrupted syncs to
-/// record themselves and the last answers to go out).
+/// record themselves and the last answers to go out). The background tasks stop before the database closes.
 async fn serve(
     listener: TcpListener,
     router: axum::Router,
     stop: CancellationToken,
     engine: Engine,
+    background: Background,
     store: Store,
     grace: Duration,
 ) {
@@ -247,6 +255,7 @@ async fn serve(
             }
         }
     }
+    background.stop().await;
     store.close().await;
     tracing::info!("stopped");
 }

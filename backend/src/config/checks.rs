@@ -100,3 +100,11 @@ pub(super) fn distinct_fields(fields: &FieldMap) -> Result<(), ConfigError> {
     }
     Ok(())
 }
+
+/// Days to keep the sync log: a whole number from 1 to 36,500 (a century is "forever" enough).
+pub(super) fn retention_days(var: &'static str, text: &str) -> Result<u32, ConfigError> {
+    match text.trim().parse::<u32>() {
+        Ok(days) if (1..=36_500).contains(&days) => Ok(days),
+        _ => Err(invalid(var, format!("{text:?} is not a number of days from 1 to 36500"))),
+    }
+}

@@ -17,10 +17,15 @@ use shared::FieldMap;
 use thiserror::Error;
 
 use crate::crypto::MasterKey;
-use checks::{admin_hash, api_name, base_url, credentials, distinct_fields, https_unless_loopback, invalid};
+use checks::{
+    admin_hash, api_name, base_url, credentials, distinct_fields, https_unless_loopback, invalid, retention_days,
+};
 pub use data_centre::ZohoDc;
 pub use sources::FIELD_VARIABLES;
 use sources::*;
+
+/// How long the sync log keeps a row unless `XERO_SYNC_LOG_RETENTION_DAYS` says otherwise.
+pub const DEFAULT_LOG_RETENTION_DAYS: u32 = 90;
 
 /// Why the settings were refused. Messages name the variable and never include a secret's value.
 #[derive(Debug, Error)]
@@ -145,6 +150,9 @@ pub struct Settings {
     pub zoho: Option<ClientCredentials>,
     pub xero_endpoints: XeroEndpoints,
     pub zoho_endpoints: ZohoEndpoints,
+    /// `ZOHO_CRM_URL`, default the data centre's CRM web app (e.g. `https://crm.zoho.com`): where the admin
+    /// pages link a product's record. The demo points it at the emulated CRM page.
+    pub crm_url: String,
     /// `XERO_SYNC_FIELD_*`, defaults those of [`FieldMap`]: the organisation's custom field API names.
     pub fields: FieldMap,
     /// `ZOHO_SDK_URL`, default Zoho's CDN copy of the embedded-app SDK (1.2): the script the widget page
@@ -153,6 +161,9 @@ pub struct Settings {
     /// `XERO_SYNC_FRAME_ANCESTORS`, default the CRM hosts of every Zoho data centre: who may frame the
     /// widget (the `frame-ancestors` of its Content-Security-Policy), space-separated.
     pub frame_ancestors: String,
+    /// `XERO_SYNC_LOG_RETENTION_DAYS`, default 90: finished sync log rows older than this many days are
+    /// deleted, once a day.
+    pub log_retention_days: u32,
 }
 
 impl Settings {
@@ -213,6 +224,7 @@ impl Settings {
             accounts_url: url(ZOHO_ACCOUNTS_URL, dc.accounts_url())?,
             api_url: url(ZOHO_API_URL, dc.api_url())?,
         };
+        let crm_url = url(ZOHO_CRM_URL, dc.crm_url())?;
         let defaults = FieldMap::default();
         let field = |var: &'static str, default: String| match get(var) {
             Some(text) => api_name(var, text.trim()),
@@ -246,6 +258,7 @@ impl Settings {
             zoho,
             xero_endpoints,
             zoho_endpoints,
+            crm_url,
             fields,
             zoho_sdk_url: match get(ZOHO_SDK_URL) {
                 Some(text) => base_url(ZOHO_SDK_URL, &text)?,
@@ -254,6 +267,10 @@ impl Settings {
             frame_ancestors: get(FRAME_ANCESTORS)
                 .map(|text| text.split_whitespace().collect::<Vec<_>>().join(" "))
                 .unwrap_or_else(|| data_centre::ZOHO_CRM_ORIGINS.to_owned()),
+            log_retention_days: match get(LOG_RETENTION_DAYS) {
+                Some(text) => retention_days(LOG_RETENTION_DAYS, &text)?,
+                None => DEFAULT_LOG_RETENTION_DAYS,
+            },
         };
         if settings.xero.is_some() {
             // Xero accepts plain-http redirect URIs for localhost only.
@@ -338,6 +355,8 @@ mod tests {
         assert_eq!(s.zoho_endpoints.dc, ZohoDc::Com);
         assert_eq!(s.zoho_endpoints.accounts_url, "https://accounts.zoho.com");
         assert_eq!(s.zoho_endpoints.api_url, "https://www.zohoapis.com");
+        assert_eq!(s.crm_url, "https://crm.zoho.com");
+        assert_eq!(s.log_retention_days, 90);
         assert_eq!(s.fields, FieldMap::default());
         assert_eq!(s.mode, Mode::Production);
         assert!(matches!(s.require_credentials(), Err(ConfigError::NoCredentials)), "production needs credentials");
@@ -354,20 +373,21 @@ mod tests {
     #[test]
     fn every_data_centre_maps_to_the_reference_hosts() {
         let expected = [
-            ("com", "https://accounts.zoho.com", "https://www.zohoapis.com"),
-            ("eu", "https://accounts.zoho.eu", "https://www.zohoapis.eu"),
-            ("in", "https://accounts.zoho.in", "https://www.zohoapis.in"),
-            ("com.au", "https://accounts.zoho.com.au", "https://www.zohoapis.com.au"),
-            ("jp", "https://accounts.zoho.jp", "https://www.zohoapis.jp"),
-            ("com.cn", "https://accounts.zoho.com.cn", "https://www.zohoapis.com.cn"),
-            ("ca", "https://accounts.zohocloud.ca", "https://www.zohoapis.ca"),
-            ("sa", "https://accounts.zoho.sa", "https://www.zohoapis.sa"),
+            ("com", "https://accounts.zoho.com", "https://www.zohoapis.com", "https://crm.zoho.com"),
+            ("eu", "https://accounts.zoho.eu", "https://www.zohoapis.eu", "https://crm.zoho.eu"),
+            ("in", "https://accounts.zoho.in", "https://www.zohoapis.in", "https://crm.zoho.in"),
+            ("com.au", "https://accounts.zoho.com.au", "https://www.zohoapis.com.au", "https://crm.zoho.com.au"),
+            ("jp", "https://accounts.zoho.jp", "https://www.zohoapis.jp", "https://crm.zoho.jp"),
+            ("com.cn", "https://accounts.zoho.com.cn", "https://www.zohoapis.com.cn", "https://crm.zoho.com.cn"),
+            ("ca", "https://accounts.zohocloud.ca", "https://www.zohoapis.ca", "https://crm.zohocloud.ca"),
+            ("sa", "https://accounts.zoho.sa", "https://www.zohoapis.sa", "https://crm.zoho.sa"),
         ];
-        for (dc, accounts, api) in expected {
+        for (dc, accounts, api, crm) in expected {
             let s = load(&[(ZOHO_DC, dc)]).expect(dc);
             assert_eq!(s.zoho_endpoints.dc.as_str(), dc);
             assert_eq!(s.zoho_endpoints.accounts_url, accounts, "{dc}");
             assert_eq!(s.zoho_endpoints.api_url, api, "{dc}");
+            assert_eq!(s.crm_url, crm, "{dc}");
         }
         let s = load(&[(ZOHO_DC, "EU"), (ZOHO_API_URL, "http://127.0.0.1:9999")]).expect("override");
         assert_eq!(s.zoho_endpoints.accounts_url, "https://accounts.zoho.eu");
@@ -434,6 +454,10 @@ mod tests {
         );
         assert!(error(&[(XERO_SCOPES, "accounting.settings")]).contains("offline_access"));
         assert!(error(&[(DATABASE_URL, "postgres://db/x")]).starts_with("XERO_SYNC_DATABASE_URL: \"postgres"));
+        for bad in ["0", "-5", "ninety", "36501"] {
+            assert!(error(&[(LOG_RETENTION_DAYS, bad)]).starts_with("XERO_SYNC_LOG_RETENTION_DAYS:"), "{bad}");
+        }
+        assert_eq!(load(&[(LOG_RETENTION_DAYS, " 30 ")]).expect("30 days").log_retention_days, 30);
     }
 
     #[test]

@@ -71,6 +71,24 @@ impl Store {
         .transpose()
     }
 
+    /// Notes that a widget opened a session with the current API key (the first time only): the CRM's
+    /// Connection and widget work. Cheap when already noted: the update matches no row.
+    pub async fn note_widget_session(&self) -> Result<(), StoreError> {
+        sqlx::query("UPDATE widget_api_key SET first_session_at = ? WHERE id = 1 AND first_session_at IS NULL")
+            .bind(millis(Utc::now()))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// When a widget first opened a session with the current API key; `None` if none has (or no key is set).
+    pub async fn widget_first_session(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let row: Option<(Option<i64>,)> = sqlx::query_as("SELECT first_session_at FROM widget_api_key WHERE id = 1")
+            .fetch_optional(&self.pool)
+            .await?;
+        row.and_then(|(at,)| at).map(|at| time("widget_api_key.first_session_at", at)).transpose()
+    }
+
     /// Starts an admin session lasting `ttl`: returns the session id (for the cookie) and its CSRF token.
     /// Only the id's hash is stored. Expired sessions are purged here.
     pub async fn create_admin_session(&self, ttl: TimeDelta) -> Result<(SecretString, SecretString), StoreError> {

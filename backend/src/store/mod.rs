@@ -29,7 +29,7 @@ use crate::crypto::{Cipher, CryptoError};
 pub use auth::{AdminSession, hash_api_key};
 pub use connections::{ConnectionStatus, PendingTenant, XeroConnection, ZohoConnection};
 pub use items::ItemLink;
-pub use sync_log::{SyncLogEntry, SyncOutcome, SyncTrigger};
+pub use sync_log::{LogCursor, LogFilter, LogPage, OutcomeCounts, SyncLogEntry, SyncOutcome, SyncTrigger};
 pub use tokens::XeroTokens;
 pub(crate) use vaults::ZohoGrantVault;
 
@@ -125,9 +125,10 @@ impl Store {
 
 /// `backend/migrations/`, embedded in the binary: version, description, SQL. (What `sqlx::migrate!` would
 /// embed, without sqlx's compile-time driver, which builds a second SQLite and sqlx for the host.)
-const MIGRATIONS: [(i64, &str, &str); 2] = [
+const MIGRATIONS: [(i64, &str, &str); 3] = [
     (1, "initial", include_str!("../../migrations/0001_initial.sql")),
     (2, "sync log interrupted", include_str!("../../migrations/0002_sync_log_interrupted.sql")),
+    (20, "admin portal", include_str!("../../migrations/0020_admin_portal.sql")),
 ];
 
 fn migrator() -> Migrator {

@@ -23,7 +23,7 @@ use tokio_util::task::TaskTracker;
 use crate::store::{
     ConnectionStatus, ItemLink, Store, StoreError, SyncOutcome as LogOutcome, SyncTrigger, XeroConnection,
 };
-use crate::xero::{ItemResult, XeroClient, XeroError, XeroItem};
+use crate::xero::{ElementStatus, ItemResult, XeroClient, XeroError, XeroItem};
 use crate::zoho::{ZohoClient, ZohoError};
 
 use xero_messages::issues_from_xero;
@@ -197,8 +197,8 @@ impl Engine {
         Ok(PickLists { fields: self.inner.fields.clone(), accounts: accounts.to_vec(), tax_rates: rates.to_vec() })
     }
 
-    async fn plan(&self, product_id: &str) -> Result<Plan, SyncError> {
-        let tenant = self.tenant().await?;
+    /// Reads the product from Zoho, by id (never from the browser).
+    async fn read_product(&self, product_id: &str) -> Result<CrmProduct, SyncError> {
         let fields = &self.inner.fields;
         let record = self
             .inner
@@ -206,7 +206,17 @@ impl Engine {
             .get_product(product_id, &fields.read_fields())
             .await?
             .ok_or_else(|| SyncError::ProductNotFound(product_id.to_owned()))?;
-        let product = CrmProduct::from_object(&record, fields);
+        Ok(CrmProduct::from_object(&record, fields))
+    }
+
+    async fn plan(&self, product_id: &str) -> Result<Plan, SyncError> {
+        let tenant = self.tenant().await?;
+        let product = self.read_product(product_id).await?;
+        self.plan_for(product_id, tenant, product).await
+    }
+
+    async fn plan_for(&self, product_id: &str, tenant: XeroConnection, product: CrmProduct) -> Result<Plan, SyncError> {
+        let fields = &self.inner.fields;
         let (accounts, rates) = tokio::try_join!(
             self.inner.xero.accounts(&tenant.tenant_id),
             self.inner.xero.tax_rates(&tenant.tenant_id)
@@ -279,15 +289,16 @@ impl Engine {
         let store = &self.inner.store;
         let tenant = store.xero_connection().await?.map(|c| c.tenant_id);
         let run = store.begin_sync(product_id, tenant.as_deref(), &actor.name, actor.trigger).await?;
-        let mut request = None;
-        let steps = self.sync_steps(product_id, &run, &mut request);
+        let mut exchange = Exchange::default();
+        let steps = self.sync_steps(product_id, &run, &mut exchange);
         let result = tokio::select! {
             result = tokio::time::timeout(SYNC_TIME_LIMIT, steps) => result.unwrap_or(Err(SyncError::TooSlow)),
             () = self.inner.stop.cancelled() => Err(SyncError::Interrupted),
         };
         match &result {
             Ok(done) => {
-                store.finish_sync(&run, log_outcome(done.outcome), Some(&done.item_id), request.as_ref(), &[]).await?;
+                let (request, response) = (exchange.request.as_ref(), exchange.response.as_ref());
+                store.finish_sync(&run, log_outcome(done.outcome), Some(&done.item_id), request, response, &[]).await?;
             }
             Err(error) => {
                 let (outcome, messages) = match error {
@@ -300,7 +311,8 @@ impl Engine {
                     SyncError::Interrupted | SyncError::TooSlow => (LogOutcome::Interrupted, vec![error.to_string()]),
                     other => (LogOutcome::Failed, vec![crate::describe(other)]),
                 };
-                store.finish_sync(&run, outcome, None, request.as_ref(), &messages).await?;
+                let (request, response) = (exchange.request.as_ref(), exchange.response.as_ref());
+                store.finish_sync(&run, outcome, None, request, response, &messages).await?;
                 let written_back = !matches!(
                     error,
                     SyncError::ProductNotFound(_) | SyncError::ZohoReconnectNeeded(_) | SyncError::Interrupted
@@ -313,19 +325,23 @@ impl Engine {
         result
     }
 
-    /// Plans, then writes; `request` is what was (or would have been) sent to Xero, for the log.
+    /// Reads the record (naming the product in the log at once), plans, then writes; `exchange` gets what
+    /// was (or would have been) sent to Xero and what Xero answered, for the log.
     async fn sync_steps(
         &self,
         product_id: &str,
         run: &str,
-        request: &mut Option<serde_json::Value>,
+        exchange: &mut Exchange,
     ) -> Result<SyncResponse, SyncError> {
-        let plan = self.plan(product_id).await?;
-        *request = plan.payload.as_ref().map(|p| json!(p));
-        self.write(&plan, run).await
+        let tenant = self.tenant().await?;
+        let product = self.read_product(product_id).await?;
+        self.inner.store.record_sync_product(run, product.name.text(), product.code.text()).await?;
+        let plan = self.plan_for(product_id, tenant, product).await?;
+        exchange.request = plan.payload.as_ref().map(|p| json!(p));
+        self.write(&plan, run, exchange).await
     }
 
-    async fn write(&self, plan: &Plan, run: &str) -> Result<SyncResponse, SyncError> {
+    async fn write(&self, plan: &Plan, run: &str, exchange: &mut Exchange) -> Result<SyncResponse, SyncError> {
         let blocking: Vec<Issue> = plan.issues.iter().filter(|i| i.is_error()).cloned().collect();
         let Some(payload) = plan.payload.clone().filter(|_| blocking.is_empty()) else {
             return Err(SyncError::Refused(blocking));
@@ -342,17 +358,20 @@ impl Engine {
             Some(existing) => {
                 let key = idempotency_key(run, &existing.item_id, &hash);
                 let result = if same_name(&existing.code, &payload.code) {
-                    xero.upsert_items(tenant, std::slice::from_ref(&payload), &key).await?.into_iter().next()
+                    xero.upsert_items(tenant, std::slice::from_ref(&payload), &key).await.map(|r| r.into_iter().next())
                 } else {
                     // A renamed code: only the item's own endpoint changes a Code.
-                    Some(xero.update_item(tenant, &existing.item_id, &payload, &key).await?)
+                    xero.update_item(tenant, &existing.item_id, &payload, &key).await.map(Some)
                 };
-                (SyncOutcome::Updated, self.accepted(tenant, result)?)
+                exchange.response = Some(xero_answer(&result));
+                (SyncOutcome::Updated, self.accepted(tenant, result?)?)
             }
             None => {
                 let key = idempotency_key(run, "new", &hash);
-                let result = xero.upsert_items(tenant, std::slice::from_ref(&payload), &key).await?.into_iter().next();
-                (SyncOutcome::Created, self.accepted(tenant, result)?)
+                let result =
+                    xero.upsert_items(tenant, std::slice::from_ref(&payload), &key).await.map(|r| r.into_iter().next());
+                exchange.response = Some(xero_answer(&result));
+                (SyncOutcome::Created, self.accepted(tenant, result?)?)
             }
         };
 
@@ -450,6 +469,33 @@ impl Engine {
                 outcome: e.outcome.as_str().to_owned(),
             })
             .collect())
+    }
+}
+
+/// What the log keeps of one sync's exchange with Xero.
+#[derive(Debug, Default)]
+struct Exchange {
+    /// The Item sent (or that would have been sent, for a refused product).
+    request: Option<serde_json::Value>,
+    /// Xero's answer to it; `None` when no call was made (refused, unchanged).
+    response: Option<serde_json::Value>,
+}
+
+/// Xero's answer to a write, for the log: the element's status, ItemID, Code and messages as Xero worded
+/// them, or why there was no answer to read.
+fn xero_answer(result: &Result<Option<ItemResult>, XeroError>) -> serde_json::Value {
+    match result {
+        Ok(Some(item)) => {
+            let status = match item.status {
+                ElementStatus::Ok => "OK",
+                ElementStatus::Warning => "WARNING",
+                ElementStatus::Error => "ERROR",
+            };
+            json!({"StatusAttributeString": status, "ItemID": item.item_id, "Code": item.code, "Messages": item.messages})
+        }
+        Ok(None) => json!({"Error": "the answer had no element for the item"}),
+        Err(XeroError::Validation(messages)) => json!({"StatusAttributeString": "ERROR", "Messages": messages}),
+        Err(error) => json!({"Error": crate::describe(error)}),
     }
 }
 

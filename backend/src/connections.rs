@@ -407,3 +407,27 @@ fn pending(tenant: Tenant) -> PendingTenant {
         connection_id: tenant.connection_id,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_links_name_the_org_when_known_and_nothing_else_in_the_path() {
+        let crm = "https://crm.zoho.eu/";
+        assert_eq!(
+            crm_record_url(crm, Some("org20071234"), "4150868000000411001"),
+            "https://crm.zoho.eu/crm/org20071234/tab/Products/4150868000000411001"
+        );
+        assert_eq!(
+            crm_record_url(crm, None, "4150868000000411001"),
+            "https://crm.zoho.eu/crm/tab/Products/4150868000000411001"
+        );
+        assert_eq!(crm_record_url(crm, Some(""), "1"), "https://crm.zoho.eu/crm/tab/Products/1");
+        // Nothing from the outside can add a path or a query.
+        assert_eq!(crm_record_url(crm, Some("../x?y"), "1/../2?q#f"), "https://crm.zoho.eu/crm/tab/Products/12qf");
+        let links = RecordLinks::new("http://127.0.0.1:9", Some("org7"));
+        assert_eq!(links.crm_record("5"), "http://127.0.0.1:9/crm/org7/tab/Products/5");
+        assert_eq!(links.xero_item("abc"), "https://go.xero.com/Accounts/Inventory/abc");
+    }
+}

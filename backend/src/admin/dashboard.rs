@@ -240,7 +240,7 @@ fn syncs(activity: &Activity, links: &RecordLinks, now: DateTime<Utc>) -> Markup
     html! {
         section aria-labelledby="syncs-h" {
             h2 id="syncs-h" { "Syncs" }
-            // Phase B (bulk sync, issue 12): the last run and the next scheduled run go here.
+            @if let Some(runs) = runs_summary() { (runs) }
             @if let Some(last) = activity.recent.first() {
                 p.last {
                     "Last sync: " (time(last.started_at)) ", "
@@ -285,6 +285,12 @@ fn syncs(activity: &Activity, links: &RecordLinks, now: DateTime<Utc>) -> Markup
             }
         }
     }
+}
+
+/// The slot for the bulk runs: the last run (state, counters, when) and the next scheduled one. Phase B of
+/// issue 13 fills it from issue 12's engine; until there are runs there is nothing to show.
+fn runs_summary() -> Option<Markup> {
+    None
 }
 
 fn status(status: ConnectionStatus, reason: Option<&str>) -> Markup {

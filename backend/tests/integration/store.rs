@@ -499,6 +499,7 @@ async fn the_log_is_read_by_keyset_pages_and_filters() {
     assert_eq!(find(product("wireless")).await, [d, a], "part of the name, any case");
     assert_eq!(find(product("uc-1")).await, [b], "the code");
     assert_eq!(find(product("103")).await, [c], "the record id");
+
     assert_eq!(find(product("50%")).await, [c], "LIKE's own characters are literal");
     assert_eq!(find(product("V_5")).await, [c]);
     assert!(find(product("V%5")).await.is_empty());
@@ -529,6 +530,11 @@ async fn the_log_is_read_by_keyset_pages_and_filters() {
     assert_eq!(store.purge_log(Utc::now() + TimeDelta::seconds(1), 1).await.expect("purge"), 2);
     assert_eq!(find(LogFilter::default()).await, [f]);
     assert_eq!(store.running_syncs().await.expect("running")[0].run_id, running);
+
+    // A Zoho record id (long digits) matches that product exactly, through its index.
+    let long = logged(&store, "4150868000000411001", "Long Id", "4150868000000411001-B", Created, Widget).await;
+    assert_eq!(find(product("4150868000000411001")).await, [long]);
+    assert!(find(product("415086800000041100")).await.is_empty(), "not a part of one, nor of a code");
 }
 
 #[tokio::test]

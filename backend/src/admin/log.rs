@@ -151,7 +151,7 @@ impl LogQuery {
     }
 }
 
-/// `/admin/log?…` for `filter`: the links from the dashboard.
+/// `/admin/log?…` filtered by `pairs` (field, value): the links from other pages.
 pub(super) fn log_link(pairs: &[(&str, &str)]) -> String {
     match serde_urlencoded::to_string(pairs) {
         Ok(query) if !query.is_empty() => format!("/admin/log?{query}"),
@@ -395,7 +395,7 @@ pub(super) async fn product(
                     @if let Some(done) = e.finished_at {
                         ", took " ((done - e.started_at).num_milliseconds()) " ms"
                     }
-                    "."
+                    "; run " a href=(log_link(&[("run", e.run_id.as_str())])) { code { (e.run_id) } } "."
                 }
                 @if !e.messages.is_empty() {
                     ul.messages { @for m in &e.messages { li { (m) } } }

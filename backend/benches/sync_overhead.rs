@@ -3,8 +3,9 @@
 //! Each round edits the product's price in the Zoho simulator (so the sync really writes to Xero), then
 //! times, in the same run:
 //! - the widget's sync request, end to end through the service (session already open);
-//! - the same three calls to the simulators made directly with a plain HTTP client: Zoho GET the record,
-//!   Xero POST the item, Zoho PUT the write-back. That is the floor any implementation pays.
+//! - the same four calls to the simulators made directly with a plain HTTP client: Zoho GET the record,
+//!   Xero GET the item (to see edits made in Xero since the last sync), Xero POST the item, Zoho PUT the
+//!   write-back. That is the floor any implementation pays.
 //!
 //! The difference is the backend's overhead (validation, storage, logging, limiter, JSON), reported as a
 //! ratio to the direct calls. Medians of 200 rounds, after 20 warm-up rounds. Xero's rate limits are lifted
@@ -102,7 +103,9 @@ async fn main() {
         let response =
             http.post(format!("{}/api/products/{id}/sync", server.url)).bearer_auth(&token).send().await.expect("sync");
         assert!(response.status().is_success(), "sync failed: {}", response.text().await.unwrap_or_default());
+        let synced: Value = response.json().await.expect("json");
         let elapsed = started.elapsed();
+        let item_id = synced["item_id"].as_str().expect("item id").to_owned();
         calls_per_sync = xero.calls().len() + zoho.calls().len() - before;
 
         let access = server.store().load_xero_tokens().await.expect("store").expect("tokens").access_token;
@@ -117,6 +120,16 @@ async fn main() {
             .expect("zoho get");
         assert!(got.status().is_success());
         got.bytes().await.expect("body");
+        let read = http
+            .get(format!("{}/Items/{item_id}?unitdp=4", xero.api_url()))
+            .bearer_auth(access.expose_secret())
+            .header("xero-tenant-id", &tenant)
+            .header("accept", "application/json")
+            .send()
+            .await
+            .expect("xero get");
+        assert!(read.status().is_success());
+        read.bytes().await.expect("body");
         let posted = http
             .post(format!("{}/Items?summarizeErrors=false&unitdp=4", xero.api_url()))
             .bearer_auth(access.expose_secret())

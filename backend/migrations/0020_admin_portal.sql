@@ -14,5 +14,5 @@ CREATE INDEX sync_log_by_trigger ON sync_log (trigger, id);
 CREATE INDEX sync_log_by_start ON sync_log (started_at, outcome);
 
 -- When a widget first opened a session with the current API key: proof that the CRM's Connection and
--- widget are set up (the dashboard's last set-up step). A new key (INSERT OR REPLACE) starts it over.
+-- widget are set up (the dashboard's last set-up step). A new key starts it over (`set_api_key_hash`).
 ALTER TABLE widget_api_key ADD COLUMN first_session_at INTEGER;

@@ -3,14 +3,16 @@
 //!
 //! Modules by concept: [`config`] (typed settings, the [`config::Mode`]), [`crypto`] (secrets at rest),
 //! [`store`] (SQLite), [`xero`] and [`zoho`] (the two services' clients, with the one [`retry`] policy),
-//! `sync` (the engine), [`connections`] (connecting Xero, Zoho and the API key), `readiness` (the
-//! catalogue checked with the rules), `background` (the service's own tasks: log retention, readiness),
-//! `api` (the widget's JSON API), `admin` (the admin pages), `widget` (the built widget), `state` (what
-//! routes share) and [`server`] (start-up and graceful shutdown). Nothing here simulates Xero or Zoho: the `demo` crate
+//! `sync` (the engine), [`connections`] (connecting Xero, Zoho and the API key), [`defaults`] (the
+//! organisation's defaults as an admin sets them), `readiness` (the catalogue checked with the rules),
+//! `background` (the service's own tasks: log retention, readiness), `api` (the widget's JSON API), `admin`
+//! (the admin pages), `widget` (the built widget), `state` (what routes share) and [`server`] (start-up and
+//! graceful shutdown). Nothing here simulates Xero or Zoho: the `demo` crate
 //! runs this service against the simulators.
 
 #![warn(unreachable_pub)]
 
+mod address;
 mod admin;
 mod api;
 mod background;
@@ -18,22 +20,30 @@ pub mod cli;
 pub mod config;
 pub mod connections;
 pub mod crypto;
+pub mod defaults;
+mod headers;
 mod readiness;
 pub mod retry;
 pub mod server;
 mod state;
 pub mod store;
 mod sync;
+mod throttle;
 mod vault;
 mod widget;
 pub mod xero;
 pub mod zoho;
 
-use axum::extract::Request;
-use axum::http::HeaderName;
+use std::time::Duration;
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderName, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use axum::{Json, Router, middleware, routing::get};
 use serde::Serialize;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::RequestBodyDeadlineLayer;
 use tower_http::trace::TraceLayer;
 
 pub use vault::VaultError;
@@ -50,16 +60,39 @@ async fn health() -> Json<Health> {
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
+/// Answers a request still being worked on after `limit` (the widget's API with its error envelope, which
+/// tower-http's `TimeoutLayer`, answering an empty body, would not give). What the handler started on its
+/// own, a sync, carries on and is logged.
+async fn request_deadline(State(limit): State<Duration>, request: Request, next: Next) -> Response {
+    let api = request.uri().path().starts_with("/api/");
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::warn!(?limit, "request timed out");
+            let message = "The service took too long to answer; a sync may still finish (see its history).";
+            if api {
+                api::AppError::TimedOut(message.into()).into_response()
+            } else {
+                (StatusCode::GATEWAY_TIMEOUT, message).into_response()
+            }
+        }
+    }
+}
+
 /// The whole HTTP surface, as `main` serves it. Every request gets an id (echoed in `x-request-id` and in
-/// error bodies) that its log lines carry.
+/// error bodies) that its log lines carry; its body must arrive, and its answer be ready, within the
+/// configured limits.
 fn app(state: state::AppState) -> Router {
-    let widget_dir = state.settings.widget_dir.clone();
+    let settings = state.settings.clone();
+    let limits = settings.limits;
     Router::new()
         .route("/health", get(health))
         .merge(api::routes())
-        .merge(admin::routes())
-        .merge(widget::routes(widget_dir))
+        .merge(admin::routes(&settings))
+        .merge(widget::routes(&settings))
         .with_state(state)
+        .layer(RequestBodyDeadlineLayer::new(limits.body_timeout))
+        .layer(middleware::from_fn_with_state(limits.request_timeout, request_deadline))
         .layer(middleware::from_fn(api::scope_request_id))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {

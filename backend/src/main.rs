@@ -41,8 +41,8 @@ async fn main() -> ExitCode {
         let path = path.display();
         tracing::warn!(%path, "created a new master key file: back it up, the stored tokens cannot be read without it");
     }
-    println!("xero-sync is running on {} (widget: {}/widget/, admin: {}/admin)", server.url, server.url, server.url);
     server.shutdown_on(shutdown_signal());
+    println!("xero-sync is running on {} (widget: {}/widget/, admin: {}/admin)", server.url, server.url, server.url);
     server.stopped().await;
     ExitCode::SUCCESS
 }

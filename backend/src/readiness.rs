@@ -1,5 +1,5 @@
 //! Catalogue readiness: every product of the CRM checked with the shared rules against the organisation's
-//! live accounts and tax rates, counted as ready, blocked or not for Xero, the blocked ones grouped by the
+//! live accounts and tax rates and its defaults (as a sync checks it: [`Organisation`]), counted as ready, blocked or not for Xero, the blocked ones grouped by the
 //! field at fault. The sync-health view: an admin sees what a bulk sync would refuse before running one.
 //!
 //! A big catalogue takes a while to read (a Zoho call per 200 products), so the check runs in the
@@ -16,6 +16,7 @@ use shared::{CrmProduct, FieldMap, OrgDefaults, Requirement, XeroContext, valida
 
 use crate::background::Background;
 use crate::store::{ConnectionStatus, Store};
+use crate::sync::Organisation;
 use crate::xero::XeroClient;
 use crate::zoho::ZohoClient;
 
@@ -89,7 +90,7 @@ enum CheckError {
     XeroNotConnected,
     #[error("Xero needs to be reconnected ({0}); reconnect it on the dashboard, then check again")]
     XeroReconnect(String),
-    #[error("Xero's accounts and tax rates could not be read: {0}")]
+    #[error("Xero's accounts and tax rates, or the organisation's defaults, could not be read: {0}")]
     Xero(String),
     #[error("the products could not be read from Zoho CRM: {0}")]
     Zoho(String),
@@ -186,12 +187,6 @@ impl Readiness {
         }
     }
 
-    /// The organisation's defaults the rules resolve empty fields with. Issue 14 stores them: until then,
-    /// none, and the rules behave as without defaults.
-    fn defaults(&self) -> OrgDefaults {
-        OrgDefaults::NONE
-    }
-
     async fn run(&self) -> Result<CatalogueReport, CheckError> {
         let started = Instant::now();
         let connection = self.inner.store.xero_connection().await?.ok_or(CheckError::XeroNotConnected)?;
@@ -199,8 +194,9 @@ impl Readiness {
             let reason = connection.status_reason.unwrap_or_else(|| "the connection was refused".to_owned());
             return Err(CheckError::XeroReconnect(reason));
         }
-        let tenant = connection.tenant_id.as_str();
-        let (accounts, rates) = tokio::try_join!(self.inner.xero.accounts(tenant), self.inner.xero.tax_rates(tenant))
+        // The lists and defaults a sync of each product would be checked against.
+        let org = Organisation::load(&self.inner.store, &self.inner.xero, &connection.tenant_id)
+            .await
             .map_err(|e| CheckError::Xero(crate::describe(&e)))?;
         let fields = &self.inner.fields;
         let records = self
@@ -209,9 +205,9 @@ impl Readiness {
             .products_modified_since(None, &fields.read_fields())
             .await
             .map_err(|e| CheckError::Zoho(crate::describe(&e)))?;
-        let context = XeroContext { accounts: Some(&accounts), tax_rates: Some(&rates) };
+        let context = XeroContext { accounts: Some(&org.accounts), tax_rates: Some(&org.tax_rates) };
         let products = records.iter().map(|record| CrmProduct::from_object(record, fields));
-        let mut report = assess(products, fields, context, &self.defaults());
+        let mut report = assess(products, fields, context, &org.defaults);
         report.took = started.elapsed();
         Ok(report)
     }

@@ -6,8 +6,9 @@ use std::sync::Arc;
 
 use axum::extract::FromRef;
 
+use crate::address::TrustedProxies;
 use crate::admin::AdminState;
-use crate::api::SessionKeys;
+use crate::api::{SessionKeys, WrongKeys};
 use crate::config::{Mode, Settings};
 use crate::connections::Connections;
 use crate::store::Store;
@@ -21,6 +22,8 @@ pub(crate) struct AppState {
     pub(crate) engine: Engine,
     pub(crate) connections: Connections,
     pub(crate) sessions: SessionKeys,
+    pub(crate) wrong_keys: WrongKeys,
+    pub(crate) proxies: TrustedProxies,
     pub(crate) widget: WidgetPage,
     pub(crate) admin: AdminState,
 }
@@ -58,5 +61,17 @@ impl FromRef<AppState> for WidgetPage {
 impl FromRef<AppState> for AdminState {
     fn from_ref(state: &AppState) -> Self {
         state.admin.clone()
+    }
+}
+
+impl FromRef<AppState> for WrongKeys {
+    fn from_ref(state: &AppState) -> Self {
+        state.wrong_keys.clone()
+    }
+}
+
+impl FromRef<AppState> for TrustedProxies {
+    fn from_ref(state: &AppState) -> Self {
+        state.proxies.clone()
     }
 }

@@ -77,6 +77,12 @@ pub struct Demo {
 }
 
 impl Demo {
+    /// Connects Xero (again, after a disconnect) as the demo does at start-up: consent at the simulator for
+    /// the Australian demo organisation, through the service's own connect flow.
+    pub async fn connect_xero(&self) -> Result<(), DemoError> {
+        connect_xero(&self.server, &self.sandbox).await
+    }
+
     /// Stops the service as a shutdown signal would, and waits for it.
     pub async fn stop(self) {
         self.server.shutdown();

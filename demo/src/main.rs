@@ -53,6 +53,7 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    demo.server.shutdown_on(shutdown_signal());
     let url = &demo.server.url;
     println!("\n  SANDBOX MODE: xero-sync-demo, against the built-in simulators\n");
     println!("  CRM product page with the widget: {}     <- open this", demo.sandbox.crm.url);
@@ -60,7 +61,6 @@ async fn main() -> ExitCode {
     println!("  admin pages:                      {url}/admin   (password: {})", demo::DEMO_PASSWORD);
     println!("  Xero simulator:                   {}", demo.sandbox.xero.url);
     println!("  Zoho CRM simulator:               {}\n", demo.sandbox.zoho.url);
-    demo.server.shutdown_on(shutdown_signal());
     demo.wait().await;
     ExitCode::SUCCESS
 }

@@ -19,7 +19,7 @@ const USAGE: &str = "usage: sandbox [--xero-addr ADDR] [--zoho-addr ADDR] [--crm
                      [--widget-url URL] [--backend-url URL --connection NAME --api-key KEY]
 
   --time-scale N         simulated seconds per real second (token lifetimes, rate-limit windows, daily resets)
-  --products N           generated products on top of the 19 seeded ones (default 0)
+  --products N           generated products on top of the 21 seeded ones (default 0)
   --product-seed N       the generator's seed (default 1): the same seed, the same catalogue
   --xero-daily-limit N   Xero calls a day per organisation (default 1000, the Starter tier; 5000 higher tiers)
   --zoho-credits N       Zoho API credits per rolling 24 hours (default 50000)

@@ -457,7 +457,7 @@ async fn listing_pages_with_page_then_page_token() {
             }
         }
     }
-    assert_eq!(pages, 2, "19 records: pages 1-2 by number, 3-4 by token");
+    assert_eq!(pages, 3, "21 records: pages 1-2 by number, 3-5 by token");
     let all: Vec<String> = zoho.products().iter().map(|p| p["id"].as_str().expect("id").to_string()).collect();
     assert_eq!(seen, all, "every record once, in id order");
 
@@ -471,7 +471,7 @@ async fn listing_pages_with_page_then_page_token() {
     let times: Vec<&str> =
         newest.body["data"].as_array().expect("data").iter().map(|r| r["Modified_Time"].as_str().expect("t")).collect();
     assert!(times.windows(2).all(|w| w[0] >= w[1]), "{times:?}");
-    assert_eq!(newest.body["data"][0]["id"], products::NO_CODE_NO_GL_ACCOUNT);
+    assert_eq!(newest.body["data"][0]["id"], products::NO_XERO_FIELDS, "the last seeded is the newest");
 }
 
 #[tokio::test]
@@ -787,13 +787,13 @@ async fn thousands_of_generated_products_page_by_modified_time_past_two_thousand
     let config = ZohoConfig { generated_products: 2_500, catalogue_seed: 42, ..ZohoConfig::default() };
     let zoho = start_with(1.0, config).await;
     assert_eq!(zoho.generated().len(), 2_500);
-    assert_eq!(zoho.products().len(), 2_519, "the 19 seeded products stay");
+    assert_eq!(zoho.products().len(), 2_521, "the 21 seeded products stay");
     let api = crm(&zoho).await;
     let query = "fields=Product_Code,Modified_Time&sort_by=Modified_Time&sort_order=asc";
     let (all, requests) = read_all(&api, query, &[], 200).await;
     assert_eq!(requests, 13, "10 numbered pages, then 3 by token");
     let ids: std::collections::HashSet<&str> = all.iter().filter_map(|r| r["id"].as_str()).collect();
-    assert_eq!((all.len(), ids.len()), (2_519, 2_519), "every product exactly once");
+    assert_eq!((all.len(), ids.len()), (2_521, 2_521), "every product exactly once");
     let times: Vec<chrono::DateTime<chrono::FixedOffset>> = all
         .iter()
         .map(|r| chrono::DateTime::parse_from_rfc3339(r["Modified_Time"].as_str().expect("time")).expect("rfc3339"))
@@ -826,7 +826,7 @@ async fn thousands_of_generated_products_page_by_modified_time_past_two_thousand
         );
         next = reply.body["info"]["next_page_token"].as_str().map(str::to_string);
     }
-    assert_eq!(rest.len(), 2_519 - 2_000 + 1, "the 519 not yet read, plus the early one edited meanwhile");
+    assert_eq!(rest.len(), 2_521 - 2_000 + 1, "the 521 not yet read, plus the early one edited meanwhile");
     assert_eq!(rest.iter().filter(|id| **id == late).count(), 1, "moved, not lost or doubled");
     assert_eq!(rest.last(), Some(&late), "the last edited comes last");
     assert!(rest.contains(&early));

@@ -5,7 +5,8 @@
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use shared::wire::{
-    ApiError, ErrorEnvelope, FromJson, HistoryEntry, PickLists, SyncPlan, SyncRequest, SyncResponse, XeroEdits,
+    ApiError, CodeSuggestion, ErrorEnvelope, FromJson, HistoryEntry, PickLists, SyncPlan, SyncRequest, SyncResponse,
+    XeroEdits,
 };
 use shared::{Account, Issue, OrgDefaults, TaxRate};
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
@@ -48,6 +49,11 @@ fn errors_read_as_serde_reads_them() {
 
 #[wasm_bindgen_test(unsupported = test)]
 fn sync_answers_and_history_read_as_serde_reads_them() {
+    assert!(
+        agree::<SyncResponse>(json!({"outcome": "kept", "item_id": "i", "code": "c", "xero_url": "u",
+        "synced_at": "t"}))
+        .is_some_and(|s| s.outcome == shared::wire::SyncOutcome::Kept)
+    );
     let synced = json!({
         "outcome": "updated", "item_id": "5e8e1b35", "code": "WM-100",
         "xero_url": "https://go.xero.com/Accounts/Inventory/5e8e1b35", "synced_at": "2026-11-28T01:02:03Z",
@@ -101,8 +107,7 @@ fn xero_lists_read_as_serde_reads_them() {
     assert_eq!(agree::<TaxRate>(json!({"Name": "GST", "TaxType": "OUTPUT", "CanApplyToRevenue": "yes"})), None);
 }
 
-/// The preview's plan and the options' defaults: not sent by the backend yet (see the notes on
-/// `PreviewResponse` and `PickLists`), read from where it will send them.
+/// The preview's plan, the options' defaults and the code suggestion, read from where the backend sends them.
 #[wasm_bindgen_test(unsupported = test)]
 fn the_preview_plan_and_the_defaults_read_as_serde_reads_them() {
     let plan = json!({
@@ -119,7 +124,7 @@ fn the_preview_plan_and_the_defaults_read_as_serde_reads_them() {
     assert_eq!(
         SyncPlan::in_preview(&json!({"record_id": "1", "issues": [], "payload": null})),
         None,
-        "today's preview"
+        "a preview without a plan"
     );
     assert!(
         agree::<SyncPlan>(json!({"outcome": "created"})).is_some_and(|p| p.item.is_none() && p.xero_edits.is_empty())
@@ -129,7 +134,16 @@ fn the_preview_plan_and_the_defaults_read_as_serde_reads_them() {
     let defaults = json!({"gl_account": "200", "taxes": [{"crm_tax": "GST - 10.0 %", "tax_type": "OUTPUT"}]});
     let read = agree::<OrgDefaults>(defaults.clone()).expect("read");
     assert_eq!(OrgDefaults::in_options(&json!({"accounts": [], "tax_rates": [], "defaults": defaults})), read);
-    assert!(OrgDefaults::in_options(&json!({"accounts": [], "tax_rates": []})).is_none(), "today's options: none");
+    assert!(OrgDefaults::in_options(&json!({"accounts": [], "tax_rates": []})).is_none(), "no defaults: none");
+    let options = json!({"accounts": [], "tax_rates": [], "defaults": defaults});
+    assert_eq!(agree::<PickLists>(options).map(|l| l.defaults), Some(read.clone()));
+    let broken = json!({"accounts": [], "tax_rates": [], "defaults": {"taxes": {}}});
+    assert_eq!(agree::<PickLists>(broken), None, "defaults of the wrong shape");
+    assert_eq!(
+        agree::<CodeSuggestion>(json!({"code": "LAPTOP-STAND"})).map(|s| s.code).as_deref(),
+        Some("LAPTOP-STAND")
+    );
+    assert_eq!(agree::<CodeSuggestion>(json!({"code": null})), None);
     assert_eq!(agree::<OrgDefaults>(json!({})), Some(OrgDefaults::NONE));
     assert_eq!(agree::<OrgDefaults>(json!({"taxes": [{"crm_tax": "GST"}]})), None);
 

@@ -1,12 +1,14 @@
 //! A headless Chromium for one test: its own chromedriver on a free port and its own empty profile, so
-//! tests run in parallel and leave nothing behind, even when they fail.
+//! tests run in parallel and leave nothing behind, even when they fail. Every test also fails on a
+//! Content-Security-Policy violation in any page or frame it opened: the served pages' policies must allow
+//! exactly what they use.
 
 use std::future::Future;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use fantoccini::wd::Capabilities;
+use fantoccini::wd::{Capabilities, WebDriverCompatibleCommand};
 use fantoccini::{Client, ClientBuilder, Locator};
 
 /// `CHROMEDRIVER` overrides the driver's path; `scripts/bootstrap.sh` installs Debian's.
@@ -70,6 +72,8 @@ impl Browser {
         args.push(format!("--user-data-dir={}", driver.profile.display()));
         let mut caps = Capabilities::new();
         caps.insert("goog:chromeOptions".into(), serde_json::json!({ "args": args }));
+        // The browser's console, where Chromium reports what a Content-Security-Policy refused.
+        caps.insert("goog:loggingPrefs".into(), serde_json::json!({ "browser": "ALL" }));
         let url = format!("http://127.0.0.1:{port}");
         let deadline = Instant::now() + Duration::from_secs(20);
         let client = loop {
@@ -80,12 +84,28 @@ impl Browser {
                 Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
             }
         };
-        let outcome = tokio::spawn(test(Browser { client: client.clone() })).await;
+        let browser = Browser { client: client.clone() };
+        let outcome = tokio::spawn(test(browser.clone())).await;
+        let refused = if outcome.is_ok() { browser.csp_violations().await } else { Vec::new() };
         client.close().await.ok();
         drop(driver);
         if let Err(failure) = outcome {
             std::panic::resume_unwind(failure.into_panic());
         }
+        assert!(refused.is_empty(), "the Content-Security-Policy refused something: {refused:#?}");
+    }
+
+    /// The console messages since the last call (chromedriver hands each out once).
+    pub async fn console(&self) -> Vec<String> {
+        let log = self.client.issue_cmd(BrowserLog).await.expect("the browser's log");
+        log.as_array()
+            .map(|entries| entries.iter().filter_map(|e| e["message"].as_str().map(str::to_owned)).collect())
+            .unwrap_or_default()
+    }
+
+    /// The Content-Security-Policy violations reported since the last call.
+    pub async fn csp_violations(&self) -> Vec<String> {
+        self.console().await.into_iter().filter(|message| message.contains("Content Security Policy")).collect()
     }
 
     /// Waits for an element, up to 10 s.
@@ -109,4 +129,18 @@ impl Browser {
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+}
+
+/// chromedriver's "get log" command (not in the W3C protocol, so not among fantoccini's).
+#[derive(Debug)]
+struct BrowserLog;
+
+impl WebDriverCompatibleCommand for BrowserLog {
+    fn endpoint(&self, base_url: &url::Url, session_id: Option<&str>) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!("session/{}/se/log", session_id.unwrap_or_default()))
+    }
+
+    fn method_and_body(&self, _request_url: &url::Url) -> (http::Method, Option<String>) {
+        (http::Method::POST, Some(r#"{"type":"browser"}"#.to_owned()))
+    }
 }

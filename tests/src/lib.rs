@@ -1,7 +1,8 @@
-//! Shared harness for the end-to-end tests: a headless Chromium driven through chromedriver, and the
-//! places the tests read from and write to.
+//! Shared harness for the end-to-end tests: a headless Chromium driven through chromedriver ([`browser`]),
+//! what the widget's tests do on its page ([`page`]), and the places the tests read from and write to.
 
 pub mod browser;
+pub mod page;
 
 use std::path::PathBuf;
 

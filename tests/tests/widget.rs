@@ -1,15 +1,17 @@
 //! The release build of the widget, served by the backend as the demo runs it, opened by the emulated CRM
 //! record page's "Sync to Xero" button in real headless Chromium, through the SDK stand-in's protocol.
 
-use std::time::{Duration, Instant};
-
 use demo::Demo;
 use e2e::browser::Browser;
+use e2e::page::{
+    self, click, close_widget, failing_fields, resource_count, row_class, save_and_wait, script, sync_and_wait,
+    type_into, unfold_passed_checks, wait_until, wait_until_saved,
+};
 use e2e::repo_root;
 use fantoccini::key::Key;
 use fantoccini::{Client, Locator};
 use sandbox::zoho::products;
-use serde_json::{Value, json};
+use serde_json::json;
 
 /// The demo: the backend against the simulators, serving the release build of the widget.
 async fn spawn_backend() -> Demo {
@@ -34,93 +36,7 @@ fn simulators(server: &Demo) -> &sandbox::Sandbox {
 
 /// Opens the record page, clicks "Sync to Xero" and enters the popup's frame once the checklist shows.
 async fn open_widget(browser: &Browser, crm: &sandbox::crm_page::CrmPage, id: &str) {
-    let client = &browser.client;
-    client.goto(&crm.record_url(id)).await.expect("record page");
-    client.find(Locator::Id("sync-to-xero")).await.expect("button").click().await.expect("click");
-    browser.wait_for("#widget-frame").await.enter_frame().await.expect("enter the widget frame");
-    browser.wait_for(".checklist").await;
-}
-
-/// Back on the record page, closes the popup.
-async fn close_widget(browser: &Browser) {
-    let client = &browser.client;
-    client.find(Locator::Id("close")).await.expect("close button").click().await.expect("click");
-    client.enter_parent_frame().await.expect("parent");
-    wait_until(client, "the popup closes", "return !document.getElementById('widget-popup')").await;
-}
-
-async fn script(client: &Client, js: &str) -> Value {
-    client.execute(js, vec![]).await.unwrap_or_else(|e| panic!("script {js}: {e}"))
-}
-
-/// Waits up to 20 s for `js` (a function body) to return true.
-async fn wait_until(client: &Client, what: &str, js: &str) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while script(client, js).await != json!(true) {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-async fn row_class(client: &Client, field: &str) -> String {
-    let js = format!("return document.querySelector('.checklist li[data-field=\"{field}\"]').className");
-    script(client, &js).await.as_str().unwrap_or_default().to_owned()
-}
-
-async fn failing_fields(client: &Client) -> Value {
-    script(client, "return [...document.querySelectorAll('.checklist li.error')].map(li => li.dataset.field)").await
-}
-
-async fn resource_count(client: &Client) -> Value {
-    script(client, "return performance.getEntriesByType('resource').length").await
-}
-
-async fn type_into(client: &Client, css: &str, text: &str) {
-    client.find(Locator::Css(css)).await.expect(css).send_keys(text).await.expect("typed");
-}
-
-async fn click(client: &Client, css: &str) {
-    client.find(Locator::Css(css)).await.expect(css).click().await.expect("clicked");
-}
-
-/// Unfolds the rows folded under "N checks passed", as a user does to change one of them.
-async fn unfold_passed_checks(client: &Client) {
-    let open = "return document.querySelector('details.passed').open";
-    if script(client, open).await != json!(true) {
-        click(client, "details.passed > summary").await;
-    }
-    assert_eq!(script(client, open).await, json!(true), "the passed checks unfold");
-}
-
-/// Presses Save to CRM and waits until the widget says it saved.
-async fn save_and_wait(client: &Client) {
-    click(client, "#save").await;
-    wait_until_saved(client).await;
-}
-
-async fn wait_until_saved(client: &Client) {
-    wait_until(
-        client,
-        "the save is done",
-        "return document.getElementById('status').textContent.includes('Saved to the CRM')",
-    )
-    .await;
-}
-
-async fn sync_and_wait(client: &Client, outcome: &str) {
-    wait_until(
-        client,
-        "the sync button is enabled",
-        "return document.getElementById('sync').getAttribute('aria-disabled') === 'false'",
-    )
-    .await;
-    click(client, "#sync").await;
-    wait_until(
-        client,
-        &format!("the sync says {outcome}"),
-        &format!("return !!document.querySelector('.result.{outcome}')"),
-    )
-    .await;
+    page::open_widget(browser, &crm.record_url(id)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -9,7 +9,6 @@
 use std::cell::RefCell;
 
 use serde_json::Value;
-use shared::OrgDefaults;
 use shared::wire::{ApiError, ErrorCode, FromJson, HistoryEntry, PickLists, SyncPlan, SyncResponse, XeroEdits};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -131,10 +130,9 @@ impl Client {
         typed(&self.call(Method::Get, &format!("/api/products/{}/history", self.record_id), None).await?)
     }
 
-    /// Xero's lists and the organisation's defaults (none from a backend that does not send them).
-    pub async fn options(&self) -> Result<(PickLists, OrgDefaults), ApiError> {
-        let answer = parsed(&self.call(Method::Get, "/api/xero/options", None).await?)?;
-        Ok((read(&answer)?, OrgDefaults::in_options(&answer)))
+    /// Xero's lists and the organisation's defaults (none when it has none).
+    pub async fn options(&self) -> Result<PickLists, ApiError> {
+        typed(&self.call(Method::Get, "/api/xero/options", None).await?)
     }
 
     /// The backend's check of the saved record: its issues and, when it says, what a sync would do.

@@ -71,7 +71,8 @@ async fn start(model: UseReducerDispatcher<Model>, client: Rc<RefCell<Option<Rc<
 async fn check(model: &UseReducerDispatcher<Model>, api: &Client, lists: bool) {
     if lists {
         match api.options().await {
-            Ok((lists, defaults)) => {
+            Ok(lists) => {
+                let defaults = lists.defaults.clone();
                 model.dispatch(Action::Options(lists));
                 model.dispatch(Action::Defaults(defaults));
             }

@@ -387,7 +387,8 @@ async fn the_tax_field_is_a_group_of_checkboxes() {
         })
         .collect();
     assert_eq!(checked, [true, false]);
-    assert_eq!(text(&root, ".summary"), "Ready to sync to Xero.");
+    // Xero's lists have not arrived: the account and tax rate are not checked, so it is not "ready" yet.
+    assert_eq!(text(&root, ".summary"), "Checking the account and tax rate against Xero…");
 }
 
 #[wasm_bindgen_test]
@@ -622,6 +623,22 @@ async fn a_code_another_product_holds_is_shown_before_any_click_with_a_free_code
     assert_eq!(text(&root, "h1 + .code"), "Code WIRELESS-MOUSE-BLACK");
 }
 
+/// "Suggest a code" for a product without one fills the code the preview made from the name, free among
+/// the codes already in Xero (here `LAPTOP-STAND` is another item's).
+#[wasm_bindgen_test]
+async fn suggest_a_code_fills_the_free_code_the_preview_made_from_the_name() {
+    let mut record = mouse_pad();
+    record.insert("Product_Name".into(), json!("Laptop Stand"));
+    let missing = Issue::error("Product_Code", IssueCode::CodeMissing, "Enter a product code.");
+    let answer = json!({"record_id": "1", "issues": [missing], "payload": null,
+        "plan": {"outcome": "created", "suggested_code": "LAPTOP-STAND-2"}});
+    let root = render_after(record, vec![Action::Options(xero_lists()), preview(answer)]).await;
+    click(&root, "#suggest-code");
+    tick().await;
+    assert_eq!(text(&root, "h1 + .code"), "Code LAPTOP-STAND-2");
+    assert!(root.query_selector("#suggest-code").expect("query").is_none(), "the code is fine now");
+}
+
 fn synced_mouse() -> Map<String, Value> {
     let mut record = mouse_pad();
     record.insert("Product_Code".into(), json!("WM-100"));
@@ -696,6 +713,7 @@ async fn a_disconnected_xero_is_one_banner_sync_disabled_and_no_tick_it_could_no
     let sync = root.query_selector("#sync").expect("query").expect("sync");
     assert_eq!(sync.get_attribute("aria-disabled").as_deref(), Some("true"));
     assert_eq!(text(&root, "#sync-blocked"), "Xero must be reconnected before anything can be synced (see the top).");
+    assert_eq!(text(&root, ".summary"), "Not checked against Xero: see the note at the top.", "never “ready”");
     assert!(root.query_selector(".xero-gets").expect("query").is_none());
 
     // Once reconnected, "Check again" brings the lists and the preview, and the banner goes.
@@ -769,6 +787,8 @@ async fn after_a_sync_the_record_page_is_reloaded_on_close_and_times_are_local()
     let when = text(&root, "details.history td");
     assert!(when.contains("28 Nov 2026") && when.contains("12:02"), "{when}");
     assert_eq!(text(&root, "details.history > summary"), "Recent syncs (1)");
+    // Who synced is the CRM's claim, and says so.
+    assert_eq!(text(&root, "details.history th:nth-child(2)"), "Who (reported by the CRM)");
     // A zone the browser does not know falls back to its own, never to raw UTC text or a crash.
     let unknown = Action::User(CrmUser { time_zone: Some("Mars/Olympus".into()), ..CrmUser::default() });
     let entry = shared::wire::HistoryEntry {

@@ -335,7 +335,11 @@ pub(super) fn log_table(entries: &[SyncLogEntry], links: &RecordLinks, caption: 
                             " · "
                             a href=(links.crm_record(&e.product_id)) { "CRM record" }
                         }
-                        td data-label="Who" { (e.actor) }
+                        td data-label="Who" {
+                            (e.actor)
+                            // The widget's user is the CRM's word, sent with the CRM Connection's key.
+                            @if e.trigger == SyncTrigger::Widget { br; span.muted { "reported by the CRM" } }
+                        }
                         td data-label="Trigger" { (e.trigger.as_str()) }
                         td data-label="Outcome" { (outcome_badge(e.outcome)) }
                         td data-label="Xero item" {
@@ -389,7 +393,9 @@ pub(super) async fn product(
             article.sync id={ "sync-" (e.id) } aria-labelledby={ "sync-" (e.id) "-h" } {
                 h2 id={ "sync-" (e.id) "-h" } { (time(e.started_at)) " · " (outcome_badge(e.outcome)) }
                 p {
-                    "By " (e.actor) " (" (e.trigger.as_str()) ")"
+                    "By " (e.actor)
+                    @if e.trigger == SyncTrigger::Widget { " (reported by the CRM)" }
+                    " (" (e.trigger.as_str()) ")"
                     @if let Some(code) = &e.product_code { ", code " span.code { (code) } }
                     @if let Some(item) = &e.item_id { ", " a href=(links.xero_item(item)) { "item in Xero" } }
                     @if let Some(done) = e.finished_at {

@@ -1,6 +1,7 @@
 //! The admin pages: log in; the dashboard (set-up checklist, today's syncs, connections: connect Xero and
-//! Zoho, set up the CRM side); the sync log with each product's history and a CSV export; and the
-//! catalogue's readiness. Server-rendered HTML without scripts; every POST carries the session's CSRF
+//! Zoho, set up the CRM side); the sync log with each product's history and a CSV export; the catalogue's
+//! readiness; and the organisation's defaults (`settings`, with the audit trail). Server-rendered HTML
+//! without scripts; every POST carries the session's CSRF
 //! token ([`auth::AdminForm`]). The connections themselves are [`Connections`]' business: handlers here
 //! call it and render.
 //!
@@ -15,6 +16,7 @@ mod log;
 mod login;
 mod page;
 mod readiness;
+mod settings;
 mod xero;
 
 use std::sync::Arc;
@@ -22,18 +24,23 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::{FromRef, State};
 use axum::http::StatusCode;
+use axum::middleware::map_response_with_state;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use maud::html;
 use secrecy::ExposeSecret;
 use shared::wire::CONNECTION_NAME;
 
+use crate::address::TrustedProxies;
 use crate::config::{Mode, Settings};
 use crate::connections::{Connections, ZohoCodeError};
+use crate::defaults::Defaults;
+use crate::headers::{self, SecurityHeaders};
 use crate::readiness::Readiness;
 use crate::store::Store;
 use auth::AdminForm;
 pub(crate) use login::LoginState;
+pub use login::PasswordChecks;
 use page::{Failure, layout, respond};
 
 /// What the admin pages need.
@@ -43,15 +50,18 @@ pub(crate) struct AdminState {
     pub(crate) mode: Mode,
     pub(crate) store: Store,
     pub(crate) connections: Connections,
+    pub(crate) defaults: Defaults,
     pub(crate) login: Arc<LoginState>,
     pub(crate) readiness: Readiness,
 }
 
-/// `/admin/...`, and `/` sending a browser there, for any state holding an [`AdminState`].
-pub(crate) fn routes<S>() -> Router<S>
+/// `/admin/...`, and `/` sending a browser there, for any state holding an [`AdminState`]. Every response,
+/// a redirect's or a 404's included, carries the admin pages' security headers.
+pub(crate) fn routes<S>(settings: &Settings) -> Router<S>
 where
     S: Clone + Send + Sync + 'static,
     AdminState: FromRef<S>,
+    TrustedProxies: FromRef<S>,
 {
     Router::new()
         .route("/", get(|| async { Redirect::to("/admin") }))
@@ -69,6 +79,13 @@ where
         .route("/admin/xero/disconnect", post(xero::disconnect))
         .route("/admin/zoho/code", post(zoho_code))
         .route("/admin/api-key", post(rotate_api_key))
+        .route("/admin/settings", get(settings::show).post(settings::save))
+        .route("/admin/{*unknown}", any(not_found))
+        .layer(map_response_with_state(SecurityHeaders::admin(settings), headers::apply))
+}
+
+async fn not_found(State(state): State<AdminState>) -> Failure {
+    Failure::new(state.mode, StatusCode::NOT_FOUND, "Not found", "There is no such admin page.")
 }
 
 /// `POST /admin/zoho/code`: exchanges a Self Client code for the grant the service keeps.

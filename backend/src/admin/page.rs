@@ -1,5 +1,5 @@
 //! What every admin page shares: the layout (with the demo banner), the one stylesheet, the form pattern
-//! that carries the CSRF token, the security headers, and error pages.
+//! that carries the CSRF token, and error pages.
 //!
 //! A new page is a handler that builds its body with `maud::html!` and returns
 //! `respond(status, layout(mode, title, Some(csrf), body))`; a state-changing control is a [`form`] (or a
@@ -24,22 +24,24 @@ pub(super) async fn stylesheet() -> Response {
 }
 
 /// The pages the navigation links, in its order. Phase B of issue 13 adds Sync and Runs between Dashboard
-/// and Log; issues 14/15 add Settings last.
+/// and Log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Nav {
     Dashboard,
     Log,
     Readiness,
+    Settings,
 }
 
 impl Nav {
-    const ALL: [Nav; 3] = [Nav::Dashboard, Nav::Log, Nav::Readiness];
+    const ALL: [Nav; 4] = [Nav::Dashboard, Nav::Log, Nav::Readiness, Nav::Settings];
 
     fn link(self) -> (&'static str, &'static str) {
         match self {
             Nav::Dashboard => ("/admin", "Dashboard"),
             Nav::Log => ("/admin/log", "Sync log"),
             Nav::Readiness => ("/admin/readiness", "Readiness"),
+            Nav::Settings => ("/admin/settings", "Settings"),
         }
     }
 }
@@ -120,19 +122,11 @@ pub(super) fn button(csrf: &str, action: &str, label: &str) -> Markup {
     }
 }
 
-/// A page with the headers every admin page carries: never cached (the API key page especially), never
-/// framed, no scripts, styles from our stylesheet only.
+/// A page, never cached (the API key page especially). The security headers (never framed, no scripts,
+/// styles from our stylesheet only) are the admin router's layer's ([`crate::headers`]).
 pub(super) fn respond(status: StatusCode, page: Markup) -> Response {
     let mut response = (status, page).into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; style-src 'self'; frame-ancestors 'none'; base-uri 'none'"),
-    );
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
 

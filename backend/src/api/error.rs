@@ -47,6 +47,9 @@ pub(crate) enum AppError {
     RateLimited { message: String, retry_after: Option<u64> },
     #[error("{0}")]
     Unavailable(String),
+    /// The request outlasted `XERO_SYNC_REQUEST_TIMEOUT_SECS`.
+    #[error("{0}")]
+    TimedOut(String),
     /// Logged in full; the client sees a generic sentence.
     #[error("internal error: {0}")]
     Internal(String),
@@ -64,6 +67,7 @@ impl AppError {
             Self::ReconnectNeeded(_) => (StatusCode::SERVICE_UNAVAILABLE, ErrorCode::ReconnectNeeded),
             Self::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, ErrorCode::RateLimited),
             Self::Unavailable(_) => (StatusCode::BAD_GATEWAY, ErrorCode::UpstreamUnavailable),
+            Self::TimedOut(_) => (StatusCode::GATEWAY_TIMEOUT, ErrorCode::UpstreamUnavailable),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal),
         }
     }
@@ -109,14 +113,14 @@ impl From<SyncError> for AppError {
     fn from(error: SyncError) -> Self {
         let message = error.to_string();
         match error {
+            // The message says what to do, once (the widget adds nothing to it).
             SyncError::XeroNotConnected | SyncError::ReconnectNeeded(_) | SyncError::ZohoReconnectNeeded(_) => {
-                AppError::ReconnectNeeded(format!("{message}. Ask your xero-sync admin to reconnect it."))
+                AppError::ReconnectNeeded(format!("{message}."))
             }
             SyncError::ProductNotFound(_) => AppError::NotFound(message),
-            SyncError::Refused(issues) => AppError::Validation {
-                message: "Fix the highlighted fields in the CRM, then sync again.".into(),
-                issues,
-            },
+            SyncError::Refused(issues) => {
+                AppError::Validation { message: "Fix the highlighted fields, then sync again.".into(), issues }
+            }
             SyncError::XeroRejected(issues) => AppError::XeroRejected {
                 message: "Xero refused the item; fix the highlighted fields, then sync again.".into(),
                 issues,

@@ -26,6 +26,25 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for AppJson<T> {
     }
 }
 
+/// A request body that may be left out: none (or only white space) is `T::default()`, anything else must
+/// parse as [`AppJson`] does.
+#[derive(Debug)]
+pub(crate) struct OptionalJson<T>(pub(crate) T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for OptionalJson<T> {
+    type Rejection = AppError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(request, state).await.map_err(|rejection| {
+            AppError::BadRequest(format!("The body could not be read: {}", rejection.body_text()))
+        })?;
+        if bytes.trim_ascii().is_empty() {
+            return Ok(OptionalJson(T::default()));
+        }
+        parse(&bytes).map(OptionalJson)
+    }
+}
+
 fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
     let json_error = match serde_json::from_slice(body) {
         Ok(value) => return Ok(value),
@@ -54,5 +73,18 @@ mod tests {
             let error = parse::<SessionRequest>(bad).expect_err("refused");
             assert!(error.to_string().starts_with("The body must be a JSON object"), "{error}");
         }
+    }
+
+    #[tokio::test]
+    async fn an_optional_body_may_be_left_out_but_not_malformed() {
+        use shared::wire::{SyncRequest, XeroEdits};
+        let read = |body: &'static str| async move {
+            let request = Request::builder().body(axum::body::Body::from(body)).expect("request");
+            OptionalJson::<SyncRequest>::from_request(request, &()).await.map(|OptionalJson(r)| r)
+        };
+        assert_eq!(read("").await.expect("none").xero_edits, XeroEdits::Overwrite);
+        assert_eq!(read(" \n").await.expect("blank").xero_edits, XeroEdits::Overwrite);
+        assert_eq!(read(r#"{"xero_edits": "keep"}"#).await.expect("keep").xero_edits, XeroEdits::Keep);
+        assert!(read(r#"{"xero_edits": "shred"}"#).await.is_err(), "an unknown choice is refused");
     }
 }

@@ -1,6 +1,7 @@
 //! Widget sessions. Zoho's servers (the widget's `CONNECTION.invoke`) present the admin's API key, which
-//! the browser never sees, and get back a short-lived token signed by us and bound to one record. The
-//! browser then calls the API with that token only.
+//! the browser never sees, and get back a short-lived token signed by us, bound to one record and to the
+//! key's generation. The browser then calls the API with that token only; rotating the key ends every
+//! session it opened.
 
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::header::AUTHORIZATION;
@@ -12,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
 use super::error::AppError;
+use crate::store::Store;
 
 /// How long a widget session lasts; the widget renews it on a 401.
 const SESSION_TTL_SECS: u64 = 15 * 60;
@@ -22,9 +24,13 @@ pub(crate) struct Claims {
     /// The CRM record the token may act on.
     #[serde(rename = "r")]
     pub(crate) record_id: String,
-    /// Who clicked, as Zoho said.
+    /// Who clicked, as the CRM reported it (its claim: nothing here can check it).
     #[serde(rename = "u")]
     pub(crate) user: String,
+    /// The API key's generation when the session was opened ([`crate::store::ApiKey`]); tokens from
+    /// before this field count as generation 0, which no key has.
+    #[serde(rename = "g", default)]
+    pub(crate) key_generation: u64,
     /// Seconds since the epoch.
     #[serde(rename = "e")]
     pub(crate) expires_at: u64,
@@ -52,9 +58,13 @@ impl SessionKeys {
         Self { key }
     }
 
-    pub(crate) fn issue(&self, record_id: &str, user: &str, now: u64) -> (String, Claims) {
-        let claims =
-            Claims { record_id: record_id.to_owned(), user: user.to_owned(), expires_at: now + SESSION_TTL_SECS };
+    pub(crate) fn issue(&self, record_id: &str, user: &str, key_generation: u64, now: u64) -> (String, Claims) {
+        let claims = Claims {
+            record_id: record_id.to_owned(),
+            user: user.to_owned(),
+            key_generation,
+            expires_at: now + SESSION_TTL_SECS,
+        };
         let body = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).unwrap_or_default());
         let mut mac = mac(&self.key);
         mac.update(body.as_bytes());
@@ -100,6 +110,7 @@ impl WidgetSession {
 impl<S: Send + Sync> FromRequestParts<S> for WidgetSession
 where
     SessionKeys: FromRef<S>,
+    Store: FromRef<S>,
 {
     type Rejection = AppError;
 
@@ -110,7 +121,15 @@ where
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .ok_or_else(|| AppError::Unauthorized("A widget session is required.".into()))?;
-        SessionKeys::from_ref(state).verify(token.trim(), unix_now()).map(WidgetSession)
+        let claims = SessionKeys::from_ref(state).verify(token.trim(), unix_now())?;
+        // Read each time rather than remembered: another process sharing the database may have rotated it.
+        let current = Store::from_ref(state).api_key().await?.map(|key| key.generation);
+        if current != Some(claims.key_generation) {
+            return Err(AppError::Unauthorized(
+                "The API key this session was opened with has been replaced; the session renews itself.".into(),
+            ));
+        }
+        Ok(WidgetSession(claims))
     }
 }
 
@@ -121,12 +140,13 @@ mod tests {
     #[test]
     fn tokens_are_bound_to_a_record_and_expire() {
         let keys = SessionKeys::new([7; 32]);
-        let (token, claims) = keys.issue("111", "Pat", 1_000);
+        let (token, claims) = keys.issue("111", "Pat", 3, 1_000);
+        assert_eq!(claims.key_generation, 3);
         assert_eq!(keys.verify(&token, 1_001).expect("valid"), claims);
         assert!(keys.verify(&token, 1_000 + SESSION_TTL_SECS).is_err(), "expired");
         assert!(SessionKeys::new([8; 32]).verify(&token, 1_001).is_err(), "another key");
         let (body, sig) = token.split_once('.').expect("two parts");
-        let forged = URL_SAFE_NO_PAD.encode(br#"{"r":"222","u":"Pat","e":999999}"#);
+        let forged = URL_SAFE_NO_PAD.encode(br#"{"r":"222","u":"Pat","g":3,"e":999999}"#);
         assert!(keys.verify(&format!("{forged}.{sig}"), 1_001).is_err(), "claims changed");
         assert!(keys.verify(body, 1_001).is_err());
         let session = WidgetSession(claims);

@@ -1,6 +1,9 @@
 //! The checks each value passes at start-up. Messages name the variable and never echo a secret.
 
 use std::net::IpAddr;
+use std::time::Duration;
+
+use ipnet::IpNet;
 
 use argon2::password_hash::phc::PasswordHash;
 use reqwest::Url;
@@ -106,5 +109,53 @@ pub(super) fn retention_days(var: &'static str, text: &str) -> Result<u32, Confi
     match text.trim().parse::<u32>() {
         Ok(days) if (1..=36_500).contains(&days) => Ok(days),
         _ => Err(invalid(var, format!("{text:?} is not a number of days from 1 to 36500"))),
+    }
+}
+
+/// A positive number of seconds (fractions allowed, for tests), at most a day.
+pub(super) fn seconds(var: &'static str, text: &str) -> Result<Duration, ConfigError> {
+    let text = text.trim();
+    let value: f64 = text.parse().map_err(|_| invalid(var, format!("{text:?} is not a number of seconds")))?;
+    if !(value > 0.0 && value <= 86_400.0) {
+        return Err(invalid(var, format!("{text:?} must be more than 0 and at most 86400 seconds")));
+    }
+    Ok(Duration::from_secs_f64(value))
+}
+
+/// A whole number within `range`.
+pub(super) fn whole(
+    var: &'static str,
+    text: &str,
+    range: std::ops::RangeInclusive<usize>,
+) -> Result<usize, ConfigError> {
+    let text = text.trim();
+    match text.parse::<usize>() {
+        Ok(n) if range.contains(&n) => Ok(n),
+        _ => Err(invalid(var, format!("{text:?} is not a whole number from {} to {}", range.start(), range.end()))),
+    }
+}
+
+/// Addresses (`10.0.0.5`) or ranges (`10.0.0.0/8`, `fd00::/8`), separated by spaces or commas.
+pub(super) fn networks(var: &'static str, text: &str) -> Result<Vec<IpNet>, ConfigError> {
+    text.split([' ', ',', '\t', '\n'])
+        .filter(|part| !part.is_empty())
+        .map(|part| {
+            part.parse::<IpNet>()
+                .or_else(|_| part.parse::<IpAddr>().map(IpNet::from))
+                .map(|net| net.trunc())
+                .map_err(|_| invalid(var, format!("{part:?} is not an IP address or a range like 10.0.0.0/8")))
+        })
+        .collect()
+}
+
+/// Content-Security-Policy sources (`https://*.zoho.com 'self'`): visible ASCII, without the `;` and `,`
+/// that would end the directive or the policy; returned space-separated.
+pub(super) fn csp_sources(var: &'static str, text: &str) -> Result<String, ConfigError> {
+    let sources: Vec<&str> = text.split_whitespace().collect();
+    match sources.iter().find(|s| !s.bytes().all(|b| b.is_ascii_graphic() && b != b';' && b != b',')) {
+        Some(bad) => {
+            Err(invalid(var, format!("{bad:?} is not a Content-Security-Policy source like https://*.zoho.com")))
+        }
+        None => Ok(sources.join(" ")),
     }
 }

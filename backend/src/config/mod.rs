@@ -11,14 +11,17 @@ mod sources;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
+use ipnet::IpNet;
 use secrecy::SecretString;
 use shared::FieldMap;
 use thiserror::Error;
 
 use crate::crypto::MasterKey;
 use checks::{
-    admin_hash, api_name, base_url, credentials, distinct_fields, https_unless_loopback, invalid, retention_days,
+    admin_hash, api_name, base_url, credentials, csp_sources, distinct_fields, https_unless_loopback, invalid,
+    networks, retention_days, seconds, whole,
 };
 pub use data_centre::ZohoDc;
 pub use sources::FIELD_VARIABLES;
@@ -118,6 +121,37 @@ pub struct ZohoEndpoints {
     pub api_url: String,
 }
 
+/// How long a client may take, and how many may be connected at once, so that slow or idle clients cannot
+/// hold the service (README.md, "Security").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServerLimits {
+    /// `XERO_SYNC_HEADER_TIMEOUT_SECS`, default 10: a request's head must be complete within this long of
+    /// the connection opening or of its previous answer, however slowly its bytes trickle in.
+    pub header_timeout: Duration,
+    /// `XERO_SYNC_BODY_TIMEOUT_SECS`, default 15: a request's whole body must arrive within this long.
+    pub body_timeout: Duration,
+    /// `XERO_SYNC_REQUEST_TIMEOUT_SECS`, default 120: the longest a request is worked on before it is
+    /// answered 504 (a sync keeps running and is logged; its outcome shows in the history).
+    pub request_timeout: Duration,
+    /// `XERO_SYNC_IDLE_TIMEOUT_SECS`, default 10: a connection with no request in progress is closed once
+    /// no byte has moved on it for this long (kept alive between requests, or a client that stopped reading).
+    pub idle_timeout: Duration,
+    /// `XERO_SYNC_MAX_CONNECTIONS`, default 512: connections served at once; more wait to be accepted.
+    pub max_connections: usize,
+}
+
+impl Default for ServerLimits {
+    fn default() -> Self {
+        Self {
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(15),
+            request_timeout: Duration::from_secs(120),
+            idle_timeout: Duration::from_secs(10),
+            max_connections: 512,
+        }
+    }
+}
+
 /// Everything the service is configured with. `Debug` shows no secret (they are [`SecretString`]s).
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -161,6 +195,11 @@ pub struct Settings {
     /// `XERO_SYNC_FRAME_ANCESTORS`, default the CRM hosts of every Zoho data centre: who may frame the
     /// widget (the `frame-ancestors` of its Content-Security-Policy), space-separated.
     pub frame_ancestors: String,
+    /// `XERO_SYNC_TRUSTED_PROXIES`, default none: the reverse proxies whose `X-Forwarded-For` names the
+    /// client (for the per-client login and API-key throttles). Without them the header is ignored.
+    pub trusted_proxies: Vec<IpNet>,
+    /// The `XERO_SYNC_*_TIMEOUT_SECS` and `XERO_SYNC_MAX_CONNECTIONS` settings.
+    pub limits: ServerLimits,
     /// `XERO_SYNC_LOG_RETENTION_DAYS`, default 90: finished sync log rows older than this many days are
     /// deleted, once a day.
     pub log_retention_days: u32,
@@ -239,6 +278,21 @@ impl Settings {
             sync_status: field(FIELD_SYNC_STATUS, defaults.sync_status)?,
         };
         distinct_fields(&fields)?;
+        let defaults = ServerLimits::default();
+        let duration = |var: &'static str, default: Duration| match get(var) {
+            Some(text) => seconds(var, &text),
+            None => Ok(default),
+        };
+        let limits = ServerLimits {
+            header_timeout: duration(HEADER_TIMEOUT, defaults.header_timeout)?,
+            body_timeout: duration(BODY_TIMEOUT, defaults.body_timeout)?,
+            request_timeout: duration(REQUEST_TIMEOUT, defaults.request_timeout)?,
+            idle_timeout: duration(IDLE_TIMEOUT, defaults.idle_timeout)?,
+            max_connections: match get(MAX_CONNECTIONS) {
+                Some(text) => whole(MAX_CONNECTIONS, &text, 1..=100_000)?,
+                None => defaults.max_connections,
+            },
+        };
 
         let settings = Settings {
             mode: Mode::Production,
@@ -264,9 +318,15 @@ impl Settings {
                 Some(text) => base_url(ZOHO_SDK_URL, &text)?,
                 None => "https://live.zwidgets.com/js-sdk/1.2/ZohoEmbededAppSDK.min.js".to_owned(),
             },
-            frame_ancestors: get(FRAME_ANCESTORS)
-                .map(|text| text.split_whitespace().collect::<Vec<_>>().join(" "))
-                .unwrap_or_else(|| data_centre::ZOHO_CRM_ORIGINS.to_owned()),
+            frame_ancestors: match get(FRAME_ANCESTORS) {
+                Some(text) => csp_sources(FRAME_ANCESTORS, &text)?,
+                None => data_centre::ZOHO_CRM_ORIGINS.to_owned(),
+            },
+            trusted_proxies: get(TRUSTED_PROXIES)
+                .map(|text| networks(TRUSTED_PROXIES, &text))
+                .transpose()?
+                .unwrap_or_default(),
+            limits,
             log_retention_days: match get(LOG_RETENTION_DAYS) {
                 Some(text) => retention_days(LOG_RETENTION_DAYS, &text)?,
                 None => DEFAULT_LOG_RETENTION_DAYS,
@@ -359,6 +419,8 @@ mod tests {
         assert_eq!(s.log_retention_days, 90);
         assert_eq!(s.fields, FieldMap::default());
         assert_eq!(s.mode, Mode::Production);
+        assert!(s.trusted_proxies.is_empty(), "X-Forwarded-For is ignored unless a proxy is trusted");
+        assert_eq!(s.limits, ServerLimits::default());
         assert!(matches!(s.require_credentials(), Err(ConfigError::NoCredentials)), "production needs credentials");
     }
 
@@ -458,6 +520,45 @@ mod tests {
             assert!(error(&[(LOG_RETENTION_DAYS, bad)]).starts_with("XERO_SYNC_LOG_RETENTION_DAYS:"), "{bad}");
         }
         assert_eq!(load(&[(LOG_RETENTION_DAYS, " 30 ")]).expect("30 days").log_retention_days, 30);
+    }
+
+    #[test]
+    fn proxies_timeouts_and_the_connection_cap() {
+        let s = load(&[
+            (TRUSTED_PROXIES, "10.0.0.5, 192.168.1.0/24 fd00::1/8"),
+            (HEADER_TIMEOUT, "2.5"),
+            (BODY_TIMEOUT, "3"),
+            (REQUEST_TIMEOUT, "60"),
+            (IDLE_TIMEOUT, "0.5"),
+            (MAX_CONNECTIONS, "64"),
+        ])
+        .expect("settings");
+        let proxies: Vec<String> = s.trusted_proxies.iter().map(ToString::to_string).collect();
+        assert_eq!(proxies, ["10.0.0.5/32", "192.168.1.0/24", "fd00::/8"]);
+        assert_eq!(
+            s.limits,
+            ServerLimits {
+                header_timeout: Duration::from_millis(2500),
+                body_timeout: Duration::from_secs(3),
+                request_timeout: Duration::from_secs(60),
+                idle_timeout: Duration::from_millis(500),
+                max_connections: 64,
+            }
+        );
+        assert!(error(&[(TRUSTED_PROXIES, "10.0.0.0/33")]).starts_with("XERO_SYNC_TRUSTED_PROXIES: \"10.0.0.0/33\""));
+        assert!(error(&[(TRUSTED_PROXIES, "proxy.internal")]).starts_with("XERO_SYNC_TRUSTED_PROXIES:"));
+        for bad in ["0", "-1", "ten", "1e9", "NaN"] {
+            assert!(error(&[(HEADER_TIMEOUT, bad)]).starts_with("XERO_SYNC_HEADER_TIMEOUT_SECS:"), "{bad}");
+        }
+        for bad in ["0", "1.5", "many", "1000000"] {
+            assert!(error(&[(MAX_CONNECTIONS, bad)]).starts_with("XERO_SYNC_MAX_CONNECTIONS:"), "{bad}");
+        }
+        let s = load(&[(FRAME_ANCESTORS, " https://*.zoho.com   'self' ")]).expect("sources");
+        assert_eq!(s.frame_ancestors, "https://*.zoho.com 'self'");
+        // A policy's separators would let the setting add directives of its own.
+        for bad in ["https://a.example; script-src *", "https://a.example,https://b.example", "https://é.example"] {
+            assert!(error(&[(FRAME_ANCESTORS, bad)]).starts_with("XERO_SYNC_FRAME_ANCESTORS:"), "{bad}");
+        }
     }
 
     #[test]

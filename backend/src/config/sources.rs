@@ -40,6 +40,12 @@ pub const FIELD_VARIABLES: [&str; 6] =
     [FIELD_ADD_TO_XERO, FIELD_GL_ACCOUNT, FIELD_TAX_RATE, FIELD_ITEM_ID, FIELD_LAST_SYNCED, FIELD_SYNC_STATUS];
 pub(super) const ZOHO_SDK_URL: &str = "ZOHO_SDK_URL";
 pub(super) const FRAME_ANCESTORS: &str = "XERO_SYNC_FRAME_ANCESTORS";
+pub(super) const TRUSTED_PROXIES: &str = "XERO_SYNC_TRUSTED_PROXIES";
+pub(super) const HEADER_TIMEOUT: &str = "XERO_SYNC_HEADER_TIMEOUT_SECS";
+pub(super) const BODY_TIMEOUT: &str = "XERO_SYNC_BODY_TIMEOUT_SECS";
+pub(super) const REQUEST_TIMEOUT: &str = "XERO_SYNC_REQUEST_TIMEOUT_SECS";
+pub(super) const IDLE_TIMEOUT: &str = "XERO_SYNC_IDLE_TIMEOUT_SECS";
+pub(super) const MAX_CONNECTIONS: &str = "XERO_SYNC_MAX_CONNECTIONS";
 pub(super) const LOG_RETENTION_DAYS: &str = "XERO_SYNC_LOG_RETENTION_DAYS";
 
 /// Every variable the service reads (besides [`CONFIG_FILE_VAR`]); a file key outside this list is a typo.
@@ -72,6 +78,12 @@ pub(super) const VARIABLES: &[&str] = &[
     FIELD_SYNC_STATUS,
     ZOHO_SDK_URL,
     FRAME_ANCESTORS,
+    TRUSTED_PROXIES,
+    HEADER_TIMEOUT,
+    BODY_TIMEOUT,
+    REQUEST_TIMEOUT,
+    IDLE_TIMEOUT,
+    MAX_CONNECTIONS,
     LOG_RETENTION_DAYS,
 ];
 

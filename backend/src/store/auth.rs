@@ -15,6 +15,14 @@ pub fn hash_api_key(key: &str) -> [u8; 32] {
     Sha256::digest(key.as_bytes()).into()
 }
 
+/// The widget API key as stored: its hash, and which key it is (1 for the first, counted up at each
+/// rotation), so session tokens can name the key that opened them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ApiKey {
+    pub hash: [u8; 32],
+    pub generation: u64,
+}
+
 /// A logged-in admin.
 #[derive(Debug, Clone)]
 pub struct AdminSession {
@@ -28,6 +36,13 @@ impl AdminSession {
     pub fn csrf_matches(&self, presented: &str) -> bool {
         crate::crypto::constant_time_eq(self.csrf_token.expose_secret().as_bytes(), presented.as_bytes())
     }
+}
+
+fn generation_of(value: i64) -> Result<u64, StoreError> {
+    u64::try_from(value).map_err(|_| StoreError::Corrupt {
+        column: "widget_api_key.generation",
+        reason: format!("{value} is not a generation"),
+    })
 }
 
 /// 32 random bytes, base64url without padding (43 characters).
@@ -49,26 +64,40 @@ fn pkce_context(state: &str) -> String {
 }
 
 impl Store {
-    /// Replaces the widget API key's hash (rotation: the old key stops working at once).
-    pub async fn set_api_key_hash(&self, hash: &[u8; 32]) -> Result<(), StoreError> {
-        sqlx::query("INSERT OR REPLACE INTO widget_api_key (id, key_hash, created_at) VALUES (1, ?, ?)")
-            .bind(hash.as_slice())
-            .bind(millis(Utc::now()))
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+    /// Replaces the widget API key's hash (rotation: the old key stops working at once, and so do the
+    /// sessions it opened, since the generation moves on; the widget must open a session with the new key
+    /// before the dashboard counts it as registered). Returns the new key's generation.
+    pub async fn set_api_key_hash(&self, hash: &[u8; 32]) -> Result<u64, StoreError> {
+        let (generation,): (i64,) = sqlx::query_as(
+            "INSERT INTO widget_api_key (id, key_hash, generation, created_at) VALUES (1, ?, 1, ?) \
+             ON CONFLICT (id) DO UPDATE SET key_hash = excluded.key_hash, generation = generation + 1, \
+             created_at = excluded.created_at, first_session_at = NULL RETURNING generation",
+        )
+        .bind(hash.as_slice())
+        .bind(millis(Utc::now()))
+        .fetch_one(&self.pool)
+        .await?;
+        generation_of(generation)
+    }
+
+    /// The widget API key's hash and generation, if one is set.
+    pub async fn api_key(&self) -> Result<Option<ApiKey>, StoreError> {
+        let row: Option<(Vec<u8>, i64)> =
+            sqlx::query_as("SELECT key_hash, generation FROM widget_api_key WHERE id = 1")
+                .fetch_optional(&self.pool)
+                .await?;
+        row.map(|(bytes, generation)| {
+            let hash = <[u8; 32]>::try_from(bytes.as_slice()).map_err(|_| StoreError::Corrupt {
+                column: "widget_api_key.key_hash",
+                reason: format!("{} bytes, expected 32", bytes.len()),
+            })?;
+            Ok(ApiKey { hash, generation: generation_of(generation)? })
+        })
+        .transpose()
     }
 
     pub async fn api_key_hash(&self) -> Result<Option<[u8; 32]>, StoreError> {
-        let row: Option<(Vec<u8>,)> =
-            sqlx::query_as("SELECT key_hash FROM widget_api_key WHERE id = 1").fetch_optional(&self.pool).await?;
-        row.map(|(bytes,)| {
-            <[u8; 32]>::try_from(bytes.as_slice()).map_err(|_| StoreError::Corrupt {
-                column: "widget_api_key.key_hash",
-                reason: format!("{} bytes, expected 32", bytes.len()),
-            })
-        })
-        .transpose()
+        Ok(self.api_key().await?.map(|key| key.hash))
     }
 
     /// Notes that a widget opened a session with the current API key (the first time only): the CRM's

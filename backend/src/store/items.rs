@@ -1,6 +1,8 @@
-//! Which Xero item each CRM product became, so a re-sync updates it instead of creating a duplicate.
+//! Which Xero item each CRM product became, so a re-sync updates it instead of creating a duplicate, and
+//! what Xero held of it right after our write, so an edit made in Xero since is seen.
 
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 
 use super::{Store, StoreError, millis, time};
 
@@ -17,7 +19,27 @@ pub struct ItemLink {
     pub synced_at: DateTime<Utc>,
 }
 
+/// What Xero held of an item right after our last write: the fields the sync manages, as Xero answered
+/// them (its own rounding and all), and its `UpdatedDateUTC`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ItemState {
+    pub code: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub unit_price: Option<f64>,
+    #[serde(default)]
+    pub account_code: Option<String>,
+    #[serde(default)]
+    pub tax_type: Option<String>,
+    #[serde(default)]
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
 type LinkRow = (String, String, String, String, String, i64);
+type LinkStateRow = (String, String, String, String, String, i64, Option<String>);
 
 fn link((product_id, tenant_id, item_id, code, payload_hash, synced_at): LinkRow) -> Result<ItemLink, StoreError> {
     Ok(ItemLink {
@@ -56,15 +78,51 @@ impl Store {
         row.map(link).transpose()
     }
 
+    /// The product's link with what Xero held of the item after our last write, when that is known.
+    pub async fn item_link_with_state(
+        &self,
+        product_id: &str,
+        tenant_id: &str,
+    ) -> Result<Option<(ItemLink, Option<ItemState>)>, StoreError> {
+        let row: Option<LinkStateRow> = sqlx::query_as(
+            "SELECT product_id, tenant_id, item_id, code, payload_hash, synced_at, xero_state
+             FROM item_links WHERE product_id = ? AND tenant_id = ?",
+        )
+        .bind(product_id)
+        .bind(tenant_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some((product_id, tenant_id, item_id, code, payload_hash, synced_at, state)) = row else { return Ok(None) };
+        let link = link((product_id, tenant_id, item_id, code, payload_hash, synced_at))?;
+        let state = state
+            .map(|text| serde_json::from_str(&text))
+            .transpose()
+            .map_err(|e| StoreError::Corrupt { column: "item_links.xero_state", reason: e.to_string() })?;
+        Ok(Some((link, state)))
+    }
+
     /// Creates or updates the product's link. An item already linked to another product of the tenant is
     /// refused ([`StoreError::ItemLinkedElsewhere`]): two products writing one item would undo each other.
+    /// What Xero held of the item is forgotten (unknown after a write that did not say).
     pub async fn save_item_link(&self, link: &ItemLink) -> Result<(), StoreError> {
+        self.save_link(link, None).await
+    }
+
+    /// [`Store::save_item_link`], with what Xero answered it holds after our write.
+    pub async fn save_item_link_with_state(&self, link: &ItemLink, state: &ItemState) -> Result<(), StoreError> {
+        self.save_link(link, Some(state)).await
+    }
+
+    async fn save_link(&self, link: &ItemLink, state: Option<&ItemState>) -> Result<(), StoreError> {
+        let state =
+            state.map(serde_json::to_string).transpose().map_err(|e| StoreError::InvalidArgument(e.to_string()))?;
         let result = sqlx::query(
-            "INSERT INTO item_links (product_id, tenant_id, item_id, code, payload_hash, synced_at)
-             VALUES (?, ?, ?, ?, ?, ?)
+            "INSERT INTO item_links (product_id, tenant_id, item_id, code, payload_hash, synced_at, xero_state)
+             VALUES (?, ?, ?, ?, ?, ?, ?)
              ON CONFLICT (product_id, tenant_id) DO UPDATE SET
                  item_id = excluded.item_id, code = excluded.code,
-                 payload_hash = excluded.payload_hash, synced_at = excluded.synced_at",
+                 payload_hash = excluded.payload_hash, synced_at = excluded.synced_at,
+                 xero_state = excluded.xero_state",
         )
         .bind(&link.product_id)
         .bind(&link.tenant_id)
@@ -72,6 +130,7 @@ impl Store {
         .bind(&link.code)
         .bind(&link.payload_hash)
         .bind(millis(link.synced_at))
+        .bind(state)
         .execute(&self.pool)
         .await;
         match result {

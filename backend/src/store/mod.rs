@@ -1,5 +1,6 @@
 //! The service's state in SQLite: Xero and Zoho credentials (sealed with [`Cipher`]), item links, the
-//! sync log, the widget API key, admin sessions and OAuth states. Schema: `backend/migrations/`.
+//! sync log, the organisation settings and their audit trail, the widget API key, admin sessions and
+//! OAuth states. Schema: `backend/migrations/`.
 //!
 //! Every secret column holds [`Cipher::seal`] output bound to its column (and row), so a copied database
 //! without the master key yields nothing, and a ciphertext moved elsewhere does not open. Times are stored
@@ -8,6 +9,7 @@
 mod auth;
 mod connections;
 mod items;
+mod org_settings;
 mod sync_log;
 mod tokens;
 mod vaults;
@@ -26,9 +28,10 @@ use thiserror::Error;
 
 use crate::crypto::{Cipher, CryptoError};
 
-pub use auth::{AdminSession, hash_api_key};
+pub use auth::{AdminSession, ApiKey, hash_api_key};
 pub use connections::{ConnectionStatus, PendingTenant, XeroConnection, ZohoConnection};
-pub use items::ItemLink;
+pub use items::{ItemLink, ItemState};
+pub use org_settings::{DefaultGlAccount, OrgSetting, SettingChange, TaxMappings};
 pub use sync_log::{LogCursor, LogFilter, LogPage, OutcomeCounts, SyncLogEntry, SyncOutcome, SyncTrigger};
 pub use tokens::XeroTokens;
 pub(crate) use vaults::ZohoGrantVault;
@@ -125,9 +128,12 @@ impl Store {
 
 /// `backend/migrations/`, embedded in the binary: version, description, SQL. (What `sqlx::migrate!` would
 /// embed, without sqlx's compile-time driver, which builds a second SQLite and sqlx for the host.)
-const MIGRATIONS: [(i64, &str, &str); 3] = [
+const MIGRATIONS: [(i64, &str, &str); 6] = [
     (1, "initial", include_str!("../../migrations/0001_initial.sql")),
     (2, "sync log interrupted", include_str!("../../migrations/0002_sync_log_interrupted.sql")),
+    (3, "organisation settings", include_str!("../../migrations/0003_organisation_settings.sql")),
+    (4, "item links xero state", include_str!("../../migrations/0004_item_links_xero_state.sql")),
+    (6, "api key generation", include_str!("../../migrations/0006_api_key_generation.sql")),
     (20, "admin portal", include_str!("../../migrations/0020_admin_portal.sql")),
 ];
 

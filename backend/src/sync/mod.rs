@@ -6,26 +6,38 @@
 //! the stored link, then the ItemID written back to the CRM, then the Code (ignoring case) among Xero's
 //! items. Only when all three find nothing is an item created, and Xero's own Code uniqueness backs that
 //! up, so a retry after a crash between "Xero saved it" and "we stored the link" updates, never duplicates.
+//!
+//! Before writing it knows what only the server can (the preview's [`SyncPlan`]): whether it creates,
+//! updates or leaves the item, a code another product's item already holds (with a free one to use), and
+//! the fields someone changed in Xero since our last sync (`xero_edits`), which the user may keep.
+//!
+//! - `organisation`: the lists and defaults products are checked against, one home for every caller.
+//! - `xero_edits`: edits made in Xero since our last write.
+//! - `xero_messages`: Xero's validation messages on the CRM fields they concern.
 
+mod organisation;
+mod xero_edits;
 mod xero_messages;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{SecondsFormat, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Map, json};
 use shared::rules::same_name;
-use shared::wire::{HistoryEntry, PickLists, SyncOutcome, SyncResponse};
-use shared::{CrmProduct, FieldMap, Issue, ItemPayload, XeroContext, validate};
+use shared::wire::{HistoryEntry, MatchedItem, PickLists, SyncOutcome, SyncPlan, SyncResponse, XeroEdit, XeroEdits};
+use shared::{CrmProduct, FieldMap, Issue, IssueCode, ItemPayload, Resolved, fields, suggest_code};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::store::{
-    ConnectionStatus, ItemLink, Store, StoreError, SyncOutcome as LogOutcome, SyncTrigger, XeroConnection,
+    ConnectionStatus, ItemLink, ItemState, Store, StoreError, SyncOutcome as LogOutcome, SyncTrigger, XeroConnection,
 };
 use crate::xero::{ElementStatus, ItemResult, XeroClient, XeroError, XeroItem};
 use crate::zoho::{ZohoClient, ZohoError};
 
+pub(crate) use organisation::{Organisation, resolution_note};
+use xero_edits::{Names, state_of};
 use xero_messages::issues_from_xero;
 
 /// No sync runs longer: one that would is stopped (and can be retried), so a row still `running` well
@@ -40,11 +52,11 @@ pub(crate) const INTERRUPTED: &str = "The service stopped before this sync finis
 /// Why a sync or preview did not happen. Each variant tells the user what to do.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum SyncError {
-    #[error("Xero is not connected yet; an admin must connect it")]
+    #[error("Xero is not connected yet: your xero-sync admin connects it on the admin pages")]
     XeroNotConnected,
-    #[error("Xero needs to be reconnected by an admin: {0}")]
+    #[error("Xero must be reconnected by your xero-sync admin ({0})")]
     ReconnectNeeded(String),
-    #[error("Zoho CRM needs to be reconnected by an admin: {0}")]
+    #[error("Zoho CRM must be reconnected by your xero-sync admin ({0})")]
     ZohoReconnectNeeded(String),
     #[error("the product {0} does not exist in the CRM")]
     ProductNotFound(String),
@@ -116,6 +128,7 @@ pub(crate) struct Actor {
 pub(crate) struct Preview {
     pub(crate) issues: Vec<Issue>,
     pub(crate) payload: Option<ItemPayload>,
+    pub(crate) plan: SyncPlan,
 }
 
 /// Syncs products; cheap to clone. Each sync runs as a task of its own, so a caller that goes away (a closed
@@ -135,13 +148,42 @@ struct Inner {
     stop: CancellationToken,
 }
 
-/// What the engine knows before writing: the product, the checks, and the item it maps to, if any.
+/// What the engine knows before writing: the product, the checks, the item it maps to, if any, and what
+/// changed in Xero since our last sync.
 struct Plan {
     product: CrmProduct,
     issues: Vec<Issue>,
+    /// What a sync sends, when nothing blocks.
     payload: Option<ItemPayload>,
+    resolved: Option<Resolved>,
     tenant_id: String,
     existing: Option<Existing>,
+    /// A code free in Xero, when the product's is another product's item's.
+    suggested_code: Option<String>,
+    xero_edits: Vec<XeroEdit>,
+}
+
+impl Plan {
+    /// What a sync now would do, for the preview.
+    fn summary(&self) -> SyncPlan {
+        let outcome = match (&self.existing, &self.payload) {
+            (None, _) => SyncOutcome::Created,
+            (Some(existing), Some(payload)) if self.xero_edits.is_empty() && existing.unchanged(payload) => {
+                SyncOutcome::Unchanged
+            }
+            (Some(_), _) => SyncOutcome::Updated,
+        };
+        SyncPlan {
+            outcome,
+            item: self.existing.as_ref().map(|e| MatchedItem {
+                item_id: e.item_id.clone(),
+                code: e.code.clone(),
+                last_synced: e.synced_at.map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true)),
+            }),
+            suggested_code: self.suggested_code.clone(),
+            xero_edits: self.xero_edits.clone(),
+        }
+    }
 }
 
 /// The item a product already has in Xero, and how we know.
@@ -150,6 +192,31 @@ struct Existing {
     code: String,
     /// The content hash of the last successful sync, when we have a link.
     last_hash: Option<String>,
+    /// When we last synced it, when we have a link.
+    synced_at: Option<DateTime<Utc>>,
+    /// What Xero held of it right after our last write, when we know.
+    state: Option<ItemState>,
+    /// The item as Xero holds it now, when it was read (to see edits made in Xero).
+    current: Option<XeroItem>,
+}
+
+impl Existing {
+    fn unchanged(&self, payload: &ItemPayload) -> bool {
+        self.last_hash.as_deref() == Some(payload.content_hash().as_str())
+    }
+}
+
+/// How the product's item was found.
+enum Match {
+    /// No item yet: a sync creates one.
+    New,
+    Existing(Box<Existing>),
+    /// Xero's item with the product's code belongs to another CRM product: `codes` are every item's, to
+    /// find a free one.
+    Taken {
+        item: XeroItem,
+        codes: Vec<String>,
+    },
 }
 
 impl Engine {
@@ -186,15 +253,22 @@ impl Engine {
         }
     }
 
-    /// The organisation's chart and tax rates (cached, as the sync itself uses them) and CRM field names,
-    /// for the widget's rules and pick-lists.
-    pub(crate) async fn pick_lists(&self) -> Result<PickLists, SyncError> {
+    /// The connected organisation's lists and defaults: what every check runs against.
+    pub(crate) async fn organisation(&self) -> Result<Organisation, SyncError> {
         let tenant = self.tenant().await?;
-        let (accounts, rates) = tokio::try_join!(
-            self.inner.xero.accounts(&tenant.tenant_id),
-            self.inner.xero.tax_rates(&tenant.tenant_id)
-        )?;
-        Ok(PickLists { fields: self.inner.fields.clone(), accounts: accounts.to_vec(), tax_rates: rates.to_vec() })
+        Organisation::load(&self.inner.store, &self.inner.xero, &tenant.tenant_id).await
+    }
+
+    /// The organisation's chart and tax rates (cached, as the sync itself uses them), its defaults and the
+    /// CRM field names, for the widget's rules and pick-lists.
+    pub(crate) async fn pick_lists(&self) -> Result<PickLists, SyncError> {
+        let org = self.organisation().await?;
+        Ok(PickLists {
+            fields: self.inner.fields.clone(),
+            accounts: org.accounts.to_vec(),
+            tax_rates: org.tax_rates.to_vec(),
+            defaults: org.defaults,
+        })
     }
 
     /// Reads the product from Zoho, by id (never from the browser).
@@ -210,87 +284,144 @@ impl Engine {
     }
 
     async fn plan(&self, product_id: &str) -> Result<Plan, SyncError> {
-        let tenant = self.tenant().await?;
+        let org = self.organisation().await?;
         let product = self.read_product(product_id).await?;
-        self.plan_for(product_id, tenant, product).await
+        self.plan_for(product_id, org, product).await
     }
 
-    async fn plan_for(&self, product_id: &str, tenant: XeroConnection, product: CrmProduct) -> Result<Plan, SyncError> {
+    async fn plan_for(&self, product_id: &str, org: Organisation, product: CrmProduct) -> Result<Plan, SyncError> {
         let fields = &self.inner.fields;
-        let (accounts, rates) = tokio::try_join!(
-            self.inner.xero.accounts(&tenant.tenant_id),
-            self.inner.xero.tax_rates(&tenant.tenant_id)
-        )?;
-        let report = validate(&product, fields, XeroContext { accounts: Some(&accounts), tax_rates: Some(&rates) });
-        let existing = self.existing_item(product_id, &tenant.tenant_id, &product).await?;
-        let payload = report.payload(&product).map(|mut p| {
+        let report = org.check(&product, fields);
+        let mut issues = report.issues.clone();
+        let (existing, suggested_code) = match self.existing_item(product_id, &org.tenant_id, &product).await? {
+            Match::New => (None, None),
+            Match::Existing(existing) => (Some(*existing), None),
+            Match::Taken { item, codes } => {
+                let taken: Vec<&str> = codes.iter().map(String::as_str).collect();
+                let free = product.name.text().and_then(|name| suggest_code(name, &taken));
+                issues.push(code_in_use(&item, free.as_deref()));
+                (None, free)
+            }
+        };
+        // A code that needs fixing: one made from the name, free among Xero's items, for "Suggest a code".
+        let code_broken = issues.iter().any(|i| i.is_error() && i.field == fields::PRODUCT_CODE);
+        let suggested_code = match (suggested_code, product.name.text()) {
+            (None, Some(name)) if code_broken => self.free_code(product_id, &org.tenant_id, name).await?,
+            (suggested, _) => suggested,
+        };
+        let blocked = issues.iter().any(Issue::is_error);
+        let payload = report.payload(&product).filter(|_| !blocked).map(|mut p| {
             p.item_id = existing.as_ref().map(|e| e.item_id.clone());
             p
         });
-        Ok(Plan { product, issues: report.issues, payload, tenant_id: tenant.tenant_id, existing })
+        let names = Names { accounts: &org.accounts, tax_rates: &org.tax_rates };
+        let xero_edits = match (&existing, &payload) {
+            (Some(Existing { state: Some(before), current: Some(now), synced_at, .. }), Some(payload)) => {
+                xero_edits::xero_edits(before, now, payload, fields, &names, synced_at.unwrap_or_else(Utc::now))
+            }
+            _ => Vec::new(),
+        };
+        Ok(Plan {
+            product,
+            issues,
+            payload,
+            resolved: report.resolved,
+            tenant_id: org.tenant_id,
+            existing,
+            suggested_code,
+            xero_edits,
+        })
     }
 
     /// Finds the product's item: the stored link, else the ItemID the CRM holds (if Xero still has it),
-    /// else an item with the same Code ignoring case (the first link of a product Xero already had).
-    async fn existing_item(
-        &self,
-        product_id: &str,
-        tenant_id: &str,
-        product: &CrmProduct,
-    ) -> Result<Option<Existing>, SyncError> {
-        if let Some(link) = self.inner.store.item_link(product_id, tenant_id).await? {
-            return Ok(Some(Existing { item_id: link.item_id, code: link.code, last_hash: Some(link.payload_hash) }));
+    /// else an item with the same Code ignoring case (the first link of a product Xero already had). A
+    /// linked item whose state after our last write we know is read again, to see edits made in Xero.
+    async fn existing_item(&self, product_id: &str, tenant_id: &str, product: &CrmProduct) -> Result<Match, SyncError> {
+        if let Some((link, state)) = self.inner.store.item_link_with_state(product_id, tenant_id).await? {
+            let current = match &state {
+                Some(_) => self.inner.xero.get_item(tenant_id, &link.item_id).await?,
+                None => None,
+            };
+            return Ok(Match::Existing(Box::new(Existing {
+                item_id: link.item_id,
+                code: link.code,
+                last_hash: Some(link.payload_hash),
+                synced_at: Some(link.synced_at),
+                state,
+                current,
+            })));
         }
         if let Some(item_id) = product.xero_item_id.text()
             && let Some(item) = self.inner.xero.get_item(tenant_id, item_id).await?
         {
-            return Ok(Some(found(item)));
+            return Ok(Match::Existing(Box::new(found(item))));
         }
-        let Some(code) = product.code.text() else { return Ok(None) };
+        let Some(code) = product.code.text() else { return Ok(Match::New) };
         let items = self.inner.xero.items(tenant_id).await?;
-        let Some(item) = items.into_iter().find(|i| same_name(&i.code, code)) else { return Ok(None) };
+        let Some(item) = items.iter().find(|i| same_name(&i.code, code)) else { return Ok(Match::New) };
         // Two CRM products whose codes differ only in case would silently share one Xero item.
         if let Some(owner) = self.inner.store.item_link_by_item(tenant_id, &item.item_id).await?
             && owner.product_id != product_id
         {
-            return Err(SyncError::Refused(vec![Issue::error(
-                shared::fields::PRODUCT_CODE,
-                shared::IssueCode::CodeInUse,
-                format!(
-                    "Xero already has an item with the code “{}”, synced from another CRM product ({}); give this product its own code.",
-                    item.code, owner.product_id
-                ),
-            )]));
+            let codes = items.iter().map(|i| i.code.clone()).collect();
+            return Ok(Match::Taken { item: item.clone(), codes });
         }
-        Ok(Some(found(item)))
+        Ok(Match::Existing(Box::new(found(item.clone()))))
     }
 
-    /// A dry run: the issues and the exact payload a sync would send now.
+    /// A dry run: the issues, the exact payload a sync would send now, and what it would do.
     pub(crate) async fn preview(&self, product_id: &str) -> Result<Preview, SyncError> {
         let plan = self.plan(product_id).await?;
-        Ok(Preview { issues: plan.issues, payload: plan.payload })
+        let summary = plan.summary();
+        Ok(Preview { issues: plan.issues, payload: plan.payload, plan: summary })
     }
 
-    /// Syncs one product and writes the outcome back to the CRM and the log, in a task of its own.
-    pub(crate) async fn sync(&self, product_id: &str, actor: &Actor) -> Result<SyncResponse, SyncError> {
+    /// A code for the product made from `name`, free among the organisation's items (the product's own
+    /// item aside); `None` when the name has no letter or digit to make one from.
+    pub(crate) async fn suggest_code(&self, product_id: &str, name: &str) -> Result<Option<String>, SyncError> {
+        let tenant = self.tenant().await?;
+        self.free_code(product_id, &tenant.tenant_id, name).await
+    }
+
+    async fn free_code(&self, product_id: &str, tenant_id: &str, name: &str) -> Result<Option<String>, SyncError> {
+        let own = self.inner.store.item_link(product_id, tenant_id).await?.map(|l| l.item_id);
+        let items = self.inner.xero.items(tenant_id).await?;
+        let taken: Vec<&str> =
+            items.iter().filter(|i| own.as_deref() != Some(i.item_id.as_str())).map(|i| i.code.as_str()).collect();
+        Ok(suggest_code(name, &taken))
+    }
+
+    /// Syncs one product and writes the outcome back to the CRM and the log, in a task of its own. With
+    /// [`XeroEdits::Keep`] and fields changed in Xero since the last sync, nothing is written to Xero.
+    pub(crate) async fn sync(
+        &self,
+        product_id: &str,
+        actor: &Actor,
+        xero_edits: XeroEdits,
+    ) -> Result<SyncResponse, SyncError> {
         if self.inner.stop.is_cancelled() {
             return Err(SyncError::Interrupted);
         }
         let engine = self.clone();
         let (product_id, actor) = (product_id.to_owned(), actor.clone());
-        let task = self.inner.tasks.spawn(async move { engine.sync_logged(&product_id, &actor).await });
+        let task = self.inner.tasks.spawn(async move { engine.sync_logged(&product_id, &actor, xero_edits).await });
         task.await.unwrap_or_else(|error| {
             tracing::error!(%error, "a sync task failed");
             Err(SyncError::Interrupted)
         })
     }
 
-    async fn sync_logged(&self, product_id: &str, actor: &Actor) -> Result<SyncResponse, SyncError> {
+    async fn sync_logged(
+        &self,
+        product_id: &str,
+        actor: &Actor,
+        xero_edits: XeroEdits,
+    ) -> Result<SyncResponse, SyncError> {
         let store = &self.inner.store;
         let tenant = store.xero_connection().await?.map(|c| c.tenant_id);
         let run = store.begin_sync(product_id, tenant.as_deref(), &actor.name, actor.trigger).await?;
         let mut exchange = Exchange::default();
-        let steps = self.sync_steps(product_id, &run, &mut exchange);
+        let steps = self.sync_steps(product_id, &run, xero_edits, &mut exchange);
         let result = tokio::select! {
             result = tokio::time::timeout(SYNC_TIME_LIMIT, steps) => result.unwrap_or(Err(SyncError::TooSlow)),
             () = self.inner.stop.cancelled() => Err(SyncError::Interrupted),
@@ -298,7 +429,8 @@ impl Engine {
         match &result {
             Ok(done) => {
                 let (request, response) = (exchange.request.as_ref(), exchange.response.as_ref());
-                store.finish_sync(&run, log_outcome(done.outcome), Some(&done.item_id), request, response, &[]).await?;
+                let outcome = log_outcome(done.outcome);
+                store.finish_sync(&run, outcome, Some(&done.item_id), request, response, &exchange.notes).await?;
             }
             Err(error) => {
                 let (outcome, messages) = match error {
@@ -326,22 +458,30 @@ impl Engine {
     }
 
     /// Reads the record (naming the product in the log at once), plans, then writes; `exchange` gets what
-    /// was (or would have been) sent to Xero and what Xero answered, for the log.
+    /// was (or would have been) sent to Xero, what Xero answered, and what the log says of a success
+    /// (defaults used, Xero's changes kept).
     async fn sync_steps(
         &self,
         product_id: &str,
         run: &str,
+        xero_edits: XeroEdits,
         exchange: &mut Exchange,
     ) -> Result<SyncResponse, SyncError> {
-        let tenant = self.tenant().await?;
+        let org = self.organisation().await?;
         let product = self.read_product(product_id).await?;
         self.inner.store.record_sync_product(run, product.name.text(), product.code.text()).await?;
-        let plan = self.plan_for(product_id, tenant, product).await?;
+        let plan = self.plan_for(product_id, org, product).await?;
         exchange.request = plan.payload.as_ref().map(|p| json!(p));
-        self.write(&plan, run, exchange).await
+        self.write(&plan, run, xero_edits, exchange).await
     }
 
-    async fn write(&self, plan: &Plan, run: &str, exchange: &mut Exchange) -> Result<SyncResponse, SyncError> {
+    async fn write(
+        &self,
+        plan: &Plan,
+        run: &str,
+        choice: XeroEdits,
+        exchange: &mut Exchange,
+    ) -> Result<SyncResponse, SyncError> {
         let blocking: Vec<Issue> = plan.issues.iter().filter(|i| i.is_error()).cloned().collect();
         let Some(payload) = plan.payload.clone().filter(|_| blocking.is_empty()) else {
             return Err(SyncError::Refused(blocking));
@@ -350,10 +490,16 @@ impl Engine {
         let hash = payload.content_hash();
         let xero = &self.inner.xero;
         let tenant = plan.tenant_id.as_str();
+        let edited_in_xero = !plan.xero_edits.is_empty();
 
-        let (outcome, item_id) = match &plan.existing {
-            Some(existing) if existing.last_hash.as_deref() == Some(hash.as_str()) => {
-                (SyncOutcome::Unchanged, existing.item_id.clone())
+        let (outcome, item_id, state) = match &plan.existing {
+            Some(existing) if edited_in_xero && choice == XeroEdits::Keep => {
+                return self.keep_xeros(plan, existing, warnings, &mut exchange.notes).await;
+            }
+            Some(existing) if !edited_in_xero && existing.unchanged(&payload) => {
+                // Nothing to send; what Xero holds now is the state to compare the next time with.
+                let state = existing.current.as_ref().map(state_of).or_else(|| existing.state.clone());
+                (SyncOutcome::Unchanged, existing.item_id.clone(), state)
             }
             Some(existing) => {
                 let key = idempotency_key(run, &existing.item_id, &hash);
@@ -364,33 +510,49 @@ impl Engine {
                     xero.update_item(tenant, &existing.item_id, &payload, &key).await.map(Some)
                 };
                 exchange.response = Some(xero_answer(&result));
-                (SyncOutcome::Updated, self.accepted(tenant, result?)?)
+                let (item_id, state) = self.accepted(tenant, result?)?;
+                (SyncOutcome::Updated, item_id, state)
             }
             None => {
                 let key = idempotency_key(run, "new", &hash);
                 let result =
                     xero.upsert_items(tenant, std::slice::from_ref(&payload), &key).await.map(|r| r.into_iter().next());
                 exchange.response = Some(xero_answer(&result));
-                (SyncOutcome::Created, self.accepted(tenant, result?)?)
+                let (item_id, state) = self.accepted(tenant, result?)?;
+                (SyncOutcome::Created, item_id, state)
             }
         };
+        if edited_in_xero {
+            let fields: Vec<&str> =
+                plan.xero_edits.iter().map(|e| xero_edits::label(&e.field, &self.inner.fields)).collect();
+            exchange.notes.push(format!("Overwrote the changes made in Xero to {}.", fields.join(", ")));
+        }
+        let note = plan.resolved.as_ref().and_then(resolution_note);
+        if let Some(note) = &note {
+            exchange.notes.push(format!("{}.", capitalised(note)));
+        }
 
         let now = Utc::now();
-        self.inner
-            .store
-            .save_item_link(&ItemLink {
-                product_id: plan.product.id.text().unwrap_or_default().to_owned(),
-                tenant_id: tenant.to_owned(),
-                item_id: item_id.clone(),
-                code: payload.code.clone(),
-                payload_hash: hash,
-                synced_at: now,
-            })
-            .await?;
+        let link = ItemLink {
+            product_id: plan.product.id.text().unwrap_or_default().to_owned(),
+            tenant_id: tenant.to_owned(),
+            item_id: item_id.clone(),
+            code: payload.code.clone(),
+            payload_hash: hash,
+            synced_at: now,
+        };
+        match &state {
+            Some(state) => self.inner.store.save_item_link_with_state(&link, state).await?,
+            None => self.inner.store.save_item_link(&link).await?,
+        }
         // Zoho takes DateTime fields only as `yyyy-MM-ddTHH:mm:ss±HH:mm`: `+00:00`, never `Z`.
         let synced_at = now.to_rfc3339_opts(SecondsFormat::Secs, false);
         let mut warnings = warnings;
-        if let Err(error) = self.write_back_success(&plan.product, &item_id, &synced_at, outcome).await {
+        let status = match &note {
+            Some(note) => format!("{} ({note})", outcome.sentence()),
+            None => outcome.sentence().to_owned(),
+        };
+        if let Err(error) = self.write_back_success(&plan.product, &item_id, &synced_at, &status).await {
             tracing::warn!(%error, "the item is in Xero but the CRM record could not be updated");
             warnings.push(Issue::warning(
                 &self.inner.fields.item_id,
@@ -408,8 +570,51 @@ impl Engine {
         })
     }
 
-    /// The ItemID of an accepted element, or Xero's messages on the fields they concern.
-    fn accepted(&self, tenant: &str, result: Option<ItemResult>) -> Result<String, SyncError> {
+    /// "Keep Xero's": nothing is written to Xero; the log and the CRM's status say what was kept. The link
+    /// stays as it was, so the next preview still shows the difference until the user overwrites it or
+    /// the CRM and Xero agree again.
+    async fn keep_xeros(
+        &self,
+        plan: &Plan,
+        existing: &Existing,
+        warnings: Vec<Issue>,
+        notes: &mut Vec<String>,
+    ) -> Result<SyncResponse, SyncError> {
+        let fields: Vec<&str> =
+            plan.xero_edits.iter().map(|e| xero_edits::label(&e.field, &self.inner.fields)).collect();
+        notes.push(format!("Kept the changes made in Xero to {}; nothing was written to Xero.", fields.join(", ")));
+        let now = Utc::now().to_rfc3339_opts(SecondsFormat::Secs, false);
+        let status = format!(
+            "{} (changed in Xero: {}); nothing written to Xero",
+            SyncOutcome::Kept.sentence(),
+            fields.join(", ")
+        );
+        let mut values = Map::new();
+        values.insert(self.inner.fields.sync_status.clone(), json!(truncated(status)));
+        let id = plan.product.id.text().unwrap_or_default();
+        let mut warnings = warnings;
+        if let Err(error) = self.inner.zoho.update_product(id, values, None).await {
+            tracing::warn!(%error, "could not write the kept outcome back to the CRM");
+            warnings.push(Issue::warning(
+                &self.inner.fields.sync_status,
+                IssueCode::XeroRejected,
+                format!("Nothing was written to Xero, but the CRM record could not be updated ({error})."),
+            ));
+        }
+        let code = existing.current.as_ref().map_or_else(|| existing.code.clone(), |i| i.code.clone());
+        Ok(SyncResponse {
+            outcome: SyncOutcome::Kept,
+            item_id: existing.item_id.clone(),
+            code,
+            xero_url: shared::xero::item_url(&existing.item_id),
+            synced_at: now,
+            warnings,
+        })
+    }
+
+    /// The ItemID of an accepted element, with what Xero says it holds now, or Xero's messages on the
+    /// fields they concern.
+    fn accepted(&self, tenant: &str, result: Option<ItemResult>) -> Result<(String, Option<ItemState>), SyncError> {
         let result = result.ok_or_else(|| SyncError::Unexpected {
             service: "Xero",
             detail: "the answer had no element for the item".into(),
@@ -417,7 +622,7 @@ impl Engine {
         if result.is_ok()
             && let Some(item_id) = result.item_id
         {
-            return Ok(item_id);
+            return Ok((item_id, result.item.as_ref().map(state_of)));
         }
         let issues = issues_from_xero(&result.messages, &self.inner.fields);
         if issues.iter().any(|i| i.field == self.inner.fields.gl_account || i.field == self.inner.fields.tax_rate) {
@@ -427,19 +632,20 @@ impl Engine {
         Err(SyncError::XeroRejected(issues))
     }
 
+    /// The ItemID, the time and the status (the outcome, and which values were the organisation's
+    /// defaults) on the CRM record.
     async fn write_back_success(
         &self,
         product: &CrmProduct,
         item_id: &str,
         synced_at: &str,
-        outcome: SyncOutcome,
+        status: &str,
     ) -> Result<(), ZohoError> {
         let fields = &self.inner.fields;
-        let status = outcome.sentence();
         let mut values = Map::new();
         values.insert(fields.item_id.clone(), json!(item_id));
         values.insert(fields.last_synced.clone(), json!(synced_at));
-        values.insert(fields.sync_status.clone(), json!(status));
+        values.insert(fields.sync_status.clone(), json!(truncated(status.to_owned())));
         let id = product.id.text().unwrap_or_default();
         self.inner.zoho.update_product(id, values, None).await.map(|_| ())
     }
@@ -447,10 +653,7 @@ impl Engine {
     /// Best effort: the CRM shows why the last sync failed; the log has it regardless.
     async fn write_back_failure(&self, product_id: &str, messages: &[String]) {
         let fields = &self.inner.fields;
-        let mut status = format!("Sync failed: {}", messages.join("; "));
-        if status.chars().count() > 255 {
-            status = status.chars().take(254).collect::<String>() + "…";
-        }
+        let status = truncated(format!("Sync failed: {}", messages.join("; ")));
         let mut values = Map::new();
         values.insert(fields.sync_status.clone(), json!(status));
         if let Err(error) = self.inner.zoho.update_product(product_id, values, None).await {
@@ -477,8 +680,10 @@ impl Engine {
 struct Exchange {
     /// The Item sent (or that would have been sent, for a refused product).
     request: Option<serde_json::Value>,
-    /// Xero's answer to it; `None` when no call was made (refused, unchanged).
+    /// Xero's answer to it; `None` when no call was made (refused, unchanged, Xero's changes kept).
     response: Option<serde_json::Value>,
+    /// What the log says of a success (defaults used, Xero's changes kept or overwritten).
+    notes: Vec<String>,
 }
 
 /// Xero's answer to a write, for the log: the element's status, ItemID, Code and messages as Xero worded
@@ -500,14 +705,41 @@ fn xero_answer(result: &Result<Option<ItemResult>, XeroError>) -> serde_json::Va
 }
 
 fn found(item: XeroItem) -> Existing {
-    Existing { item_id: item.item_id, code: item.code, last_hash: None }
+    Existing { item_id: item.item_id, code: item.code, last_hash: None, synced_at: None, state: None, current: None }
+}
+
+/// The issue of a code another CRM product's item holds: that product named by its item's name and code
+/// (what Xero shows), with a free code to use instead.
+fn code_in_use(item: &XeroItem, free: Option<&str>) -> Issue {
+    let owner = match item.name.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
+        Some(name) => format!("{name}, {}", item.code),
+        None => item.code.clone(),
+    };
+    let instead = free.map_or_else(String::new, |code| format!(", e.g. “{code}”"));
+    let message = format!(
+        "This code is already used by {owner} in Xero (another CRM product's item); give this product its own \
+         code{instead}."
+    );
+    // The free code travels in the preview's plan (`suggested_code`), which the widget offers.
+    Issue::error(fields::PRODUCT_CODE, IssueCode::CodeInUse, message)
+}
+
+/// The CRM's status field holds 255 characters.
+fn truncated(status: String) -> String {
+    if status.chars().count() > 255 { status.chars().take(254).collect::<String>() + "…" } else { status }
+}
+
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map_or_else(String::new, |first| first.to_uppercase().chain(chars).collect())
 }
 
 fn log_outcome(outcome: SyncOutcome) -> LogOutcome {
     match outcome {
         SyncOutcome::Created => LogOutcome::Created,
         SyncOutcome::Updated => LogOutcome::Updated,
-        SyncOutcome::Unchanged => LogOutcome::Unchanged,
+        // Nothing was written to Xero either way; the log's message says which.
+        SyncOutcome::Unchanged | SyncOutcome::Kept => LogOutcome::Unchanged,
     }
 }
 

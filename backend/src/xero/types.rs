@@ -74,7 +74,7 @@ pub enum ElementStatus {
 }
 
 /// The outcome of one submitted item.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ItemResult {
     /// The Code we submitted.
     pub code: String,
@@ -82,6 +82,9 @@ pub struct ItemResult {
     pub status: ElementStatus,
     /// Validation errors (for `Error`) or warnings, as Xero worded them.
     pub messages: Vec<String>,
+    /// The item as Xero answered it holds it after the write (its rounding, its `UpdatedDateUTC`), when
+    /// the element could be read as one; `None` for a failed element.
+    pub item: Option<XeroItem>,
 }
 
 impl ItemResult {
@@ -109,11 +112,15 @@ impl ItemResult {
         } else {
             (ElementStatus::Ok, Vec::new())
         };
-        Self { code: code.to_string(), item_id, status, messages }
+        let item = match status {
+            ElementStatus::Error => None,
+            _ => XeroItem::deserialize(element).ok(),
+        };
+        Self { code: code.to_string(), item_id, status, messages, item }
     }
 
     pub(crate) fn failed(code: &str, messages: Vec<String>) -> Self {
-        Self { code: code.to_string(), item_id: None, status: ElementStatus::Error, messages }
+        Self { code: code.to_string(), item_id: None, status: ElementStatus::Error, messages, item: None }
     }
 }
 
@@ -153,6 +160,7 @@ mod tests {
     fn validation_errors_fail_an_element_whatever_its_status() {
         let ok = ItemResult::from_element("A", &json!({"ItemID": "1", "StatusAttributeString": "OK"}));
         assert_eq!(ok.status, ElementStatus::Ok);
+        assert_eq!(ok.item.map(|i| i.item_id).as_deref(), Some("1"), "the item as Xero holds it");
         let sneaky = json!({"ItemID": "1", "StatusAttributeString": "OK", "ValidationErrors": [{"Message": "bad"}]});
         let failed = ItemResult::from_element("A", &sneaky);
         assert_eq!((failed.status, failed.messages), (ElementStatus::Error, vec!["bad".to_string()]));

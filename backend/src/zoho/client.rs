@@ -20,6 +20,29 @@ use crate::retry::RetryPolicy;
 const PER_PAGE: &str = "200";
 const NUMBERED_PAGES: u32 = 10;
 
+/// A field of the CRM's Products module, as its field metadata describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CrmField {
+    pub api_name: String,
+    /// The values a pick-list offers, as the CRM shows them (`display_value`); empty for other fields.
+    pub pick_list_values: Vec<String>,
+}
+
+impl CrmField {
+    fn read(field: &Value) -> Option<CrmField> {
+        let api_name = field.get("api_name")?.as_str()?.to_owned();
+        let values = field.get("pick_list_values").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+        let pick_list_values = values
+            .iter()
+            .filter_map(|v| v.get("display_value").or_else(|| v.get("actual_value"))?.as_str())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+            .collect();
+        Some(CrmField { api_name, pick_list_values })
+    }
+}
+
 /// What a write-back did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UpdateOutcome {
@@ -224,6 +247,12 @@ impl ZohoClient {
     /// The API names of the Products fields, `GET /crm/v8/settings/fields?module=Products` (scope
     /// `ZohoCRM.settings.fields.READ`): the admin pages check the configured custom fields against them.
     pub async fn product_field_names(&self) -> Result<Vec<String>, ZohoError> {
+        Ok(self.product_fields().await?.into_iter().map(|f| f.api_name).collect())
+    }
+
+    /// The Products module's fields (`GET /crm/v8/settings/fields?module=Products`): each API name, with its
+    /// pick-list values (the `Tax` field's are the organisation's taxes).
+    pub async fn product_fields(&self) -> Result<Vec<CrmField>, ZohoError> {
         let segments = ["crm", "v8", "settings", "fields"];
         let query = [("module", "Products".to_string())];
         // Only the admin pages read this: a grant without the settings scope still syncs.
@@ -240,7 +269,7 @@ impl ZohoClient {
                 let fields = reply.body.get("fields").and_then(Value::as_array).ok_or_else(|| {
                     Failure::Final(unexpected_body(reply.status.as_u16(), "the answer has no fields array"))
                 })?;
-                Ok(fields.iter().filter_map(|f| f.get("api_name")?.as_str().map(str::to_owned)).collect())
+                Ok(fields.iter().filter_map(CrmField::read).collect())
             }
             _ => Err(failure(reply)),
         })

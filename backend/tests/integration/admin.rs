@@ -697,3 +697,83 @@ async fn logging_out_ends_the_session() {
     let session_id = browser.cookie.trim_start_matches("xero_sync_admin=");
     assert!(app.server().store().admin_session(session_id).await.expect("store").is_none());
 }
+
+/// Issue 14: the defaults page pre-fills the tax mapping from the CRM's taxes and Xero's rates; a change
+/// is checked against the live lists with a message on the field (nothing stored), and a good one is
+/// stored and audited: who, when, old → new. Saving the same again changes nothing and audits nothing.
+#[tokio::test]
+async fn the_organisations_defaults_are_prefilled_validated_stored_and_audited() {
+    let app = spawn(false).await;
+    let page = app.get("/admin/settings", None).await;
+    assert_eq!((page.status, page.location()), (StatusCode::SEE_OTHER, "/admin/login"), "behind the login");
+    let browser = app.browser(demo::DEMO_PASSWORD).await;
+    let page = app.get("/admin/settings", Some(&browser)).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(
+        page.body.contains(r#"<a href="/admin/settings" aria-current="page">Settings</a>"#),
+        "in the navigation, marked as the current page"
+    );
+    // The CRM's two taxes, each with the rate the matching proposes, marked as proposed.
+    assert_eq!(input_value(&page.body, "crm_tax_0").as_deref(), Some("GST - 10.0 %"));
+    assert_eq!(input_value(&page.body, "crm_tax_1").as_deref(), Some("GST Free - 0.0 %"));
+    assert!(page.body.contains(r#"<option value="OUTPUT" selected>GST on Income (OUTPUT)</option>"#), "{}", page.body);
+    assert!(page.body.contains(r#"<option value="EXEMPTOUTPUT" selected>GST Free Income (EXEMPTOUTPUT)</option>"#));
+    assert_eq!(page.body.matches("proposed: saving confirms it").count(), 2);
+    assert!(page.body.contains(r#"<option value="Sales (200)">"#), "revenue accounts offered");
+    assert!(!page.body.contains(r#"<option value="Accounts Receivable (610)">"#), "never a system account");
+    assert!(page.body.contains("No setting has been changed yet."));
+
+    // Without the CSRF token: refused.
+    let forged = app.post("/admin/settings", Some(&browser), &[("gl_account", "200")]).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+
+    let store = app.server().store();
+    let mapping = [("crm_tax_0", "GST - 10.0 %"), ("tax_type_0", "OUTPUT"), ("crm_tax_1", "GST Free - 0.0 %")];
+    let mut refused = vec![("gl_account", "Accounts Receivable")];
+    refused.extend_from_slice(&mapping);
+    refused.push(("tax_type_1", "INPUT"));
+    let page = app.submit("/admin/settings", &browser, &refused).await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", page.body);
+    assert!(page.body.contains("Nothing was saved"), "{}", page.body);
+    assert!(page.body.contains("Xero's accounts receivable control account"), "{}", page.body);
+    assert!(page.body.contains("“GST on Expenses” cannot be used on sales"), "{}", page.body);
+    assert_eq!(input_value(&page.body, "gl_account").as_deref(), Some("Accounts Receivable"), "what was typed stays");
+    assert!(page.body.contains(r#"id="gl_account" name="gl_account""#));
+    assert_eq!(store.org_defaults().await.expect("store"), shared::OrgDefaults::NONE, "nothing stored");
+    assert!(store.org_settings_audit(10).await.expect("audit").is_empty(), "nothing audited");
+
+    let mut good = vec![("gl_account", "Sales (200)")];
+    good.extend_from_slice(&mapping);
+    good.push(("tax_type_1", "EXEMPTOUTPUT"));
+    let page = app.submit("/admin/settings", &browser, &good).await;
+    assert_eq!((page.status, page.location()), (StatusCode::SEE_OTHER, "/admin/settings?saved=2"), "{}", page.body);
+    let defaults = store.org_defaults().await.expect("store");
+    assert_eq!(defaults.gl_account.as_deref(), Some("200"));
+    let taxes: Vec<(&str, &str)> = defaults.taxes.iter().map(|m| (m.crm_tax.as_str(), m.tax_type.as_str())).collect();
+    assert_eq!(taxes, [("GST - 10.0 %", "OUTPUT"), ("GST Free - 0.0 %", "EXEMPTOUTPUT")]);
+    let audit = store.org_settings_audit(10).await.expect("audit");
+    let keys: Vec<&str> = audit.iter().map(|c| c.key.as_str()).collect();
+    assert_eq!(keys, ["tax_mapping", "default_gl_account"], "newest first");
+    assert_eq!((audit[1].old.clone(), audit[1].new.clone()), (None, json!("200")));
+    assert!(audit.iter().all(|c| c.by.starts_with("admin (session ")), "{audit:?}");
+
+    let page = app.get("/admin/settings?saved=2", Some(&browser)).await;
+    assert!(page.body.contains("Saved: 2 settings changed"), "{}", page.body);
+    assert!(page.body.contains("<td>Default GL account</td><td>(none)</td><td>Sales (200)</td>"), "{}", page.body);
+    assert!(page.body.contains("GST - 10.0 % → OUTPUT; GST Free - 0.0 % → EXEMPTOUTPUT"), "{}", page.body);
+    assert_eq!(page.body.matches("proposed: saving confirms it").count(), 0, "confirmed");
+    assert_eq!(input_value(&page.body, "gl_account").as_deref(), Some("Sales (200)"));
+
+    // The same again: nothing changes, nothing is audited. Then removing the default is audited as such.
+    let page = app.submit("/admin/settings", &browser, &good).await;
+    assert_eq!(page.location(), "/admin/settings?saved=0");
+    assert_eq!(store.org_settings_audit(10).await.expect("audit").len(), 2);
+    good[0] = ("gl_account", "");
+    let page = app.submit("/admin/settings", &browser, &good).await;
+    assert_eq!(page.location(), "/admin/settings?saved=1");
+    let audit = store.org_settings_audit(10).await.expect("audit");
+    assert_eq!(
+        (audit[0].key.as_str(), &audit[0].old, &audit[0].new),
+        ("default_gl_account", &Some(json!("200")), &json!(null))
+    );
+}

@@ -72,6 +72,23 @@ impl TestApp {
         self.call(reqwest::Method::POST, &format!("/api/products/{record_id}/sync"), Some(&token)).await
     }
 
+    /// A sync with a body, as the widget sends it (`{"xero_edits": "keep"}`).
+    async fn sync_with(&self, record_id: &str, body: Value) -> (StatusCode, Value) {
+        let token = self.session(record_id).await;
+        let url = format!("{}/api/products/{record_id}/sync", self.demo.server.url);
+        let response = self.http.post(url).bearer_auth(token).json(&body).send().await.expect("sync");
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn preview(&self, record_id: &str) -> Value {
+        let token = self.session(record_id).await;
+        let path = format!("/api/products/{record_id}/preview");
+        let (status, body) = self.call(reqwest::Method::GET, &path, Some(&token)).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body
+    }
+
     fn edit_product(&self, record_id: &str, changes: Value) {
         let zoho = &self.sandbox().zoho;
         let mut record: Map<String, Value> =
@@ -179,6 +196,224 @@ async fn two_crm_products_cannot_share_one_xero_item() {
     assert_eq!(body["error"]["issues"][0]["code"], "code_in_use");
     assert_eq!(issue_fields(&body), ["Product_Code"]);
     assert_eq!(app.items().len(), 1);
+}
+
+/// Issue 15: the preview tells before any click that the code is another product's item's, naming that
+/// product by name and code, with a code free in Xero; once the product takes it, it syncs.
+#[tokio::test]
+async fn the_preview_names_the_product_whose_item_has_the_code_and_offers_a_free_one() {
+    let app = spawn().await;
+    assert_eq!(app.sync(products::WIRELESS_MOUSE).await.0, StatusCode::OK);
+    let preview = app.preview(products::WIRELESS_MOUSE_LOWERCASE).await;
+    let issue = &preview["issues"][0];
+    assert_eq!((issue["field"].as_str(), issue["code"].as_str()), (Some("Product_Code"), Some("code_in_use")));
+    let message = issue["message"].as_str().expect("message");
+    assert!(message.contains("already used by Wireless Mouse, WM-100 in Xero"), "{message}");
+    assert!(message.contains("“WIRELESS-MOUSE-BLACK”"), "{message}");
+    assert_eq!(preview["plan"]["suggested_code"], "WIRELESS-MOUSE-BLACK");
+    assert_eq!(preview["plan"]["outcome"], "created");
+    assert_eq!(preview["payload"], Value::Null, "nothing to send while the code is taken");
+    let (_, refused) = app.sync(products::WIRELESS_MOUSE_LOWERCASE).await;
+    assert_eq!(refused["error"]["issues"][0]["message"], issue["message"], "the sync says the same");
+    assert_eq!(refused["error"]["message"], "Fix the highlighted fields, then sync again.");
+
+    app.edit_product(products::WIRELESS_MOUSE_LOWERCASE, json!({"Product_Code": "WIRELESS-MOUSE-BLACK"}));
+    let (status, body) = app.sync(products::WIRELESS_MOUSE_LOWERCASE).await;
+    assert_eq!((status, body["outcome"].as_str()), (StatusCode::OK, Some("created")), "{body}");
+    assert_eq!(app.items().len(), 2);
+}
+
+/// The preview's plan: what a sync would do (create, update which item, or nothing), before any click.
+#[tokio::test]
+async fn the_preview_says_whether_a_sync_creates_updates_or_changes_nothing() {
+    let app = spawn().await;
+    let plan = app.preview(products::WIRELESS_MOUSE).await["plan"].clone();
+    assert_eq!(plan, json!({"outcome": "created"}));
+    let (_, synced) = app.sync(products::WIRELESS_MOUSE).await;
+    let plan = app.preview(products::WIRELESS_MOUSE).await["plan"].clone();
+    assert_eq!(plan["outcome"], "unchanged");
+    assert_eq!((&plan["item"]["item_id"], &plan["item"]["code"]), (&synced["item_id"], &json!("WM-100")));
+    let last = plan["item"]["last_synced"].as_str().expect("last synced");
+    assert!(chrono::DateTime::parse_from_rfc3339(last).is_ok(), "{last}");
+    app.edit_product(products::WIRELESS_MOUSE, json!({"Description": "Now with a longer cable."}));
+    assert_eq!(app.preview(products::WIRELESS_MOUSE).await["plan"]["outcome"], "updated");
+    // An item Xero already had, matched by code: updated, never synced by us.
+    app.sandbox().xero.create_item(&app.tenant(), "HUB-7P", "Hub typed into Xero").expect("item");
+    let plan = app.preview(products::USB_C_HUB).await["plan"].clone();
+    assert_eq!((plan["outcome"].as_str(), plan["item"]["code"].as_str()), (Some("updated"), Some("HUB-7P")));
+    assert_eq!(plan["item"].get("last_synced"), None);
+}
+
+/// Issue 15: an item changed in Xero's web app since our last sync shows what changed; "keep Xero's" writes
+/// nothing to Xero (and says so in the log and the CRM), and a sync that overwrites restores the CRM's.
+#[tokio::test]
+async fn an_item_edited_in_xero_is_shown_and_kept_or_overwritten() {
+    use sandbox::xero::ItemEdit;
+    let app = spawn().await;
+    let (_, synced) = app.sync(products::WIRELESS_MOUSE).await;
+    let item_id = synced["item_id"].as_str().expect("item").to_owned();
+    assert_eq!(app.preview(products::WIRELESS_MOUSE).await["plan"].get("xero_edits"), None, "no edit yet");
+    let edit = ItemEdit { unit_price: Some(34.0), ..ItemEdit::default() };
+    let edited = app.sandbox().xero.edit_item(&app.tenant(), &item_id, edit).expect("edited in Xero");
+
+    let plan = app.preview(products::WIRELESS_MOUSE).await["plan"].clone();
+    assert_eq!(plan["outcome"], "updated");
+    let edits = plan["xero_edits"].as_array().expect("edits");
+    assert_eq!(edits.len(), 1, "{plan}");
+    assert_eq!(
+        (&edits[0]["field"], &edits[0]["xero_value"], &edits[0]["crm_value"]),
+        (&json!("Unit_Price"), &json!("34.00"), &json!("39.95"))
+    );
+    let changed =
+        chrono::DateTime::parse_from_rfc3339(edits[0]["changed_at"].as_str().expect("when")).expect("rfc3339");
+    assert_eq!(
+        changed.timestamp(),
+        chrono::DateTime::<chrono::Utc>::from_timestamp_millis(edited.updated_ms).expect("ms").timestamp()
+    );
+
+    app.sandbox().xero.clear_calls();
+    let (status, kept) = app.sync_with(products::WIRELESS_MOUSE, json!({"xero_edits": "keep"})).await;
+    assert_eq!((status, kept["outcome"].as_str()), (StatusCode::OK, Some("kept")), "{kept}");
+    let writes = app.sandbox().xero.calls().into_iter().filter(|c| c.method == "POST").count();
+    assert_eq!(writes, 0, "nothing was written to Xero");
+    assert_eq!(app.items()[0].sales.unit_price, Some(34.0));
+    let record = app.sandbox().zoho.product(products::WIRELESS_MOUSE).expect("record");
+    assert_eq!(
+        record["Xero_Sync_Status"],
+        "Kept Xero's version (changed in Xero: Unit Price); nothing written to Xero"
+    );
+    let log = app.demo.server.store().history(products::WIRELESS_MOUSE, 1).await.expect("log");
+    assert_eq!(log[0].outcome, backend::store::SyncOutcome::Unchanged);
+    assert_eq!(log[0].messages, ["Kept the changes made in Xero to Unit Price; nothing was written to Xero."]);
+    // The difference stands until it is overwritten.
+    assert_eq!(app.preview(products::WIRELESS_MOUSE).await["plan"]["xero_edits"].as_array().map(Vec::len), Some(1));
+
+    let (status, overwritten) = app.sync_with(products::WIRELESS_MOUSE, json!({"xero_edits": "overwrite"})).await;
+    assert_eq!((status, overwritten["outcome"].as_str()), (StatusCode::OK, Some("updated")), "{overwritten}");
+    assert_eq!(app.items()[0].sales.unit_price, Some(39.95));
+    let log = app.demo.server.store().history(products::WIRELESS_MOUSE, 1).await.expect("log");
+    assert_eq!(log[0].messages, ["Overwrote the changes made in Xero to Unit Price."]);
+    let plan = app.preview(products::WIRELESS_MOUSE).await["plan"].clone();
+    assert_eq!((plan["outcome"].as_str(), plan.get("xero_edits")), (Some("unchanged"), None));
+}
+
+/// Issue 14: "Suggest a code" asks the backend, which knows the codes already in Xero.
+#[tokio::test]
+async fn a_suggested_code_is_free_in_xero() {
+    let app = spawn().await;
+    app.sandbox().xero.create_item(&app.tenant(), "laptop-stand", "Someone else's stand").expect("item");
+    // The preview of a product whose code needs fixing carries the same suggestion, for the widget.
+    assert_eq!(app.preview(products::NO_CODE).await["plan"]["suggested_code"], "LAPTOP-STAND-2");
+    assert_eq!(app.preview(products::WIRELESS_MOUSE).await["plan"].get("suggested_code"), None, "a good code");
+    let token = app.session(products::NO_CODE).await;
+    let path = |name: &str| format!("/api/products/{}/code-suggestion?name={name}", products::NO_CODE);
+    let (status, body) = app.call(reqwest::Method::GET, &path("Laptop%20Stand"), Some(&token)).await;
+    assert_eq!((status, body), (StatusCode::OK, json!({"code": "LAPTOP-STAND-2"})));
+    let (status, body) = app.call(reqwest::Method::GET, &path("%E2%9C%93%20%E2%9C%93"), Some(&token)).await;
+    assert_eq!(
+        (status, body["error"]["issues"][0]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("Product_Code"))
+    );
+    let (status, _) = app.call(reqwest::Method::GET, &path(""), Some(&token)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let other = format!("/api/products/{}/code-suggestion?name=X", products::USB_C_HUB);
+    assert_eq!(app.call(reqwest::Method::GET, &other, Some(&token)).await.0, StatusCode::FORBIDDEN);
+
+    app.edit_product(products::NO_CODE, json!({"Product_Code": "LAPTOP-STAND-2"}));
+    let (status, body) = app.sync(products::NO_CODE).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::OK, Some("LAPTOP-STAND-2")), "Xero accepts it: {body}");
+}
+
+/// Issue 14: with a default account and the tax mapping set, a product with neither a GL account nor a tax
+/// rate resolves both, the options carry the defaults for the widget, and the log and the CRM's status say
+/// which values were the defaults.
+#[tokio::test]
+async fn with_the_defaults_a_product_without_xero_fields_syncs_to_200_and_output() {
+    let app = spawn().await;
+    let (status, body) = app.sync(products::NO_XERO_FIELDS).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "without defaults, today's rules: {body}");
+    assert_eq!(issue_fields(&body), ["Xero_GL_Account", "Xero_Tax_Rate"]);
+
+    let defaults: shared::OrgDefaults = serde_json::from_value(json!({"gl_account": "200", "taxes": [
+        {"crm_tax": "GST - 10.0 %", "tax_type": "OUTPUT"}, {"crm_tax": "GST Free - 0.0 %", "tax_type": "EXEMPTOUTPUT"}]}))
+    .expect("defaults");
+    app.demo.server.store().set_org_defaults(&defaults, "test").await.expect("stored");
+    let token = app.session(products::NO_XERO_FIELDS).await;
+    let (_, options) = app.call(reqwest::Method::GET, "/api/xero/options", Some(&token)).await;
+    assert_eq!(options["defaults"], serde_json::to_value(&defaults).expect("json"));
+    let preview = app.preview(products::NO_XERO_FIELDS).await;
+    assert_eq!(preview["issues"], json!([]));
+    assert_eq!(
+        preview["payload"]["SalesDetails"],
+        json!({"UnitPrice": 24.0, "AccountCode": "200", "TaxType": "OUTPUT"})
+    );
+
+    let (status, body) = app.sync(products::NO_XERO_FIELDS).await;
+    assert_eq!((status, body["outcome"].as_str()), (StatusCode::OK, Some("created")), "{body}");
+    let item = app.items().into_iter().find(|i| i.code == "CHG-USB").expect("item");
+    assert_eq!((item.sales.account_code.as_deref(), item.sales.tax_type.as_deref()), (Some("200"), Some("OUTPUT")));
+    let note = "account 200 is the organisation's default; tax rate OUTPUT is mapped from the CRM tax “GST - 10.0 %”";
+    let record = app.sandbox().zoho.product(products::NO_XERO_FIELDS).expect("record");
+    assert_eq!(record["Xero_Sync_Status"], format!("Created in Xero ({note})"));
+    let log = app.demo.server.store().history(products::NO_XERO_FIELDS, 1).await.expect("log");
+    assert_eq!(log[0].messages, [format!("A{}.", &note[1..])]);
+    // A value typed on the product still wins.
+    let (_, body) = app.sync(products::WIRELESS_MOUSE).await;
+    assert_eq!(
+        app.sandbox().zoho.product(products::WIRELESS_MOUSE).expect("record")["Xero_Sync_Status"],
+        "Created in Xero",
+        "{body}"
+    );
+}
+
+/// Issue 15's honest states: Xero disconnected is one plain sentence that says what to do once, on every
+/// route the widget calls; connected again, the same calls succeed.
+#[tokio::test]
+async fn a_disconnected_xero_is_said_once_until_it_is_connected_again() {
+    let app = spawn().await;
+    app.demo.server.connections().disconnect_xero().await.expect("disconnected");
+    let token = app.session(products::WIRELESS_MOUSE).await;
+    let preview = format!("/api/products/{}/preview", products::WIRELESS_MOUSE);
+    for path in ["/api/xero/options", preview.as_str()] {
+        let (status, body) = app.call(reqwest::Method::GET, path, Some(&token)).await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (StatusCode::SERVICE_UNAVAILABLE, Some("reconnect_needed"))
+        );
+        let message = body["error"]["message"].as_str().expect("message");
+        assert_eq!(message, "Xero is not connected yet: your xero-sync admin connects it on the admin pages.");
+    }
+    app.demo.connect_xero().await.expect("connected again");
+    let (status, _) = app.call(reqwest::Method::GET, "/api/xero/options", Some(&token)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(app.preview(products::WIRELESS_MOUSE).await["issues"], json!([]));
+}
+
+/// Issue 15: a system account is refused with its reason, and a CRM tax whose rate differs from the Xero
+/// rate's is a warning, by the server's check as by the widget's.
+#[tokio::test]
+async fn a_system_account_is_refused_and_a_tax_mismatch_is_a_warning() {
+    let app = spawn().await;
+    app.edit_product(products::WIRELESS_MOUSE, json!({"Xero_GL_Account": "Accounts Receivable"}));
+    let issues = app.preview(products::WIRELESS_MOUSE).await["issues"].clone();
+    assert_eq!(
+        (issues[0]["code"].as_str(), issues[0]["severity"].as_str()),
+        (Some("gl_account_system"), Some("error"))
+    );
+    assert!(
+        issues[0]["message"].as_str().is_some_and(|m| m.contains("accounts receivable control account")),
+        "{issues}"
+    );
+    let issues = app.preview(products::GST_FREE_AT_TEN_PERCENT).await["issues"].clone();
+    assert_eq!(issues.as_array().map(Vec::len), Some(1), "{issues}");
+    assert_eq!(
+        (issues[0]["code"].as_str(), issues[0]["severity"].as_str()),
+        (Some("tax_rate_mismatch"), Some("warning"))
+    );
+    assert_eq!(
+        issues[0]["message"],
+        "The CRM says “GST Free - 0.0 %”, but the Xero tax rate “GST on Income” is 10 %; check which is right."
+    );
 }
 
 #[tokio::test]
@@ -390,7 +625,14 @@ async fn the_widget_page_names_the_sdk_and_who_may_frame_it() {
     let page = app.http.get(format!("{}/widget/?serviceOrigin=x", app.demo.server.url)).send().await.expect("page");
     assert_eq!(page.status(), StatusCode::OK);
     let csp = page.headers()["content-security-policy"].to_str().expect("csp").to_owned();
-    assert_eq!(csp, format!("frame-ancestors 'self' {}", app.sandbox().crm.url));
+    let crm = &app.sandbox().crm.url;
+    assert_eq!(
+        csp,
+        format!(
+            "default-src 'self'; script-src 'self' 'wasm-unsafe-eval' {crm}; connect-src 'self'; style-src 'self'; \
+             object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'self' {crm}"
+        )
+    );
     let html = page.text().await.expect("html");
     assert!(html.contains(&format!(r#"src="{}""#, app.sandbox().crm.sdk_url())), "{html}");
     assert!(html.contains(r#"content="sandbox""#));

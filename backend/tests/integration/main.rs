@@ -1,10 +1,11 @@
-//! The backend's integration tests, one binary: the service over HTTP (`api`, `admin`, `portal`) and its parts
-//! against the real simulators and a real SQLite database (`store`, `xero_client`, `zoho_client`).
+//! The backend's integration tests, one binary: the service over HTTP (`api`, `admin`, `portal`, `security`)
+//! and its parts against the real simulators and a real SQLite database (`store`, `xero_client`, `zoho_client`).
 //! `tests/logs.rs` stays apart because it captures the whole process's logs.
 
 mod admin;
 mod api;
 mod portal;
+mod security;
 mod store;
 mod support;
 mod xero_client;

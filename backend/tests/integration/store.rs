@@ -4,8 +4,8 @@ use std::path::{Path, PathBuf};
 
 use backend::crypto::{Cipher, MasterKey};
 use backend::store::{
-    ConnectionStatus, ItemLink, LogCursor, LogFilter, PendingTenant, Store, StoreError, SyncOutcome, SyncTrigger,
-    XeroConnection, XeroTokens, ZohoConnection, hash_api_key,
+    ConnectionStatus, DefaultGlAccount, ItemLink, ItemState, LogCursor, LogFilter, PendingTenant, Store, StoreError,
+    SyncOutcome, SyncTrigger, TaxMappings, XeroConnection, XeroTokens, ZohoConnection, hash_api_key,
 };
 use chrono::{TimeDelta, Utc};
 use secrecy::{ExposeSecret, SecretString};
@@ -331,6 +331,67 @@ async fn item_links_upsert_and_one_item_belongs_to_one_product() {
     assert!(store.item_link_by_item("tenant-1", "item-1").await.expect("freed").is_none());
 }
 
+/// What Xero held after our write is kept with the link, and forgotten by a write that does not say.
+#[tokio::test]
+async fn an_item_link_keeps_what_xero_held_until_a_write_without_it() {
+    let dir = TempDir::new("store");
+    let store = open(&dir).await;
+    let state = ItemState {
+        code: "CODE-p1".into(),
+        unit_price: Some(39.95),
+        updated_at: chrono::DateTime::from_timestamp_millis(1_764_288_000_000),
+        ..ItemState::default()
+    };
+    store.save_item_link_with_state(&link("p1", "item-1"), &state).await.expect("save");
+    let (saved, kept) = store.item_link_with_state("p1", "tenant-1").await.expect("load").expect("link");
+    assert_eq!((saved.item_id.as_str(), kept), ("item-1", Some(state)));
+    store.save_item_link(&link("p1", "item-1")).await.expect("save without");
+    let (_, kept) = store.item_link_with_state("p1", "tenant-1").await.expect("load").expect("link");
+    assert_eq!(kept, None, "a stale state would look like an edit made in Xero");
+    assert!(store.item_link_with_state("p2", "tenant-1").await.expect("none").is_none());
+}
+
+/// Organisation settings: a never-written one reads as its default; each change is audited with the value it
+/// replaced, concurrent changes included; the same value again changes and audits nothing; all of it
+/// survives reopening the database.
+#[tokio::test]
+async fn organisation_settings_are_typed_and_every_change_is_audited() {
+    let dir = TempDir::new("store");
+    let store = open(&dir).await;
+    assert_eq!(store.org_setting::<DefaultGlAccount>().await.expect("read"), None);
+    assert!(store.org_setting::<TaxMappings>().await.expect("read").is_empty());
+    assert!(!store.set_org_setting::<DefaultGlAccount>(&None, "admin").await.expect("same as unset"), "no change");
+    assert!(store.org_settings_audit(10).await.expect("audit").is_empty());
+
+    // Ten admins at once: each change records exactly the value it replaced, so the trail is a chain.
+    let writes =
+        (0..10).map(|i| {
+            let store = store.clone();
+            async move {
+                store.set_org_setting::<DefaultGlAccount>(&Some(format!("{}", 200 + i)), &format!("admin {i}")).await
+            }
+        });
+    let changed = futures::future::join_all(writes).await;
+    assert!(changed.into_iter().all(|c| c.expect("stored")), "every one changed the value");
+    let audit = store.org_settings_audit(20).await.expect("audit");
+    assert_eq!(audit.len(), 10);
+    assert_eq!(audit.last().expect("first").old, None, "the first replaced nothing");
+    for pair in audit.windows(2) {
+        assert_eq!(pair[0].old.as_ref(), Some(&pair[1].new), "newest first, each replacing the one before");
+    }
+    let last = audit[0].new.as_str().expect("code").to_owned();
+    assert!(!store.set_org_setting::<DefaultGlAccount>(&Some(last.clone()), "admin").await.expect("same"));
+    assert_eq!(store.org_settings_audit(20).await.expect("audit").len(), 10, "the same value is no change");
+
+    store.close().await;
+    let store = open(&dir).await;
+    assert_eq!(store.org_setting::<DefaultGlAccount>().await.expect("read"), Some(last));
+    assert_eq!(
+        store.org_defaults().await.expect("defaults").gl_account(),
+        store.org_setting::<DefaultGlAccount>().await.expect("read").as_deref()
+    );
+}
+
 #[tokio::test]
 async fn the_sync_log_records_runs_newest_first() {
     let dir = TempDir::new("store");
@@ -416,12 +477,18 @@ async fn the_api_key_is_kept_as_a_hash_and_rotates() {
     let dir = TempDir::new("store");
     let store = open(&dir).await;
     assert!(store.api_key_hash().await.expect("none").is_none());
-    store.set_api_key_hash(&hash_api_key("key-1")).await.expect("set");
+    assert_eq!(store.set_api_key_hash(&hash_api_key("key-1")).await.expect("set"), 1, "the first key");
     assert_eq!(store.api_key_hash().await.expect("load"), Some(hash_api_key("key-1")));
-    store.set_api_key_hash(&hash_api_key("key-2")).await.expect("rotate");
+    assert_eq!(store.set_api_key_hash(&hash_api_key("key-2")).await.expect("rotate"), 2, "a rotation counts");
     let stored = store.api_key_hash().await.expect("load").expect("hash");
     assert_eq!(stored, hash_api_key("key-2"));
     assert_ne!(stored, hash_api_key("key-1"));
+    let key = store.api_key().await.expect("load").expect("key");
+    assert_eq!((key.hash, key.generation), (hash_api_key("key-2"), 2));
+    // The generation outlives the process: a reopened store keeps counting.
+    drop(store);
+    let store = open(&dir).await;
+    assert_eq!(store.set_api_key_hash(&hash_api_key("key-3")).await.expect("rotate"), 3);
 }
 
 #[tokio::test]

@@ -58,7 +58,7 @@ pub struct ZohoConfig {
     pub fields: CustomFields,
     /// Real-time latency added to every request (like the Xero simulator's).
     pub latency: Duration,
-    /// Products generated on top of the 19 seeded ones (see [`ProductKind`] for the mix); none by default,
+    /// Products generated on top of the 21 seeded ones (see [`ProductKind`] for the mix); none by default,
     /// so the demo and the tests that count on the seeded catalogue see only it.
     pub generated_products: usize,
     /// The generator's seed: the same seed gives the same catalogue.

@@ -50,6 +50,12 @@ pub mod products {
     /// Breaks two rules at once: Product_Code and the Xero GL account are both missing (the widget's first
     /// end-to-end test).
     pub const NO_CODE_NO_GL_ACCOUNT: &str = "4150868000000411019";
+    /// Valid, but inconsistent: the CRM tax is "GST Free - 0.0 %" and the Xero tax rate "GST on Income"
+    /// (10 %), a warning.
+    pub const GST_FREE_AT_TEN_PERCENT: &str = "4150868000000411020";
+    /// Only name, code, Add to Xero, Taxable and Tax ("GST - 10.0 %"): no Xero GL account and no Xero tax
+    /// rate, which the organisation's defaults can fill.
+    pub const NO_XERO_FIELDS: &str = "4150868000000411021";
 }
 
 /// Ids handed to products created later ([`super::ZohoSim::insert_product`]).
@@ -128,7 +134,8 @@ struct Seed {
     description: Option<&'static str>,
     active: bool,
     taxable: bool,
-    tax: bool,
+    /// The CRM tax selected, by its place in [`TAXES`]; `None`: no tax.
+    tax: Option<usize>,
     add_to_xero: bool,
     gl_account: Option<&'static str>,
     tax_rate: Option<&'static str>,
@@ -143,7 +150,7 @@ const fn valid(id: &'static str, name: &'static str, code: &'static str, price: 
         description: Some("Stocked item, sold individually."),
         active: true,
         taxable: true,
-        tax: true,
+        tax: Some(0),
         add_to_xero: true,
         gl_account: Some("Sales"),
         tax_rate: Some("GST on Income"),
@@ -169,7 +176,7 @@ fn seeds() -> Vec<Seed> {
         ),
         Seed { add_to_xero: false, ..valid(NOT_FOR_XERO, "Internal Asset Tag", "TAG-INT", 0.5) },
         Seed { taxable: false, ..valid(NOT_TAXABLE, "Gift Card", "GIFT-50", 50.0) },
-        Seed { tax: false, ..valid(NO_TAX, "Webcam HD", "CAM-HD", 79.0) },
+        Seed { tax: None, ..valid(NO_TAX, "Webcam HD", "CAM-HD", 79.0) },
         Seed { gl_account: None, ..valid(NO_GL_ACCOUNT, "Headset", "HS-300", 119.0) },
         Seed { gl_account: Some("Salse"), ..valid(UNKNOWN_GL_ACCOUNT, "Desk Lamp", "LAMP-LED", 35.0) },
         Seed { tax_rate: Some("VAT on Income"), ..valid(UNKNOWN_TAX_RATE, "Docking Station", "DOCK-4K", 249.0) },
@@ -177,6 +184,8 @@ fn seeds() -> Vec<Seed> {
         valid(FIVE_DECIMAL_PRICE, "Cable Tie (each)", "TIE-100", 0.12345),
         Seed { active: false, ..valid(INACTIVE, "Legacy Trackball", "TB-OLD", 65.0) },
         Seed { code: None, gl_account: None, ..valid(NO_CODE_NO_GL_ACCOUNT, "Mouse Pad", "", 9.95) },
+        Seed { tax: Some(1), ..valid(GST_FREE_AT_TEN_PERCENT, "Printed Manual", "MAN-PRINT", 12.0) },
+        Seed { gl_account: None, tax_rate: None, ..valid(NO_XERO_FIELDS, "USB Charger", "CHG-USB", 24.0) },
     ]
 }
 
@@ -192,7 +201,7 @@ pub(super) fn products(fields: &CustomFields, now: DateTime<FixedOffset>) -> Vec
             let modified = now - chrono::Duration::days(1) - chrono::Duration::hours(count - i);
             let mut record = metadata(seed.id, &format_time(created), &format_time(modified));
             let tax: Vec<Value> =
-                if seed.tax { vec![json!({"id": TAXES[0].0, "value": TAXES[0].1})] } else { Vec::new() };
+                seed.tax.map(|i| json!({"id": TAXES[i].0, "value": TAXES[i].1})).into_iter().collect();
             let Value::Object(body) = json!({
                 "Product_Name": seed.name,
                 "Product_Code": seed.code,

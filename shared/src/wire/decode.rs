@@ -16,7 +16,7 @@ use serde_json::Value;
 use crate::defaults::{OrgDefaults, TaxMapping};
 use crate::fields::FieldMap;
 use crate::rules::Issue;
-use crate::wire::{ApiError, HistoryEntry, MatchedItem, PickLists, SyncPlan, SyncResponse, XeroEdit};
+use crate::wire::{ApiError, CodeSuggestion, HistoryEntry, MatchedItem, PickLists, SyncPlan, SyncResponse, XeroEdit};
 use crate::xero::{Account, TaxRate};
 
 /// A wire type read from JSON by hand (see the module docs for why).
@@ -148,10 +148,15 @@ impl FromJson for PickLists {
             None | Some(Value::Null) => FieldMap::default(),
             Some(fields) => FieldMap::from_json(fields)?,
         };
+        let defaults = match value.get("defaults") {
+            None | Some(Value::Null) => OrgDefaults::default(),
+            Some(defaults) => OrgDefaults::from_json(defaults)?,
+        };
         Some(PickLists {
             fields,
             accounts: list(value, "accounts", false)?,
             tax_rates: list(value, "tax_rates", false)?,
+            defaults,
         })
     }
 }
@@ -227,6 +232,12 @@ impl FromJson for XeroEdit {
 impl FromJson for OrgDefaults {
     fn from_json(value: &Value) -> Option<Self> {
         Some(OrgDefaults { gl_account: optional_text(value, "gl_account")?, taxes: list(value, "taxes", true)? })
+    }
+}
+
+impl FromJson for CodeSuggestion {
+    fn from_json(value: &Value) -> Option<Self> {
+        Some(CodeSuggestion { code: text(value, "code")? })
     }
 }
 

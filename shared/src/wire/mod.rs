@@ -7,6 +7,7 @@ pub use decode::FromJson;
 
 use serde::{Deserialize, Serialize};
 
+use crate::defaults::OrgDefaults;
 use crate::fields::FieldMap;
 use crate::rules::Issue;
 use crate::xero::{Account, ItemPayload, TaxRate};
@@ -76,17 +77,15 @@ pub struct SessionResponse {
 }
 
 /// A dry run: what a sync would send, and what stops it.
-///
-/// Backend must fill (issue 15): `#[serde(default, skip_serializing_if = "Option::is_none")] pub plan:
-/// Option<SyncPlan>`, sent under `"plan"`; the widget already reads it there ([`SyncPlan::in_preview`]).
-/// It is not a field here yet because the backend builds this struct with a literal, which a new field
-/// would break while another branch restructures the backend.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PreviewResponse {
     pub record_id: String,
     pub issues: Vec<Issue>,
     /// The exact Item a sync would send now, when nothing blocks.
     pub payload: Option<ItemPayload>,
+    /// What only the server knows; the widget reads it with [`SyncPlan::in_preview`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<SyncPlan>,
 }
 
 /// What only the server knows before a sync, sent with the preview under `"plan"` (optional: without it
@@ -99,8 +98,9 @@ pub struct SyncPlan {
     /// The Xero item the product is matched to; none when the sync would create one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub item: Option<MatchedItem>,
-    /// A code no Xero item has ([`crate::suggest_code`] against the organisation's codes), offered when
-    /// the product's code is taken.
+    /// A code made from the product's name that no Xero item has ([`crate::suggest_code`] against the
+    /// organisation's codes), offered when the product's code needs fixing (missing, breaking a rule, or
+    /// another product's item's): what "Suggest a code" fills.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suggested_code: Option<String>,
     /// The fields we manage that were changed in Xero since our last sync; the user chooses between
@@ -138,9 +138,7 @@ pub struct XeroEdit {
     pub changed_at: String,
 }
 
-/// The body of `POST /api/products/{id}/sync`. Optional: no body (as before) means the defaults.
-///
-/// Backend must read it (issue 15): today the route takes no body and always overwrites.
+/// The body of `POST /api/products/{id}/sync`. Optional: no body means the defaults.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct SyncRequest {
     #[serde(default)]
@@ -168,11 +166,11 @@ impl XeroEdits {
     }
 }
 
-/// A code suggested for a product from its name, free in the organisation's Xero.
-///
-/// Backend must add (issue 14): `GET /api/products/{id}/code-suggestion?name=…` answering this, from
-/// [`crate::suggest_code`] with the codes of the organisation's items as taken. Until then the widget
-/// suggests with no codes known as taken, and the preview then reports a clash (`code_in_use`).
+/// A code suggested for a product from its name, free in the organisation's Xero: the answer of
+/// `GET /api/products/{id}/code-suggestion?name=…` ([`crate::suggest_code`] with the codes of the
+/// organisation's items as taken), for a name not yet saved. The widget takes the saved name's from the
+/// preview ([`SyncPlan::suggested_code`]): the popup cannot change the name, and a request of its own
+/// would cost the bundle 1.1 KB gzip.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CodeSuggestion {
     pub code: String,
@@ -185,6 +183,9 @@ pub enum SyncOutcome {
     Updated,
     /// Xero already holds exactly this content.
     Unchanged,
+    /// The item was changed in Xero since the last sync and the user chose to keep Xero's values
+    /// ([`XeroEdits::Keep`]): nothing was written to Xero.
+    Kept,
 }
 
 impl SyncOutcome {
@@ -194,6 +195,7 @@ impl SyncOutcome {
             SyncOutcome::Created => "Created in Xero",
             SyncOutcome::Updated => "Updated in Xero",
             SyncOutcome::Unchanged => "Up to date in Xero",
+            SyncOutcome::Kept => "Kept Xero's version",
         }
     }
 }
@@ -212,11 +214,8 @@ pub struct SyncResponse {
     pub warnings: Vec<Issue>,
 }
 
-/// The organisation's Xero lists, for the widget's rules and pick-lists, and the CRM field names it syncs.
-///
-/// Backend must fill (issue 14): the organisation's defaults, `#[serde(default, skip_serializing_if =
-/// "OrgDefaults::is_none")] pub defaults: OrgDefaults`, under `"defaults"`; the widget already reads them
-/// there ([`OrgDefaults::in_options`]). Not a field yet for the reason given on [`PreviewResponse`].
+/// The organisation's Xero lists, for the widget's rules and pick-lists, the CRM field names it syncs, and
+/// the organisation's defaults.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PickLists {
     /// The organisation's custom field API names (`XERO_SYNC_FIELD_*`), so the widget checks and writes
@@ -229,6 +228,9 @@ pub struct PickLists {
     pub accounts: Vec<Account>,
     /// The active tax rates as Xero lists them; the pick-list offers the ones that apply to sales.
     pub tax_rates: Vec<TaxRate>,
+    /// The organisation's default account and CRM tax mapping (none: the rules as without defaults).
+    #[serde(default, skip_serializing_if = "OrgDefaults::is_none")]
+    pub defaults: OrgDefaults,
 }
 
 /// One past sync of a product, newest first in lists.

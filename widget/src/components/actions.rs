@@ -105,6 +105,7 @@ fn status(model: &Model, on_sync: &Callback<()>) -> Html {
                 SyncOutcome::Created => "created",
                 SyncOutcome::Updated => "updated",
                 SyncOutcome::Unchanged => "unchanged",
+                SyncOutcome::Kept => "kept",
             };
             html! {
                 <p class={classes!("result", "done", class)}>

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 use shared::xero::account_choices;
-use shared::{IssueCode, Requirement, suggest_code};
+use shared::{Requirement, suggest_code};
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
@@ -44,6 +44,11 @@ pub(super) fn checklist(model: &Model, dispatch: &Callback<Action>) -> Html {
                 { match blocked {
                     0 if model.server_issues.iter().any(|i| i.is_error()) => {
                         "Xero refused the last sync: see the item marked ✗, then try again.".to_owned()
+                    }
+                    // Never "ready" for what could not be checked.
+                    0 if model.problem().is_some() => "Not checked against Xero: see the note at the top.".to_owned(),
+                    0 if Requirement::ALL.into_iter().any(|r| model.row_state(r) == RowState::Unchecked) => {
+                        "Checking the account and tax rate against Xero…".to_owned()
                     }
                     0 => "Ready to sync to Xero.".to_owned(),
                     1 => "1 thing to fix before this product can go to Xero.".to_owned(),
@@ -304,15 +309,15 @@ fn fix(
     }
 }
 
-/// "Suggest a code" while the code needs fixing: the free code the preview found when the code is taken,
-/// else one made from the product's name (without Xero's codes, so the next preview checks it).
+/// "Suggest a code" while the code needs fixing: the one the preview made from the product's name, free
+/// among the codes already in Xero; before the preview answers, one made from the name alone (the next
+/// preview checks it).
 fn suggest_code_button(model: &Model, field: &str, dispatch: &Callback<Action>) -> Html {
     if model.row_state(Requirement::ProductCode) == RowState::Met {
         return Html::default();
     }
     let current = model.product.code.text().unwrap_or_default();
-    let in_use = model.issues_on(field).any(|i| i.code == IssueCode::CodeInUse);
-    let from_preview = model.plan().and_then(|p| p.suggested_code.clone()).filter(|_| in_use);
+    let from_preview = model.plan().and_then(|p| p.suggested_code.clone());
     let Some(code) = from_preview.or_else(|| suggest_code(model.product.name.text()?, &[current])) else {
         return Html::default();
     };

@@ -1,4 +1,5 @@
-//! The product's recent syncs, folded below the actions: when (in the user's time zone), who, outcome.
+//! The product's recent syncs, folded below the actions: when (in the user's time zone), who (the CRM's
+//! word, which the service cannot check), outcome.
 
 use yew::prelude::*;
 
@@ -16,7 +17,7 @@ pub(super) fn history(model: &Model) -> Html {
             Some(entries.len().min(5)),
             html! {
                 <table>
-                    <thead><tr><th scope="col">{ "When" }</th><th scope="col">{ "Who" }</th><th scope="col">{ "Outcome" }</th></tr></thead>
+                    <thead><tr><th scope="col">{ "When" }</th><th scope="col">{ "Who (reported by the CRM)" }</th><th scope="col">{ "Outcome" }</th></tr></thead>
                     <tbody>
                         { for entries.iter().take(5).map(|e| html! {
                             <tr>

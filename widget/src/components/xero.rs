@@ -68,7 +68,9 @@ fn plan(model: &Model) -> Html {
             ),
             None => format!("Syncing updates {}, which Xero already has.", item.code),
         },
-        (SyncOutcome::Unchanged, Some(item)) => format!("Xero's {} already has exactly this.", item.code),
+        (SyncOutcome::Unchanged | SyncOutcome::Kept, Some(item)) => {
+            format!("Xero's {} already has exactly this.", item.code)
+        }
     };
     html! { <p class="plan">{ text }</p> }
 }

@@ -1,6 +1,9 @@
 //! Start-up and shutdown: settings → master key → store → clients → engine and connections → routes, then
-//! serving until a shutdown, which stops accepting, lets in-flight requests and syncs finish within a
-//! bound, cuts the rest short (logged as interrupted) and closes the database.
+//! serving (`listen`: timeouts and a connection cap) until a shutdown, which stops accepting, lets in-flight
+//! requests and syncs finish within a bound, cuts the rest short (logged as interrupted) and closes the
+//! database.
+
+mod listen;
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -12,12 +15,15 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use crate::address::TrustedProxies;
+pub use crate::admin::PasswordChecks;
 use crate::admin::{AdminState, LoginState};
-use crate::api::SessionKeys;
+use crate::api::{SessionKeys, WrongKeys};
 use crate::background::{Background, log_retention};
-use crate::config::{ClientCredentials, ConfigError, Mode, Settings};
+use crate::config::{ClientCredentials, ConfigError, Mode, ServerLimits, Settings};
 use crate::connections::{ApiKeyHook, Connections};
 use crate::crypto::{Cipher, CryptoError, MasterKey};
+use crate::defaults::Defaults;
 use crate::readiness::Readiness;
 use crate::state::AppState;
 use crate::store::{Store, StoreError, ZohoGrantVault};
@@ -91,6 +97,11 @@ impl Server {
         &self.state.connections
     }
 
+    /// How many admin password checks ran, and the most at once.
+    pub fn password_checks(&self) -> PasswordChecks {
+        self.state.admin.login.password_checks()
+    }
+
     /// Starts a graceful shutdown: what SIGTERM and ctrl-c do.
     pub fn shutdown(&self) {
         self.stop.cancel();
@@ -115,30 +126,36 @@ impl Server {
 }
 
 /// Completes on ctrl-c or SIGTERM (how a service manager or container runtime asks a process to stop).
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        if let Err(error) = tokio::signal::ctrl_c().await {
-            tracing::error!(%error, "cannot listen for ctrl-c");
-            std::future::pending::<()>().await;
-        }
-    };
+/// SIGTERM is listened for from the call on, not from the first poll: a SIGTERM sent right after the
+/// banner must stop the service gracefully, not kill it.
+pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(error) => {
-                tracing::error!(%error, "cannot listen for SIGTERM");
+    let terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate());
+    async move {
+        let ctrl_c = async {
+            if let Err(error) = tokio::signal::ctrl_c().await {
+                tracing::error!(%error, "cannot listen for ctrl-c");
                 std::future::pending::<()>().await;
             }
+        };
+        #[cfg(unix)]
+        let terminate = async {
+            match terminate {
+                Ok(mut signal) => {
+                    signal.recv().await;
+                }
+                Err(error) => {
+                    tracing::error!(%error, "cannot listen for SIGTERM");
+                    std::future::pending::<()>().await;
+                }
+            }
+        };
+        #[cfg(not(unix))]
+        let terminate = std::future::pending::<()>();
+        tokio::select! {
+            () = ctrl_c => tracing::info!("ctrl-c: shutting down"),
+            () = terminate => tracing::info!("SIGTERM: shutting down"),
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => tracing::info!("ctrl-c: shutting down"),
-        () = terminate => tracing::info!("SIGTERM: shutting down"),
     }
 }
 
@@ -197,6 +214,7 @@ pub async fn start(settings: Settings, listener: TcpListener, options: StartOpti
     background.spawn(log_retention(store.clone(), settings.log_retention_days));
     let readiness =
         Readiness::new(store.clone(), xero.clone(), zoho.clone(), settings.fields.clone(), background.clone());
+    let defaults = Defaults::new(store.clone(), xero.clone(), zoho.clone());
     let connections = Connections::new(store.clone(), xero, zoho, settings.clone(), options.on_api_key_rotated);
     let state = AppState {
         settings: settings.clone(),
@@ -204,12 +222,15 @@ pub async fn start(settings: Settings, listener: TcpListener, options: StartOpti
         engine: engine.clone(),
         connections: connections.clone(),
         sessions: SessionKeys::new(key.derive("widget-session")),
+        wrong_keys: WrongKeys::new(),
+        proxies: TrustedProxies::new(&settings.trusted_proxies),
         widget: WidgetPage::new(&settings),
         admin: AdminState {
             settings: settings.clone(),
             mode: settings.mode,
             store: store.clone(),
             connections,
+            defaults,
             login: Arc::new(LoginState::new(options.demo_password)),
             readiness,
         },
@@ -217,8 +238,15 @@ pub async fn start(settings: Settings, listener: TcpListener, options: StartOpti
 
     let stop = CancellationToken::new();
     let router = crate::app(state.clone());
-    let task = tokio::spawn(serve(listener, router, stop.clone(), engine, background, store, options.shutdown_grace));
+    let serving = Serving { limits: settings.limits, grace: options.shutdown_grace };
+    let task = tokio::spawn(serve(listener, router, stop.clone(), engine, background, store, serving));
     Ok(Server { url, created_key_file, state, stop, task })
+}
+
+/// How connections are served, and how long a shutdown waits.
+struct Serving {
+    limits: ServerLimits,
+    grace: Duration,
 }
 
 /// Serves until `stop`, then shuts down within `grace` (plus a few seconds for the interrupted syncs to
@@ -230,15 +258,12 @@ async fn serve(
     engine: Engine,
     background: Background,
     store: Store,
-    grace: Duration,
+    Serving { limits, grace }: Serving,
 ) {
-    let server = axum::serve(listener, router).with_graceful_shutdown(stop.clone().cancelled_owned());
-    let mut serving = std::pin::pin!(std::future::IntoFuture::into_future(server));
+    let mut serving = std::pin::pin!(listen::serve(listener, router, limits, stop.clone()));
     tokio::select! {
-        result = &mut serving => {
-            if let Err(error) = result {
-                tracing::error!(%error, "the server stopped");
-            }
+        () = &mut serving => {
+            tracing::error!("the server stopped");
             stop.cancel();
             engine.drain(grace).await;
         }

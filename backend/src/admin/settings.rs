@@ -1,0 +1,281 @@
+//! `/admin/settings`: the organisation's defaults (issue 14), pre-filled for the admin to confirm, every
+//! change checked with a message on its field, and the audit trail of settings changes (who, when,
+//! old → new), which later settings join.
+
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{Markup, html};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::AdminState;
+use super::auth::{Admin, AdminForm};
+use super::page::{Failure, Nav, form, layout_at, respond, time};
+use crate::defaults::{ChangeError, DefaultsForm, DefaultsPage, FormError, TaxRow, XeroLists, account_label};
+use crate::store::{DefaultGlAccount, OrgSetting, SettingChange, TaxMappings};
+
+/// The most CRM taxes a form is read for (Zoho allows far fewer pick-list values on `Tax`).
+const MAX_TAX_ROWS: usize = 500;
+
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct Shown {
+    /// Set after a save: how many settings changed.
+    saved: Option<usize>,
+}
+
+/// `GET /admin/settings`
+pub(super) async fn show(
+    State(state): State<AdminState>,
+    admin: Admin,
+    Query(shown): Query<Shown>,
+) -> Result<Response, Failure> {
+    let page = state.defaults.page().await.map_err(|e| Failure::internal(state.mode, &e))?;
+    let notice = shown.saved.map(|n| match n {
+        0 => "Nothing changed.".to_owned(),
+        1 => "Saved: 1 setting changed (see the changes below).".to_owned(),
+        n => format!("Saved: {n} settings changed (see the changes below)."),
+    });
+    let submitted = Submitted::stored(&page);
+    let body = body(admin.csrf(), &page, &submitted, &[], notice.as_deref());
+    Ok(respond(StatusCode::OK, layout_at(state.mode, Some(Nav::Settings), "Settings", Some(admin.csrf()), body)))
+}
+
+/// `POST /admin/settings`: checks the change against Xero's lists as they are now, then stores and audits
+/// it; a refused value comes back on its field, with what was typed kept.
+pub(super) async fn save(State(state): State<AdminState>, form: AdminForm) -> Result<Response, Failure> {
+    let asked = read_form(&form);
+    let by = form.admin.who();
+    let errors = match state.defaults.change(&asked, &by).await {
+        Ok(changed) => return Ok(Redirect::to(&format!("/admin/settings?saved={}", changed.len())).into_response()),
+        Err(ChangeError::Invalid(errors)) => errors,
+        Err(ChangeError::Unavailable(message)) => vec![FormError { field: String::new(), message }],
+        Err(ChangeError::Store(error)) => return Err(Failure::internal(state.mode, &error)),
+    };
+    let page = state.defaults.page().await.map_err(|e| Failure::internal(state.mode, &e))?;
+    let submitted = Submitted::from_form(&asked, &page);
+    let body = body(form.admin.csrf(), &page, &submitted, &errors, None);
+    Ok(respond(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        layout_at(state.mode, Some(Nav::Settings), "Settings", Some(form.admin.csrf()), body),
+    ))
+}
+
+/// The form's fields: `gl_account`, and `crm_tax_{i}` with `tax_type_{i}` for each row.
+fn read_form(form: &AdminForm) -> DefaultsForm {
+    let taxes = (0..MAX_TAX_ROWS)
+        .map_while(|i| {
+            let crm_tax = form.field(&format!("crm_tax_{i}"))?;
+            Some((crm_tax.to_owned(), form.field(&format!("tax_type_{i}")).unwrap_or_default().to_owned()))
+        })
+        .collect();
+    DefaultsForm { gl_account: form.field("gl_account").unwrap_or_default().to_owned(), taxes }
+}
+
+/// What the form shows: the stored (or proposed) values, or what the admin just submitted.
+struct Submitted {
+    gl_account: String,
+    rows: Vec<TaxRow>,
+}
+
+impl Submitted {
+    fn stored(page: &DefaultsPage) -> Self {
+        let gl_account = page.stored.gl_account().map(|code| account_text(page, code)).unwrap_or_default();
+        Self { gl_account, rows: page.rows.clone() }
+    }
+
+    fn from_form(asked: &DefaultsForm, page: &DefaultsPage) -> Self {
+        let rows = asked
+            .taxes
+            .iter()
+            .map(|(crm_tax, tax_type)| {
+                let stored = page.stored.tax_type_for(crm_tax).map(str::to_owned);
+                let tax_type = Some(tax_type.trim().to_owned()).filter(|t| !t.is_empty());
+                let proposed = tax_type.is_some() && stored.is_none();
+                TaxRow { crm_tax: crm_tax.clone(), tax_type, proposed }
+            })
+            .collect();
+        Self { gl_account: asked.gl_account.clone(), rows }
+    }
+}
+
+/// "Sales (200)" for a stored code, when the chart has it.
+fn account_text(page: &DefaultsPage, code: &str) -> String {
+    let lists = page.lists.as_ref().ok();
+    let account = lists.and_then(|l| l.accounts.iter().find(|a| a.usable_code() == Some(code)));
+    account.map_or_else(|| code.to_owned(), account_label)
+}
+
+fn error_on<'a>(errors: &'a [FormError], field: &str) -> Option<&'a str> {
+    errors.iter().find(|e| e.field == field).map(|e| e.message.as_str())
+}
+
+fn body(csrf: &str, page: &DefaultsPage, submitted: &Submitted, errors: &[FormError], notice: Option<&str>) -> Markup {
+    html! {
+        @if let Some(notice) = notice {
+            p.ok role="status" { (notice) }
+        }
+        @if !errors.is_empty() {
+            p.warn role="alert" {
+                @match error_on(errors, "") {
+                    Some(message) => (message),
+                    None => "Nothing was saved: correct the fields marked below.",
+                }
+            }
+        }
+        section aria-labelledby="defaults-h" {
+            h2 id="defaults-h" { "Organisation defaults" }
+            p.muted {
+                "A product whose Xero GL Account is empty is posted to the default account; one whose Xero Tax Rate "
+                "is empty gets the rate its CRM tax maps to. A value typed on a product always wins."
+            }
+            @match &page.lists {
+                Err(message) => p.warn { (message) },
+                Ok(lists) => (defaults_form(csrf, page, lists, submitted, errors)),
+            }
+        }
+        section aria-labelledby="audit-h" {
+            h2 id="audit-h" { "Changes to the settings" }
+            (audit(page))
+        }
+    }
+}
+
+fn defaults_form(
+    csrf: &str,
+    page: &DefaultsPage,
+    lists: &XeroLists,
+    submitted: &Submitted,
+    errors: &[FormError],
+) -> Markup {
+    let revenue = lists.accounts.iter().filter(|a| a.is_selectable() && a.is_revenue());
+    let rates: Vec<_> = lists.tax_rates.iter().filter(|r| r.is_selectable()).collect();
+    let gl_error = error_on(errors, "gl_account");
+    form(
+        csrf,
+        "/admin/settings",
+        html! {
+            p {
+                label for="gl_account" { "Default GL account" } br;
+                input type="text" id="gl_account" name="gl_account" value=(submitted.gl_account)
+                    list="revenue-accounts" autocomplete="off" aria-invalid=[gl_error.map(|_| "true")]
+                    aria-describedby=[gl_error.map(|_| "gl_account-error")];
+                datalist id="revenue-accounts" {
+                    @for account in revenue {
+                        option value=(account_label(account)) {}
+                    }
+                }
+                @if let Some(message) = gl_error {
+                    br; span.warn id="gl_account-error" { (message) }
+                }
+            }
+            p.muted { "One of the organisation's active revenue accounts, by name or code. Empty: no default." }
+            h3 { "CRM taxes to Xero tax rates" }
+            @if let Some(why) = &page.crm_taxes_error {
+                p.warn { "The CRM's taxes could not be read (" (why) "); the saved mapping is shown." }
+            }
+            @if submitted.rows.is_empty() {
+                p { "The CRM lists no taxes." }
+            } @else {
+                table.mapping {
+                    thead { tr { th scope="col" { "CRM tax" } th scope="col" { "Xero tax rate" } th scope="col" { "" } } }
+                    tbody {
+                        @for (i, row) in submitted.rows.iter().enumerate() {
+                            @let field = format!("tax_type_{i}");
+                            @let error = error_on(errors, &field);
+                            tr {
+                                td {
+                                    label for=(field) { (row.crm_tax) }
+                                    input type="hidden" name={ "crm_tax_" (i) } value=(row.crm_tax);
+                                }
+                                td {
+                                    select id=(field) name=(field) aria-invalid=[error.map(|_| "true")] {
+                                        option value="" selected[row.tax_type.is_none()] { "(not mapped)" }
+                                        @for rate in &rates {
+                                            @let chosen = row.tax_type.as_deref().is_some_and(|t| t.eq_ignore_ascii_case(&rate.tax_type));
+                                            option value=(rate.tax_type) selected[chosen] { (rate.name) " (" (rate.tax_type) ")" }
+                                        }
+                                    }
+                                    @if let Some(message) = error {
+                                        br; span.warn { (message) }
+                                    }
+                                }
+                                td.muted {
+                                    @if row.proposed { "proposed: saving confirms it" }
+                                    @else if row.tax_type.is_none() { "not mapped" }
+                                    @else { "saved" }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            @if !page.stale.is_empty() {
+                p.warn {
+                    "The CRM no longer lists "
+                    (page.stale.iter().map(|m| format!("{} (mapped to {})", m.crm_tax, m.tax_type)).collect::<Vec<_>>().join(", "))
+                    "; saving removes their mapping."
+                }
+            }
+            @if !page.unmapped.is_empty() {
+                p.warn {
+                    "No Xero tax rate was found for " (page.unmapped.join(", "))
+                    ". Choose one, or leave it unmapped: products with that tax then need a Xero Tax Rate of their own."
+                }
+            }
+            p { button type="submit" { "Save the defaults" } }
+        },
+    )
+}
+
+/// A setting's value in the audit trail, as the admin reads it.
+fn value_text(key: &str, value: Option<&Value>, page: &DefaultsPage) -> String {
+    let none = "(none)".to_owned();
+    let Some(value) = value else { return none };
+    match key {
+        DefaultGlAccount::KEY => value.as_str().map_or(none, |code| account_text(page, code)),
+        TaxMappings::KEY => {
+            let pairs: Vec<String> = value
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|m| Some(format!("{} → {}", m["crm_tax"].as_str()?, m["tax_type"].as_str()?)))
+                .collect();
+            if pairs.is_empty() { none } else { pairs.join("; ") }
+        }
+        _ => value.to_string(),
+    }
+}
+
+fn setting_label(key: &str) -> &str {
+    match key {
+        DefaultGlAccount::KEY => DefaultGlAccount::LABEL,
+        TaxMappings::KEY => TaxMappings::LABEL,
+        other => other,
+    }
+}
+
+fn audit(page: &DefaultsPage) -> Markup {
+    if page.audit.is_empty() {
+        return html! { p { "No setting has been changed yet." } };
+    }
+    let row = |change: &SettingChange| {
+        html! {
+            tr {
+                td { (time(change.at)) }
+                td { (change.by) }
+                td { (setting_label(&change.key)) }
+                td { (value_text(&change.key, change.old.as_ref(), page)) }
+                td { (value_text(&change.key, Some(&change.new), page)) }
+            }
+        }
+    };
+    html! {
+        table.audit {
+            thead {
+                tr { @for heading in ["When", "Who", "Setting", "Before", "After"] { th scope="col" { (heading) } } }
+            }
+            tbody { @for change in &page.audit { (row(change)) } }
+        }
+    }
+}

@@ -1,5 +1,5 @@
 //! The admin pages with a big catalogue and a long log: 10,000 generated products in the Zoho simulator
-//! (plus the 19 seeded ones) and 100,000 sync log rows over the last 89 days, in the service's own SQLite
+//! (plus the seeded ones) and 100,000 sync log rows over the last 89 days, in the service's own SQLite
 //! file. Each page is requested through HTTP as a logged-in browser does, 30 times after 5 warm-up
 //! requests; the median and the 95th percentile are printed, and each median as a ratio to the plain log
 //! page. Budget: every page under 100 ms (readiness served from its last check, whose own duration is

@@ -109,6 +109,13 @@ pub enum ConsentError {
     NoCode,
     #[error("Xero connected no organisation")]
     NoOrganisation,
+    /// The code exchange was refused as `invalid_request` while sending a PKCE verifier with the client
+    /// secret, which Xero may not accept from a Web app (fidelity-audit X8).
+    #[error(
+        "Xero refused the code exchange (invalid_request). If the Xero app is a Web app that does not accept \
+         PKCE together with its client secret, set XERO_USE_PKCE=false and connect again"
+    )]
+    PkceRefused,
     #[error(transparent)]
     Xero(#[from] XeroError),
     #[error("storage failed")]
@@ -206,14 +213,16 @@ impl Connections {
     }
 
     /// Starts a Xero consent: remembers a single-use state with its PKCE verifier, and returns the URL of
-    /// Xero's consent page to send the admin to.
+    /// Xero's consent page to send the admin to (with the PKCE challenge unless `XERO_USE_PKCE` is off; the
+    /// verifier is kept either way, and only sent with a challenge).
     pub async fn begin_xero_consent(&self) -> Result<String, ConsentError> {
         let (verifier, challenge) = pkce_pair();
         let state = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
         self.inner.store.save_oauth_state(&state, &verifier, STATE_TTL).await?;
         let settings = &self.inner.settings;
         let scopes: Vec<&str> = settings.xero_scopes.split_whitespace().collect();
-        Ok(self.inner.xero.authorize_url(&settings.xero_redirect_uri(), &state, &challenge, &scopes)?)
+        let challenge = settings.xero_use_pkce.then_some(challenge.as_str());
+        Ok(self.inner.xero.authorize_url(&settings.xero_redirect_uri(), &state, challenge, &scopes)?)
     }
 
     /// Finishes a consent with Xero's answer: exchanges the code and lists the organisations it reached.
@@ -226,8 +235,16 @@ impl Connections {
         }
         let verifier = verifier.ok_or(ConsentError::UnknownState)?;
         let code = answer.code.filter(|c| !c.is_empty()).ok_or(ConsentError::NoCode)?;
-        let xero = &self.inner.xero;
-        xero.exchange_code(&code, &self.inner.settings.xero_redirect_uri(), Some(&verifier)).await?;
+        let (xero, settings) = (&self.inner.xero, &self.inner.settings);
+        let verifier = settings.xero_use_pkce.then_some(&verifier);
+        match xero.exchange_code(&code, &settings.xero_redirect_uri(), verifier).await {
+            Err(XeroError::Unexpected { body_excerpt, .. })
+                if settings.xero_use_pkce && body_excerpt.ends_with("invalid_request") =>
+            {
+                return Err(ConsentError::PkceRefused);
+            }
+            other => other?,
+        };
         let tenants: Vec<PendingTenant> = xero.connections().await?.into_iter().map(pending).collect();
         match tenants.as_slice() {
             [] => Err(ConsentError::NoOrganisation),

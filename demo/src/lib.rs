@@ -157,6 +157,10 @@ pub async fn start(
             Some(DataDir(dir))
         }
     };
+    // The service keeps to the simulator's daily limit, as an operator sets their app's tier.
+    if vars("XERO_DAILY_CALL_LIMIT").is_none() {
+        own.insert("XERO_DAILY_CALL_LIMIT", xero_config.limits.per_day.to_string());
+    }
     let own_password = vars("XERO_SYNC_ADMIN_PASSWORD_HASH").is_none();
     if own_password {
         own.insert("XERO_SYNC_ADMIN_PASSWORD_HASH", demo_password_hash()?);

@@ -63,7 +63,7 @@ pub(super) async fn page(State(state): State<AdminState>, admin: Admin) -> Resul
     let body = html! {
         (checklist(&overview, fields.as_ref(), activity.widget_seen, &widget_url))
         (syncs(&activity, &links, now))
-        (xero_section(csrf, &overview))
+        (xero_section(csrf, &overview, state.settings.xero_daily_call_limit))
         section aria-labelledby="zoho-h" {
             h2 id="zoho-h" { "Zoho CRM" }
             @match &overview.zoho {
@@ -302,7 +302,7 @@ fn status(status: ConnectionStatus, reason: Option<&str>) -> Markup {
     }
 }
 
-fn xero_section(csrf: &str, overview: &Overview) -> Markup {
+fn xero_section(csrf: &str, overview: &Overview, daily_limit: u32) -> Markup {
     html! {
         section aria-labelledby="xero-h" {
             h2 id="xero-h" { "Xero" }
@@ -316,10 +316,14 @@ fn xero_section(csrf: &str, overview: &Overview) -> Markup {
                     p.muted {
                         @match overview.xero_limits {
                             Some(l) => {
-                                "Calls left today: " (count(l.day_remaining))
+                                "Calls left today: " (count(l.day_remaining)) " of " (l.day_limit)
+                                @if let Some(at) = l.day_resets_at { " (the day resets at " (time(at)) ")" }
                                 "; this minute: " (count(l.minute_remaining)) "."
                             }
-                            None => "Calls left: known after the first call to this organisation.",
+                            None => {
+                                "Calls left today: up to " (daily_limit) " (" code { "XERO_DAILY_CALL_LIMIT" }
+                                "); counted from the first call to this organisation."
+                            }
                         }
                     }
                 }

@@ -104,11 +104,12 @@ pub(super) fn distinct_fields(fields: &FieldMap) -> Result<(), ConfigError> {
     Ok(())
 }
 
-/// Days to keep the sync log: a whole number from 1 to 36,500 (a century is "forever" enough).
-pub(super) fn retention_days(var: &'static str, text: &str) -> Result<u32, ConfigError> {
-    match text.trim().parse::<u32>() {
-        Ok(days) if (1..=36_500).contains(&days) => Ok(days),
-        _ => Err(invalid(var, format!("{text:?} is not a number of days from 1 to 36500"))),
+/// `true`/`false` (also `yes`/`no`, `on`/`off`, `1`/`0`), any case.
+pub(super) fn boolean(var: &'static str, text: &str) -> Result<bool, ConfigError> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "true" | "yes" | "on" | "1" => Ok(true),
+        "false" | "no" | "off" | "0" => Ok(false),
+        _ => Err(invalid(var, format!("{text:?} is not true or false"))),
     }
 }
 

@@ -20,8 +20,8 @@ use thiserror::Error;
 
 use crate::crypto::MasterKey;
 use checks::{
-    admin_hash, api_name, base_url, credentials, csp_sources, distinct_fields, https_unless_loopback, invalid,
-    networks, retention_days, seconds, whole,
+    admin_hash, api_name, base_url, boolean, credentials, csp_sources, distinct_fields, https_unless_loopback, invalid,
+    networks, seconds, whole,
 };
 pub use data_centre::ZohoDc;
 pub use sources::FIELD_VARIABLES;
@@ -195,6 +195,13 @@ pub struct Settings {
     /// `XERO_SYNC_FRAME_ANCESTORS`, default the CRM hosts of every Zoho data centre: who may frame the
     /// widget (the `frame-ancestors` of its Content-Security-Policy), space-separated.
     pub frame_ancestors: String,
+    /// `XERO_USE_PKCE`, default true: whether the Xero consent carries a PKCE challenge besides the client
+    /// secret. Xero documents PKCE for its secret-less app type; whether a Web app's code exchange accepts
+    /// both is unverified (fidelity-audit X8), so an app that refuses it connects with this off.
+    pub xero_use_pkce: bool,
+    /// `XERO_DAILY_CALL_LIMIT`, default 1,000 (Xero's Starter tier, which apps created since March 2026
+    /// start on; 5,000 on higher tiers): calls a day per organisation the Xero client never goes past.
+    pub xero_daily_call_limit: u32,
     /// `XERO_SYNC_TRUSTED_PROXIES`, default none: the reverse proxies whose `X-Forwarded-For` names the
     /// client (for the per-client login and API-key throttles). Without them the header is ignored.
     pub trusted_proxies: Vec<IpNet>,
@@ -204,6 +211,9 @@ pub struct Settings {
     /// deleted, once a day.
     pub log_retention_days: u32,
 }
+
+/// Xero's daily call limit per organisation on the Starter tier.
+pub const XERO_STARTER_DAILY_LIMIT: u32 = 1_000;
 
 impl Settings {
     /// The settings of this process: its environment and the file `XERO_SYNC_CONFIG` names.
@@ -327,10 +337,17 @@ impl Settings {
                 .transpose()?
                 .unwrap_or_default(),
             limits,
-            log_retention_days: match get(LOG_RETENTION_DAYS) {
-                Some(text) => retention_days(LOG_RETENTION_DAYS, &text)?,
-                None => DEFAULT_LOG_RETENTION_DAYS,
-            },
+            xero_use_pkce: get(XERO_USE_PKCE).map(|text| boolean(XERO_USE_PKCE, &text)).transpose()?.unwrap_or(true),
+            xero_daily_call_limit: get(XERO_DAILY_CALL_LIMIT)
+                // Within the range, so the cast is exact.
+                .map(|text| whole(XERO_DAILY_CALL_LIMIT, &text, 1..=10_000_000).map(|n| n as u32))
+                .transpose()?
+                .unwrap_or(XERO_STARTER_DAILY_LIMIT),
+            // From a day to a century ("forever" enough); within the range, so the cast is exact.
+            log_retention_days: get(LOG_RETENTION_DAYS)
+                .map(|text| whole(LOG_RETENTION_DAYS, &text, 1..=36_500).map(|n| n as u32))
+                .transpose()?
+                .unwrap_or(DEFAULT_LOG_RETENTION_DAYS),
         };
         if settings.xero.is_some() {
             // Xero accepts plain-http redirect URIs for localhost only.
@@ -422,6 +439,20 @@ mod tests {
         assert!(s.trusted_proxies.is_empty(), "X-Forwarded-For is ignored unless a proxy is trusted");
         assert_eq!(s.limits, ServerLimits::default());
         assert!(matches!(s.require_credentials(), Err(ConfigError::NoCredentials)), "production needs credentials");
+        assert!(s.xero_use_pkce, "PKCE as before the setting existed");
+        assert_eq!(s.xero_daily_call_limit, 1_000, "Xero's Starter tier");
+    }
+
+    #[test]
+    fn pkce_and_the_daily_limit_are_checked() {
+        for (text, expected) in [("false", false), ("0", false), ("No", false), ("true", true), ("ON", true)] {
+            assert_eq!(load(&[(XERO_USE_PKCE, text)]).expect(text).xero_use_pkce, expected, "{text}");
+        }
+        assert_eq!(error(&[(XERO_USE_PKCE, "maybe")]), "XERO_USE_PKCE: \"maybe\" is not true or false");
+        assert_eq!(load(&[(XERO_DAILY_CALL_LIMIT, "5000")]).expect("limit").xero_daily_call_limit, 5_000);
+        for bad in ["0", "-1", "lots", "1.5", "10000001"] {
+            assert!(error(&[(XERO_DAILY_CALL_LIMIT, bad)]).starts_with("XERO_DAILY_CALL_LIMIT: "), "{bad}");
+        }
     }
 
     #[test]

@@ -52,7 +52,8 @@ pub enum StartupError {
 /// What a start may add to the settings. `xero-sync` uses the defaults; the demo installs its hook and
 /// password, and tests tune the Xero client and the shutdown grace.
 pub struct StartOptions {
-    /// The Xero client's tunables (pacing to match a simulator's fast clock, retry delays).
+    /// The Xero client's tunables (pacing to match a simulator's fast clock, retry delays). Its daily call
+    /// limit is the settings' (`XERO_DAILY_CALL_LIMIT`), whatever this says.
     pub xero: XeroClientConfig,
     /// Called with each new API key (the demo hands it to the emulated CRM's Connection).
     pub on_api_key_rotated: Option<ApiKeyHook>,
@@ -200,12 +201,14 @@ pub async fn start(settings: Settings, listener: TcpListener, options: StartOpti
 
     let settings = Arc::new(settings);
     let http = http_client()?;
+    let mut xero_config = options.xero;
+    xero_config.limiter.per_day = settings.xero_daily_call_limit;
     let xero = XeroClient::new(
         http.clone(),
         settings.xero_endpoints.clone(),
         credentials(&settings.xero),
         Arc::new(store.clone()),
-        options.xero,
+        xero_config,
     );
     let vault = ZohoGrantVault { store: store.clone(), accounts_url: settings.zoho_endpoints.accounts_url.clone() };
     let zoho = ZohoClient::new(http, &settings.zoho_endpoints, credentials(&settings.zoho), Arc::new(vault));

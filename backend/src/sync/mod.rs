@@ -12,10 +12,12 @@
 //! the fields someone changed in Xero since our last sync (`xero_edits`), which the user may keep.
 //!
 //! - `organisation`: the lists and defaults products are checked against, one home for every caller.
+//! - `write`: putting the payload in Xero, with a stale link or a write-time 5xx recovered from.
 //! - `xero_edits`: edits made in Xero since our last write.
 //! - `xero_messages`: Xero's validation messages on the CRM fields they concern.
 
 mod organisation;
+mod write;
 mod xero_edits;
 mod xero_messages;
 
@@ -37,8 +39,7 @@ use crate::xero::{ElementStatus, ItemResult, XeroClient, XeroError, XeroItem};
 use crate::zoho::{ZohoClient, ZohoError};
 
 pub(crate) use organisation::{Organisation, resolution_note};
-use xero_edits::{Names, state_of};
-use xero_messages::issues_from_xero;
+use xero_edits::Names;
 
 /// No sync runs longer: one that would is stopped (and can be retried), so a row still `running` well
 /// after this was left by a process that died.
@@ -64,8 +65,8 @@ pub(crate) enum SyncError {
     Refused(Vec<Issue>),
     #[error("Xero refused the item")]
     XeroRejected(Vec<Issue>),
-    #[error("{service} rate limit reached; try again in a moment")]
-    RateLimited { service: &'static str, retry_after: Option<u64> },
+    #[error("{service}'s {limit} is reached; try again {}", try_again(*.retry_after))]
+    RateLimited { service: &'static str, limit: &'static str, retry_after: Option<u64> },
     #[error("{service} is not answering; the sync can safely be retried")]
     Unavailable { service: &'static str, detail: String },
     #[error("storage failed")]
@@ -91,10 +92,15 @@ impl From<XeroError> for SyncError {
             XeroError::TenantForbidden => {
                 SyncError::ReconnectNeeded("Xero refused access to the connected organisation".into())
             }
-            XeroError::RateLimited { retry_after, .. } => {
-                SyncError::RateLimited { service: "Xero", retry_after: retry_after.map(|d| d.as_secs()) }
-            }
+            ref limited @ XeroError::RateLimited { retry_after, .. } => SyncError::RateLimited {
+                service: "Xero",
+                limit: if limited.is_daily_limit() { "daily call limit" } else { "rate limit" },
+                retry_after: retry_after.map(|d| d.as_secs()),
+            },
             XeroError::Unavailable(detail) => SyncError::Unavailable { service: "Xero", detail },
+            error @ XeroError::ServerError { .. } => {
+                SyncError::Unavailable { service: "Xero", detail: error.to_string() }
+            }
             XeroError::Validation(messages) => SyncError::XeroRejected(
                 messages.iter().map(|m| Issue::error("", shared::IssueCode::XeroRejected, m.clone())).collect(),
             ),
@@ -107,12 +113,26 @@ impl From<ZohoError> for SyncError {
     fn from(error: ZohoError) -> Self {
         match error {
             ZohoError::ReconnectNeeded(reason) => SyncError::ZohoReconnectNeeded(reason),
-            ZohoError::RateLimited { retry_after } => {
-                SyncError::RateLimited { service: "Zoho CRM", retry_after: retry_after.map(|d| d.as_secs()) }
-            }
+            ZohoError::RateLimited { retry_after } => SyncError::RateLimited {
+                service: "Zoho CRM",
+                // Without a wait, Zoho refused for its API limits: the organisation's credits, which come back
+                // 24 hours after they were spent, or too many calls at once (the client caps its own).
+                limit: if retry_after.is_some() { "rate limit" } else { "API limit (credits per 24 hours)" },
+                retry_after: retry_after.map(|d| d.as_secs()),
+            },
             ZohoError::Unavailable(detail) => SyncError::Unavailable { service: "Zoho CRM", detail },
             other => SyncError::Zoho(other),
         }
+    }
+}
+
+/// When to try again, in words, for a wait of `seconds` (unknown: later).
+fn try_again(seconds: Option<u64>) -> String {
+    match seconds {
+        None => "later".to_owned(),
+        Some(s) if s <= 90 => "in a moment".to_owned(),
+        Some(s) if s < 2 * 3600 => format!("in about {} minutes", s.div_ceil(60)),
+        Some(s) => format!("in about {} hours", s.div_ceil(3600)),
     }
 }
 
@@ -187,6 +207,7 @@ impl Plan {
 }
 
 /// The item a product already has in Xero, and how we know.
+#[derive(Clone)]
 struct Existing {
     item_id: String,
     code: String,
@@ -356,6 +377,11 @@ impl Engine {
         {
             return Ok(Match::Existing(Box::new(found(item))));
         }
+        self.item_by_code(product_id, tenant_id, product).await
+    }
+
+    /// An item of Xero's with the product's Code, ignoring case, unless another CRM product is linked to it.
+    async fn item_by_code(&self, product_id: &str, tenant_id: &str, product: &CrmProduct) -> Result<Match, SyncError> {
         let Some(code) = product.code.text() else { return Ok(Match::New) };
         let items = self.inner.xero.items(tenant_id).await?;
         let Some(item) = items.iter().find(|i| same_name(&i.code, code)) else { return Ok(Match::New) };
@@ -445,9 +471,13 @@ impl Engine {
                 };
                 let (request, response) = (exchange.request.as_ref(), exchange.response.as_ref());
                 store.finish_sync(&run, outcome, None, request, response, &messages).await?;
+                // Not when Zoho itself refuses: the write-back would be refused too.
                 let written_back = !matches!(
                     error,
-                    SyncError::ProductNotFound(_) | SyncError::ZohoReconnectNeeded(_) | SyncError::Interrupted
+                    SyncError::ProductNotFound(_)
+                        | SyncError::ZohoReconnectNeeded(_)
+                        | SyncError::Interrupted
+                        | SyncError::RateLimited { service: "Zoho CRM", .. }
                 );
                 if written_back {
                     self.write_back_failure(product_id, &messages).await;
@@ -488,40 +518,13 @@ impl Engine {
         };
         let warnings: Vec<Issue> = plan.issues.iter().filter(|i| !i.is_error()).cloned().collect();
         let hash = payload.content_hash();
-        let xero = &self.inner.xero;
         let tenant = plan.tenant_id.as_str();
         let edited_in_xero = !plan.xero_edits.is_empty();
 
-        let (outcome, item_id, state) = match &plan.existing {
-            Some(existing) if edited_in_xero && choice == XeroEdits::Keep => {
-                return self.keep_xeros(plan, existing, warnings, &mut exchange.notes).await;
-            }
-            Some(existing) if !edited_in_xero && existing.unchanged(&payload) => {
-                // Nothing to send; what Xero holds now is the state to compare the next time with.
-                let state = existing.current.as_ref().map(state_of).or_else(|| existing.state.clone());
-                (SyncOutcome::Unchanged, existing.item_id.clone(), state)
-            }
-            Some(existing) => {
-                let key = idempotency_key(run, &existing.item_id, &hash);
-                let result = if same_name(&existing.code, &payload.code) {
-                    xero.upsert_items(tenant, std::slice::from_ref(&payload), &key).await.map(|r| r.into_iter().next())
-                } else {
-                    // A renamed code: only the item's own endpoint changes a Code.
-                    xero.update_item(tenant, &existing.item_id, &payload, &key).await.map(Some)
-                };
-                exchange.response = Some(xero_answer(&result));
-                let (item_id, state) = self.accepted(tenant, result?)?;
-                (SyncOutcome::Updated, item_id, state)
-            }
-            None => {
-                let key = idempotency_key(run, "new", &hash);
-                let result =
-                    xero.upsert_items(tenant, std::slice::from_ref(&payload), &key).await.map(|r| r.into_iter().next());
-                exchange.response = Some(xero_answer(&result));
-                let (item_id, state) = self.accepted(tenant, result?)?;
-                (SyncOutcome::Created, item_id, state)
-            }
-        };
+        if let Some(existing) = plan.existing.as_ref().filter(|_| edited_in_xero && choice == XeroEdits::Keep) {
+            return self.keep_xeros(plan, existing, warnings, &mut exchange.notes).await;
+        }
+        let (outcome, item_id, state) = self.put_in_xero(plan, &payload, &hash, run, exchange).await?;
         if edited_in_xero {
             let fields: Vec<&str> =
                 plan.xero_edits.iter().map(|e| xero_edits::label(&e.field, &self.inner.fields)).collect();
@@ -541,10 +544,11 @@ impl Engine {
             payload_hash: hash,
             synced_at: now,
         };
-        match &state {
-            Some(state) => self.inner.store.save_item_link_with_state(&link, state).await?,
-            None => self.inner.store.save_item_link(&link).await?,
-        }
+        let saved = match &state {
+            Some(state) => self.inner.store.save_item_link_with_state(&link, state).await,
+            None => self.inner.store.save_item_link(&link).await,
+        };
+        saved.map_err(write::link_refused)?;
         // Zoho takes DateTime fields only as `yyyy-MM-ddTHH:mm:ss±HH:mm`: `+00:00`, never `Z`.
         let synced_at = now.to_rfc3339_opts(SecondsFormat::Secs, false);
         let mut warnings = warnings;
@@ -610,26 +614,6 @@ impl Engine {
             synced_at: now,
             warnings,
         })
-    }
-
-    /// The ItemID of an accepted element, with what Xero says it holds now, or Xero's messages on the
-    /// fields they concern.
-    fn accepted(&self, tenant: &str, result: Option<ItemResult>) -> Result<(String, Option<ItemState>), SyncError> {
-        let result = result.ok_or_else(|| SyncError::Unexpected {
-            service: "Xero",
-            detail: "the answer had no element for the item".into(),
-        })?;
-        if result.is_ok()
-            && let Some(item_id) = result.item_id
-        {
-            return Ok((item_id, result.item.as_ref().map(state_of)));
-        }
-        let issues = issues_from_xero(&result.messages, &self.inner.fields);
-        if issues.iter().any(|i| i.field == self.inner.fields.gl_account || i.field == self.inner.fields.tax_rate) {
-            // The chart or the rates changed in Xero since we cached them: check against fresh lists next time.
-            self.inner.xero.invalidate(tenant);
-        }
-        Err(SyncError::XeroRejected(issues))
     }
 
     /// The ItemID, the time and the status (the outcome, and which values were the organisation's

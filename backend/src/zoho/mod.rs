@@ -8,6 +8,6 @@ mod client;
 mod error;
 mod tokens;
 
-pub use client::{CrmField, UpdateOutcome, ZohoClient, update_body};
+pub use client::{CrmField, MAX_CALLS_IN_FLIGHT, UpdateOutcome, ZohoClient, update_body};
 pub use error::ZohoError;
 pub use tokens::{MemoryZohoVault, ZohoGrant, ZohoVault};

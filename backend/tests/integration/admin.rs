@@ -698,6 +698,79 @@ async fn logging_out_ends_the_session() {
     assert!(app.server().store().admin_session(session_id).await.expect("store").is_none());
 }
 
+/// X1: a Xero grant without `accounting.settings` (here the admin set `XERO_SCOPES` to the read-only scope)
+/// reads but cannot write. The sync says an admin must reconnect and why, the dashboard shows the reason,
+/// and later syncs stop before calling Xero, having spent no refresh.
+#[tokio::test]
+async fn a_xero_grant_without_the_write_scope_is_marked_for_a_reconnect() {
+    let app =
+        spawn_with(|name| (name == "XERO_SCOPES").then(|| "offline_access accounting.settings.read".into())).await;
+    let response = app.sync_as("Olivia", products::WIRELESS_MOUSE).await;
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body["error"]["code"], "reconnect_needed", "{body}");
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("the grant lacks accounting.settings"), "{body}");
+    let xero = &app.sandbox().xero;
+    assert_eq!(xero.token_stats().refreshes, 0);
+    let connection = app.server().store().xero_connection().await.expect("store").expect("connection");
+    assert_eq!(connection.status, ConnectionStatus::ReconnectNeeded);
+
+    let browser = app.browser("sandbox").await;
+    let dashboard = app.get("/admin", Some(&browser)).await;
+    let shown = "<span class=\"warn\">reconnect needed</span>: the grant lacks accounting.settings";
+    assert!(dashboard.body.contains(shown), "{}", dashboard.body);
+
+    let calls = xero.calls().len();
+    let again = app.sync_as("Olivia", products::WIRELESS_MOUSE).await;
+    assert_eq!(again.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(xero.calls().len(), calls, "no call to Xero until an admin reconnects");
+    assert!(xero.items(&app.tenant(AU_ORG)).is_empty());
+}
+
+/// Point 8 / X4: Xero's daily limit is a setting (`XERO_DAILY_CALL_LIMIT`, 1,000 by default, the Starter
+/// tier) that the client never goes past: here 8 calls, while the simulator would allow 1,000. The call
+/// with no room left is refused before it reaches Xero, with when the day resets, and the dashboard shows
+/// the calls left of the limit.
+#[tokio::test]
+async fn the_daily_call_limit_is_never_overspent_and_the_dashboard_shows_whats_left() {
+    let app = spawn_with(|name| (name == "XERO_DAILY_CALL_LIMIT").then(|| "8".into())).await;
+    let browser = app.browser("sandbox").await;
+    let dashboard = app.get("/admin", Some(&browser)).await;
+    assert!(dashboard.body.contains("Calls left today: up to 8 ("), "{}", dashboard.body);
+
+    // Accounts, tax rates, items and the create: 4 calls; then each price change reads the
+    // linked item (to see edits made in Xero) and updates it: 2 calls.
+    let xero = &app.sandbox().xero;
+    let tenant = app.tenant(AU_ORG);
+    let spent = || 1_000 - xero.limit_status(&tenant).day_remaining;
+    assert_eq!(app.sync_as("Olivia", products::WIRELESS_MOUSE).await.status(), StatusCode::OK);
+    assert_eq!(spent(), 4);
+    for price in [31.5, 32.5] {
+        app.sandbox().zoho.edit_product(products::WIRELESS_MOUSE, json!({"Unit_Price": price})).expect("edit");
+        assert_eq!(app.sync_as("Olivia", products::WIRELESS_MOUSE).await.status(), StatusCode::OK);
+    }
+    assert_eq!(spent(), 8);
+
+    // No call left: the next update is refused before it reaches Xero, with when the day resets.
+    app.sandbox().zoho.edit_product(products::WIRELESS_MOUSE, json!({"Unit_Price": 33.5})).expect("edit");
+    let calls = xero.calls().len();
+    let refused = app.sync_as("Olivia", products::WIRELESS_MOUSE).await;
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry_after: u64 = refused.headers()["retry-after"].to_str().expect("header").parse().expect("seconds");
+    assert!((86_000..=86_400).contains(&retry_after), "{retry_after}");
+    let body: Value = refused.json().await.expect("json");
+    assert_eq!(body["error"]["code"], "rate_limited", "{body}");
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("Xero's daily call limit is reached; try again in about 24 hours"), "{body}");
+    assert_eq!(spent(), 8, "never past the setting");
+    assert_eq!(xero.calls().len(), calls, "the refused sync did not reach Xero");
+    assert_eq!(xero.items(&tenant)[0].sales.unit_price, Some(32.5));
+
+    let dashboard = app.get("/admin", Some(&browser)).await;
+    assert!(dashboard.body.contains("Calls left today: 0 of 8 (the day resets at "), "{}", dashboard.body);
+}
+
 /// Issue 14: the defaults page pre-fills the tax mapping from the CRM's taxes and Xero's rates; a change
 /// is checked against the live lists with a message on the field (nothing stored), and a good one is
 /// stored and audited: who, when, old → new. Saving the same again changes nothing and audits nothing.

@@ -4,6 +4,7 @@
 
 mod admin;
 mod api;
+mod fidelity;
 mod portal;
 mod security;
 mod store;

@@ -329,6 +329,11 @@ async fn item_links_upsert_and_one_item_belongs_to_one_product() {
     // A product may move to a new item (e.g. the old one was deleted in Xero).
     store.save_item_link(&link("p1", "item-9")).await.expect("relink");
     assert!(store.item_link_by_item("tenant-1", "item-1").await.expect("freed").is_none());
+    // Or lose its link, when the item is gone and nothing replaces it yet.
+    assert!(store.delete_item_link("p1", "tenant-1").await.expect("delete"));
+    assert!(store.item_link("p1", "tenant-1").await.expect("load").is_none());
+    assert!(!store.delete_item_link("p1", "tenant-1").await.expect("delete"), "nothing left to delete");
+    assert!(store.item_link("p2", "tenant-2").await.expect("load").is_some(), "only that product's link");
 }
 
 /// What Xero held after our write is kept with the link, and forgotten by a write that does not say.

@@ -63,8 +63,7 @@ pub struct ZohoConfig {
     pub generated_products: usize,
     /// The generator's seed: the same seed gives the same catalogue.
     pub catalogue_seed: u64,
-    /// API credits and concurrency caps (Zoho's Standard edition credits by default, no concurrency caps:
-    /// see [`ZohoLimits`]).
+    /// API credits and concurrency caps (Zoho's Standard edition's by default: see [`ZohoLimits`]).
     pub limits: ZohoLimits,
     /// Records a listing reaches through `page_token`: Zoho's 100,000 (a knob only so a test can reach it
     /// without holding 100,000 records).

@@ -149,6 +149,8 @@ pub async fn start(
         ("XERO_CONNECTIONS_URL", sandbox.xero.connections_url()),
         ("ZOHO_ACCOUNTS_URL", sandbox.zoho.url.clone()),
         ("ZOHO_API_URL", sandbox.zoho.url.clone()),
+        // Record links on the admin pages open the emulated CRM's record pages.
+        ("ZOHO_CRM_URL", sandbox.crm.url.clone()),
         // The emulated CRM page frames the widget and serves the SDK stand-in.
         ("ZOHO_SDK_URL", sandbox.crm.sdk_url()),
         ("XERO_SYNC_FRAME_ANCESTORS", sandbox.crm.url.clone()),

@@ -27,6 +27,9 @@ pub use data_centre::ZohoDc;
 pub use sources::FIELD_VARIABLES;
 use sources::*;
 
+/// How long the sync log keeps a row unless `XERO_SYNC_LOG_RETENTION_DAYS` says otherwise.
+pub const DEFAULT_LOG_RETENTION_DAYS: u32 = 90;
+
 /// Why the settings were refused. Messages name the variable and never include a secret's value.
 #[derive(Debug, Error)]
 pub enum ConfigError {
@@ -181,6 +184,9 @@ pub struct Settings {
     pub zoho: Option<ClientCredentials>,
     pub xero_endpoints: XeroEndpoints,
     pub zoho_endpoints: ZohoEndpoints,
+    /// `ZOHO_CRM_URL`, default the data centre's CRM web app (e.g. `https://crm.zoho.com`): where the admin
+    /// pages link a product's record. The demo points it at the emulated CRM page.
+    pub crm_url: String,
     /// `XERO_SYNC_FIELD_*`, defaults those of [`FieldMap`]: the organisation's custom field API names.
     pub fields: FieldMap,
     /// `ZOHO_SDK_URL`, default Zoho's CDN copy of the embedded-app SDK (1.2): the script the widget page
@@ -201,6 +207,9 @@ pub struct Settings {
     pub trusted_proxies: Vec<IpNet>,
     /// The `XERO_SYNC_*_TIMEOUT_SECS` and `XERO_SYNC_MAX_CONNECTIONS` settings.
     pub limits: ServerLimits,
+    /// `XERO_SYNC_LOG_RETENTION_DAYS`, default 90: finished sync log rows older than this many days are
+    /// deleted, once a day.
+    pub log_retention_days: u32,
     /// `XERO_SYNC_DAILY_RESERVE_PERCENT`, default 10 (0 to 90): the share of Xero's daily calls bulk runs
     /// leave for the button; a run reaching it pauses until Xero's day resets.
     pub daily_reserve_percent: u8,
@@ -270,6 +279,7 @@ impl Settings {
             accounts_url: url(ZOHO_ACCOUNTS_URL, dc.accounts_url())?,
             api_url: url(ZOHO_API_URL, dc.api_url())?,
         };
+        let crm_url = url(ZOHO_CRM_URL, dc.crm_url())?;
         let defaults = FieldMap::default();
         let field = |var: &'static str, default: String| match get(var) {
             Some(text) => api_name(var, text.trim()),
@@ -318,6 +328,7 @@ impl Settings {
             zoho,
             xero_endpoints,
             zoho_endpoints,
+            crm_url,
             fields,
             zoho_sdk_url: match get(ZOHO_SDK_URL) {
                 Some(text) => base_url(ZOHO_SDK_URL, &text)?,
@@ -338,6 +349,11 @@ impl Settings {
                 .map(|text| whole(XERO_DAILY_CALL_LIMIT, &text, 1..=10_000_000).map(|n| n as u32))
                 .transpose()?
                 .unwrap_or(XERO_STARTER_DAILY_LIMIT),
+            // From a day to a century ("forever" enough); within the range, so the cast is exact.
+            log_retention_days: get(LOG_RETENTION_DAYS)
+                .map(|text| whole(LOG_RETENTION_DAYS, &text, 1..=36_500).map(|n| n as u32))
+                .transpose()?
+                .unwrap_or(DEFAULT_LOG_RETENTION_DAYS),
             daily_reserve_percent: match get(DAILY_RESERVE_PERCENT) {
                 Some(text) => whole(DAILY_RESERVE_PERCENT, &text, 0..=90)? as u8,
                 None => 10,
@@ -430,6 +446,8 @@ mod tests {
         assert_eq!(s.zoho_endpoints.dc, ZohoDc::Com);
         assert_eq!(s.zoho_endpoints.accounts_url, "https://accounts.zoho.com");
         assert_eq!(s.zoho_endpoints.api_url, "https://www.zohoapis.com");
+        assert_eq!(s.crm_url, "https://crm.zoho.com");
+        assert_eq!(s.log_retention_days, 90);
         assert_eq!(s.fields, FieldMap::default());
         assert_eq!(s.mode, Mode::Production);
         assert!(s.trusted_proxies.is_empty(), "X-Forwarded-For is ignored unless a proxy is trusted");
@@ -462,20 +480,21 @@ mod tests {
     #[test]
     fn every_data_centre_maps_to_the_reference_hosts() {
         let expected = [
-            ("com", "https://accounts.zoho.com", "https://www.zohoapis.com"),
-            ("eu", "https://accounts.zoho.eu", "https://www.zohoapis.eu"),
-            ("in", "https://accounts.zoho.in", "https://www.zohoapis.in"),
-            ("com.au", "https://accounts.zoho.com.au", "https://www.zohoapis.com.au"),
-            ("jp", "https://accounts.zoho.jp", "https://www.zohoapis.jp"),
-            ("com.cn", "https://accounts.zoho.com.cn", "https://www.zohoapis.com.cn"),
-            ("ca", "https://accounts.zohocloud.ca", "https://www.zohoapis.ca"),
-            ("sa", "https://accounts.zoho.sa", "https://www.zohoapis.sa"),
+            ("com", "https://accounts.zoho.com", "https://www.zohoapis.com", "https://crm.zoho.com"),
+            ("eu", "https://accounts.zoho.eu", "https://www.zohoapis.eu", "https://crm.zoho.eu"),
+            ("in", "https://accounts.zoho.in", "https://www.zohoapis.in", "https://crm.zoho.in"),
+            ("com.au", "https://accounts.zoho.com.au", "https://www.zohoapis.com.au", "https://crm.zoho.com.au"),
+            ("jp", "https://accounts.zoho.jp", "https://www.zohoapis.jp", "https://crm.zoho.jp"),
+            ("com.cn", "https://accounts.zoho.com.cn", "https://www.zohoapis.com.cn", "https://crm.zoho.com.cn"),
+            ("ca", "https://accounts.zohocloud.ca", "https://www.zohoapis.ca", "https://crm.zohocloud.ca"),
+            ("sa", "https://accounts.zoho.sa", "https://www.zohoapis.sa", "https://crm.zoho.sa"),
         ];
-        for (dc, accounts, api) in expected {
+        for (dc, accounts, api, crm) in expected {
             let s = load(&[(ZOHO_DC, dc)]).expect(dc);
             assert_eq!(s.zoho_endpoints.dc.as_str(), dc);
             assert_eq!(s.zoho_endpoints.accounts_url, accounts, "{dc}");
             assert_eq!(s.zoho_endpoints.api_url, api, "{dc}");
+            assert_eq!(s.crm_url, crm, "{dc}");
         }
         let s = load(&[(ZOHO_DC, "EU"), (ZOHO_API_URL, "http://127.0.0.1:9999")]).expect("override");
         assert_eq!(s.zoho_endpoints.accounts_url, "https://accounts.zoho.eu");
@@ -542,6 +561,10 @@ mod tests {
         );
         assert!(error(&[(XERO_SCOPES, "accounting.settings")]).contains("offline_access"));
         assert!(error(&[(DATABASE_URL, "postgres://db/x")]).starts_with("XERO_SYNC_DATABASE_URL: \"postgres"));
+        for bad in ["0", "-5", "ninety", "36501"] {
+            assert!(error(&[(LOG_RETENTION_DAYS, bad)]).starts_with("XERO_SYNC_LOG_RETENTION_DAYS:"), "{bad}");
+        }
+        assert_eq!(load(&[(LOG_RETENTION_DAYS, " 30 ")]).expect("30 days").log_retention_days, 30);
     }
 
     #[test]

@@ -28,6 +28,7 @@ pub(super) const XERO_API_URL: &str = "XERO_API_URL";
 pub(super) const XERO_CONNECTIONS_URL: &str = "XERO_CONNECTIONS_URL";
 pub(super) const ZOHO_ACCOUNTS_URL: &str = "ZOHO_ACCOUNTS_URL";
 pub(super) const ZOHO_API_URL: &str = "ZOHO_API_URL";
+pub(super) const ZOHO_CRM_URL: &str = "ZOHO_CRM_URL";
 pub(super) const FIELD_ADD_TO_XERO: &str = "XERO_SYNC_FIELD_ADD_TO_XERO";
 pub(super) const FIELD_GL_ACCOUNT: &str = "XERO_SYNC_FIELD_GL_ACCOUNT";
 pub(super) const FIELD_TAX_RATE: &str = "XERO_SYNC_FIELD_TAX_RATE";
@@ -49,6 +50,7 @@ pub(super) const BODY_TIMEOUT: &str = "XERO_SYNC_BODY_TIMEOUT_SECS";
 pub(super) const REQUEST_TIMEOUT: &str = "XERO_SYNC_REQUEST_TIMEOUT_SECS";
 pub(super) const IDLE_TIMEOUT: &str = "XERO_SYNC_IDLE_TIMEOUT_SECS";
 pub(super) const MAX_CONNECTIONS: &str = "XERO_SYNC_MAX_CONNECTIONS";
+pub(super) const LOG_RETENTION_DAYS: &str = "XERO_SYNC_LOG_RETENTION_DAYS";
 
 /// Every variable the service reads (besides [`CONFIG_FILE_VAR`]); a file key outside this list is a typo.
 pub(super) const VARIABLES: &[&str] = &[
@@ -71,6 +73,7 @@ pub(super) const VARIABLES: &[&str] = &[
     XERO_CONNECTIONS_URL,
     ZOHO_ACCOUNTS_URL,
     ZOHO_API_URL,
+    ZOHO_CRM_URL,
     FIELD_ADD_TO_XERO,
     FIELD_GL_ACCOUNT,
     FIELD_TAX_RATE,
@@ -89,6 +92,7 @@ pub(super) const VARIABLES: &[&str] = &[
     REQUEST_TIMEOUT,
     IDLE_TIMEOUT,
     MAX_CONNECTIONS,
+    LOG_RETENTION_DAYS,
 ];
 
 /// The values to read settings from: `vars` (an environment) over the file it names, if any.

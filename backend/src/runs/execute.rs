@@ -25,8 +25,8 @@ use crate::store::{
     BulkLogEntry, ConnectionStatus, EventLevel, ItemLink, ItemState, Lease, ProductOutcome, ProductRecord, Run, RunEnd,
     RunState, RunWindow, RunWrite, StoreError, SyncOutcome as LogOutcome, Writeback,
 };
-use crate::sync::Organisation;
 use crate::sync::item::{self, Element};
+use crate::sync::{Organisation, element_answer, error_answer};
 use crate::xero::{MAX_ITEMS_PER_CALL, XeroClient, XeroError};
 use crate::zoho::{MAX_UPDATE_RECORDS, UpdateOutcome, ZohoError};
 
@@ -138,6 +138,8 @@ impl Batch {
 #[derive(Default)]
 struct Sent {
     elements: HashMap<usize, Element>,
+    /// Xero's answer for each element, for the log.
+    responses: HashMap<usize, Value>,
     calls: u64,
     problem: Option<XeroProblem>,
 }
@@ -846,11 +848,14 @@ impl<'a> Executor<'a> {
                 write
                     .log_sync(&BulkLogEntry {
                         product_id: &entry.product_id,
+                        product_name: entry.name.as_deref(),
+                        product_code: entry.code.as_deref(),
                         tenant_id: &tenant,
                         actor: &actor,
                         trigger,
                         started_at: entry.read_at,
                         request: request.as_ref(),
+                        response: sent.responses.get(&index),
                         outcome,
                         item_id: item_id.as_deref(),
                         messages: &messages,
@@ -1318,6 +1323,7 @@ impl SendJob {
                     unavailable = None;
                     let mut missing = Vec::new();
                     for (index, (entry, payload)) in pending.into_iter().enumerate() {
+                        sent.responses.insert(entry, element_answer(results.get(index)));
                         match item::element(results.get(index), &self.fields) {
                             // Sent again in the next attempt: Xero matches it by code if it saved it.
                             Element::Missing => missing.push((entry, payload)),
@@ -1335,12 +1341,14 @@ impl SendJob {
                         return sent;
                     }
                     Err(error) => {
+                        let answer = error_answer(&error);
                         let messages = match error {
                             XeroError::Validation(messages) => messages,
                             other => vec![crate::describe(&other)],
                         };
                         let issues = crate::sync::issues_from_xero(&messages, &self.fields);
                         for (entry, _) in pending.drain(..) {
+                            sent.responses.insert(entry, answer.clone());
                             sent.elements
                                 .insert(entry, Element::Rejected { issues: issues.clone(), chart_changed: false });
                         }
@@ -1362,6 +1370,7 @@ impl SendJob {
                 sent.calls += 1;
                 match self.xero.update_item(&self.tenant_id, &item_id, &payload, &key).await {
                     Ok(result) => {
+                        sent.responses.insert(entry, element_answer(Some(&result)));
                         last = Some(item::element(Some(&result), &self.fields));
                         break;
                     }
@@ -1374,6 +1383,7 @@ impl SendJob {
                             return sent;
                         }
                         Err(other) => {
+                            sent.responses.insert(entry, error_answer(&other));
                             let issues = crate::sync::issues_from_xero(&[crate::describe(&other)], &self.fields);
                             last = Some(Element::Rejected { issues, chart_changed: false });
                             break;

@@ -19,10 +19,12 @@ use crate::address::TrustedProxies;
 pub use crate::admin::PasswordChecks;
 use crate::admin::{AdminState, LoginState};
 use crate::api::{SessionKeys, WrongKeys};
+use crate::background::{Background, log_retention};
 use crate::config::{ClientCredentials, ConfigError, Mode, ServerLimits, Settings};
 use crate::connections::{ApiKeyHook, Connections};
 use crate::crypto::{Cipher, CryptoError, MasterKey};
 use crate::defaults::Defaults;
+use crate::readiness::Readiness;
 use crate::runs::{RunTuning, Runs};
 use crate::state::AppState;
 use crate::store::{Store, StoreError, ZohoGrantVault};
@@ -248,6 +250,10 @@ pub async fn start(settings: Settings, listener: TcpListener, options: StartOpti
     }
 
     let engine = Engine::new(store.clone(), xero.clone(), zoho.clone(), settings.fields.clone());
+    let background = Background::default();
+    background.spawn(log_retention(store.clone(), settings.log_retention_days));
+    let readiness =
+        Readiness::new(store.clone(), xero.clone(), zoho.clone(), settings.fields.clone(), background.clone());
     let defaults = Defaults::new(store.clone(), xero.clone(), zoho.clone());
     let connections = Connections::new(store.clone(), xero, zoho, settings.clone(), options.on_api_key_rotated);
     let state = AppState {
@@ -267,14 +273,15 @@ pub async fn start(settings: Settings, listener: TcpListener, options: StartOpti
             connections,
             defaults,
             login: Arc::new(LoginState::new(options.demo_password)),
+            readiness,
         },
     };
 
     runs.spawn_worker();
     let stop = CancellationToken::new();
     let router = crate::app(state.clone());
-    let work = Work { engine, runs, store };
     let serving = Serving { limits: settings.limits, grace: options.shutdown_grace };
+    let work = Work { engine, runs, background, store };
     let task = tokio::spawn(serve(listener, router, stop.clone(), work, serving));
     Ok(Server { url, created_key_file, state, stop, task })
 }
@@ -285,10 +292,12 @@ struct Serving {
     grace: Duration,
 }
 
-/// What a shutdown waits for: syncs of the button and the bulk run in progress; then the database closes.
+/// What a shutdown waits for: syncs of the button and the bulk run in progress; then the background tasks
+/// stop and the database closes.
 struct Work {
     engine: Engine,
     runs: Runs,
+    background: Background,
     store: Store,
 }
 
@@ -301,7 +310,7 @@ impl Work {
 }
 
 /// Serves until `stop`, then shuts down within `grace` (plus a few seconds for the interrupted syncs to
-/// record themselves and the last answers to go out).
+/// record themselves and the last answers to go out). The background tasks stop before the database closes.
 async fn serve(
     listener: TcpListener,
     router: axum::Router,
@@ -329,6 +338,7 @@ async fn serve(
             }
         }
     }
+    work.background.stop().await;
     work.store.close().await;
     tracing::info!("stopped");
 }

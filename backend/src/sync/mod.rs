@@ -38,7 +38,7 @@ use tokio_util::task::TaskTracker;
 use crate::store::{
     ConnectionStatus, ItemLink, ItemState, Store, StoreError, SyncOutcome as LogOutcome, SyncTrigger, XeroConnection,
 };
-use crate::xero::{XeroClient, XeroError, XeroItem};
+use crate::xero::{ElementStatus, ItemResult, XeroClient, XeroError, XeroItem};
 use crate::zoho::{ZohoClient, ZohoError};
 
 use item::{Catalogue, Existing, Match, code_in_use, item_label};
@@ -265,8 +265,8 @@ impl Engine {
         })
     }
 
-    async fn plan(&self, product_id: &str) -> Result<Plan, SyncError> {
-        let org = self.organisation().await?;
+    /// Reads the product from Zoho, by id (never from the browser).
+    async fn read_product(&self, product_id: &str) -> Result<CrmProduct, SyncError> {
         let fields = &self.inner.fields;
         let record = self
             .inner
@@ -274,7 +274,17 @@ impl Engine {
             .get_product(product_id, &fields.read_fields())
             .await?
             .ok_or_else(|| SyncError::ProductNotFound(product_id.to_owned()))?;
-        let product = CrmProduct::from_object(&record, fields);
+        Ok(CrmProduct::from_object(&record, fields))
+    }
+
+    async fn plan(&self, product_id: &str) -> Result<Plan, SyncError> {
+        let org = self.organisation().await?;
+        let product = self.read_product(product_id).await?;
+        self.plan_for(product_id, org, product).await
+    }
+
+    async fn plan_for(&self, product_id: &str, org: Organisation, product: CrmProduct) -> Result<Plan, SyncError> {
+        let fields = &self.inner.fields;
         let report = org.check(&product, fields);
         let mut issues = report.issues.clone();
         let live = Live::new(&self.inner.store, &self.inner.xero, &org.tenant_id);
@@ -371,17 +381,17 @@ impl Engine {
         let store = &self.inner.store;
         let tenant = store.xero_connection().await?.map(|c| c.tenant_id);
         let run = store.begin_sync(product_id, tenant.as_deref(), &actor.name, actor.trigger).await?;
-        let mut request = None;
-        let mut notes = Vec::new();
-        let steps = self.sync_steps(product_id, &run, xero_edits, &mut request, &mut notes);
+        let mut exchange = Exchange::default();
+        let steps = self.sync_steps(product_id, &run, xero_edits, &mut exchange);
         let result = tokio::select! {
             result = tokio::time::timeout(SYNC_TIME_LIMIT, steps) => result.unwrap_or(Err(SyncError::TooSlow)),
             () = self.inner.stop.cancelled() => Err(SyncError::Interrupted),
         };
         match &result {
             Ok(done) => {
+                let (request, response) = (exchange.request.as_ref(), exchange.response.as_ref());
                 let outcome = log_outcome(done.outcome);
-                store.finish_sync(&run, outcome, Some(&done.item_id), request.as_ref(), &notes).await?;
+                store.finish_sync(&run, outcome, Some(&done.item_id), request, response, &exchange.notes).await?;
             }
             Err(error) => {
                 let (outcome, messages) = match error {
@@ -394,7 +404,8 @@ impl Engine {
                     SyncError::Interrupted | SyncError::TooSlow => (LogOutcome::Interrupted, vec![error.to_string()]),
                     other => (LogOutcome::Failed, vec![crate::describe(other)]),
                 };
-                store.finish_sync(&run, outcome, None, request.as_ref(), &messages).await?;
+                let (request, response) = (exchange.request.as_ref(), exchange.response.as_ref());
+                store.finish_sync(&run, outcome, None, request, response, &messages).await?;
                 // Not when Zoho itself refuses: the write-back would be refused too.
                 let written_back = !matches!(
                     error,
@@ -411,19 +422,22 @@ impl Engine {
         result
     }
 
-    /// Plans, then writes; `request` is what was (or would have been) sent to Xero and `notes` what the
-    /// log says of a success (defaults used, Xero's changes kept).
+    /// Reads the record (naming the product in the log at once), plans, then writes; `exchange` gets what
+    /// was (or would have been) sent to Xero, what Xero answered, and what the log says of a success
+    /// (defaults used, Xero's changes kept).
     async fn sync_steps(
         &self,
         product_id: &str,
         run: &str,
         xero_edits: XeroEdits,
-        request: &mut Option<serde_json::Value>,
-        notes: &mut Vec<String>,
+        exchange: &mut Exchange,
     ) -> Result<SyncResponse, SyncError> {
-        let plan = self.plan(product_id).await?;
-        *request = plan.payload.as_ref().map(|p| json!(p));
-        self.write(&plan, run, xero_edits, notes).await
+        let org = self.organisation().await?;
+        let product = self.read_product(product_id).await?;
+        self.inner.store.record_sync_product(run, product.name.text(), product.code.text()).await?;
+        let plan = self.plan_for(product_id, org, product).await?;
+        exchange.request = plan.payload.as_ref().map(|p| json!(p));
+        self.write(&plan, run, xero_edits, exchange).await
     }
 
     async fn write(
@@ -431,7 +445,7 @@ impl Engine {
         plan: &Plan,
         run: &str,
         choice: XeroEdits,
-        notes: &mut Vec<String>,
+        exchange: &mut Exchange,
     ) -> Result<SyncResponse, SyncError> {
         let blocking: Vec<Issue> = plan.issues.iter().filter(|i| i.is_error()).cloned().collect();
         let Some(payload) = plan.payload.clone().filter(|_| blocking.is_empty()) else {
@@ -443,17 +457,17 @@ impl Engine {
         let edited_in_xero = !plan.xero_edits.is_empty();
 
         if let Some(existing) = plan.existing.as_ref().filter(|_| edited_in_xero && choice == XeroEdits::Keep) {
-            return self.keep_xeros(plan, existing, warnings, notes).await;
+            return self.keep_xeros(plan, existing, warnings, &mut exchange.notes).await;
         }
-        let (outcome, item_id, state) = self.put_in_xero(plan, &payload, &hash, run).await?;
+        let (outcome, item_id, state) = self.put_in_xero(plan, &payload, &hash, run, exchange).await?;
         if edited_in_xero {
             let fields: Vec<&str> =
                 plan.xero_edits.iter().map(|e| xero_edits::label(&e.field, &self.inner.fields)).collect();
-            notes.push(format!("Overwrote the changes made in Xero to {}.", fields.join(", ")));
+            exchange.notes.push(format!("Overwrote the changes made in Xero to {}.", fields.join(", ")));
         }
         let note = plan.resolved.as_ref().and_then(resolution_note);
         if let Some(note) = &note {
-            notes.push(item::note_sentence(note));
+            exchange.notes.push(item::note_sentence(note));
         }
 
         let now = Utc::now();
@@ -560,6 +574,49 @@ impl Engine {
                 outcome: e.outcome.as_str().to_owned(),
             })
             .collect())
+    }
+}
+
+/// What the log keeps of one sync's exchange with Xero.
+#[derive(Debug, Default)]
+struct Exchange {
+    /// The Item sent (or that would have been sent, for a refused product).
+    request: Option<serde_json::Value>,
+    /// Xero's answer to it; `None` when no call was made (refused, unchanged, Xero's changes kept).
+    response: Option<serde_json::Value>,
+    /// What the log says of a success (defaults used, Xero's changes kept or overwritten).
+    notes: Vec<String>,
+}
+
+/// Xero's answer to a write, for the log: the element's status, ItemID, Code and messages as Xero worded
+/// them, or why there was no answer to read.
+pub(crate) fn xero_answer(result: &Result<Option<ItemResult>, XeroError>) -> serde_json::Value {
+    match result {
+        Ok(element) => element_answer(element.as_ref()),
+        Err(error) => error_answer(error),
+    }
+}
+
+/// [`xero_answer`] of one element of an answer (a bulk run's batch has many).
+pub(crate) fn element_answer(element: Option<&ItemResult>) -> serde_json::Value {
+    match element {
+        Some(item) => {
+            let status = match item.status {
+                ElementStatus::Ok => "OK",
+                ElementStatus::Warning => "WARNING",
+                ElementStatus::Error => "ERROR",
+            };
+            json!({"StatusAttributeString": status, "ItemID": item.item_id, "Code": item.code, "Messages": item.messages})
+        }
+        None => json!({"Error": "the answer had no element for the item"}),
+    }
+}
+
+/// [`xero_answer`] of a call that failed as a whole.
+pub(crate) fn error_answer(error: &XeroError) -> serde_json::Value {
+    match error {
+        XeroError::Validation(messages) => json!({"StatusAttributeString": "ERROR", "Messages": messages}),
+        error => json!({"Error": crate::describe(error)}),
     }
 }
 

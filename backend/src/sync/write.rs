@@ -11,13 +11,14 @@
 //!   tax rates are dropped and the product checked against fresh ones, so the user gets the real cause on
 //!   its field instead of "Xero is not answering".
 
+use serde_json::json;
 use shared::wire::SyncOutcome;
 use shared::{Issue, ItemPayload, suggest_code};
 
 use super::item::{self, Existing, Match, code_in_use, item_label};
 use super::xero_edits::state_of;
 use super::xero_messages::issues_from_xero;
-use super::{Engine, Live, Organisation, Plan, SyncError, idempotency_key};
+use super::{Engine, Exchange, Live, Organisation, Plan, SyncError, idempotency_key, xero_answer};
 use crate::store::{ItemState, StoreError};
 use crate::xero::{ItemResult, XeroError};
 
@@ -60,6 +61,7 @@ impl Engine {
         payload: &ItemPayload,
         hash: &str,
         run: &str,
+        exchange: &mut Exchange,
     ) -> Result<(SyncOutcome, String, Option<ItemState>), SyncError> {
         let tenant = plan.tenant_id.as_str();
         let mut payload = payload.clone();
@@ -81,7 +83,7 @@ impl Engine {
                 }
                 existing = self.relink(plan, &linked).await?;
             } else {
-                match self.send(plan, &payload, Some(&linked), hash, run).await {
+                match self.send(plan, &payload, Some(&linked), hash, run, exchange).await {
                     Ok((item_id, state)) if item_id.eq_ignore_ascii_case(&linked.item_id) => {
                         return Ok((SyncOutcome::Updated, item_id, state));
                     }
@@ -103,13 +105,15 @@ impl Engine {
             payload.item_id = existing.as_ref().map(|e| e.item_id.clone());
         }
         let outcome = if existing.is_some() { SyncOutcome::Updated } else { SyncOutcome::Created };
-        match self.send(plan, &payload, existing.as_ref(), hash, run).await {
+        match self.send(plan, &payload, existing.as_ref(), hash, run, exchange).await {
             Ok((item_id, state)) => Ok((outcome, item_id, state)),
             Err(failed) => Err(self.failure(plan, failed).await),
         }
     }
 
     /// One write: an upsert, or the item's own endpoint when its Code changes (the only way to change one).
+    /// `exchange` keeps what was sent and what Xero answered, for the log (the last write's, when a stale
+    /// link made two).
     async fn send(
         &self,
         plan: &Plan,
@@ -117,17 +121,20 @@ impl Engine {
         existing: Option<&Existing>,
         hash: &str,
         run: &str,
+        exchange: &mut Exchange,
     ) -> Result<Written, Failed> {
         let xero = &self.inner.xero;
         let tenant = plan.tenant_id.as_str();
         let key = idempotency_key(run, existing.map_or("new", |e| e.item_id.as_str()), hash);
+        exchange.request = Some(json!(payload));
         let result = match existing {
             Some(existing) if existing.renames_code(&payload.code) => {
-                Some(xero.update_item(tenant, &existing.item_id, payload, &key).await?)
+                xero.update_item(tenant, &existing.item_id, payload, &key).await.map(Some)
             }
-            _ => xero.upsert_items(tenant, std::slice::from_ref(payload), &key).await?.into_iter().next(),
+            _ => xero.upsert_items(tenant, std::slice::from_ref(payload), &key).await.map(|r| r.into_iter().next()),
         };
-        let Some(result) = result else { return Err(Failed::NoElement) };
+        exchange.response = Some(xero_answer(&result));
+        let Some(result) = result? else { return Err(Failed::NoElement) };
         accepted(result)
     }
 

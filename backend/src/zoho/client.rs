@@ -317,6 +317,35 @@ impl ZohoClient {
         .await
     }
 
+    /// The organisation's `domain_name` (`org…`), the segment of the CRM's record URLs:
+    /// `GET /crm/v8/org` (scope `ZohoCRM.org.READ`). Only links need it: a grant without the scope still
+    /// syncs, and this call alone fails.
+    pub async fn org_domain_name(&self) -> Result<String, ZohoError> {
+        let segments = ["crm", "v8", "org"];
+        let call = Call {
+            method: Method::GET,
+            segments: &segments,
+            query: &[],
+            headers: HeaderMap::new(),
+            body: None,
+            essential: false,
+        };
+        self.run(&call, |reply| match reply.status {
+            StatusCode::OK => reply
+                .body
+                .get("org")
+                .and_then(Value::as_array)
+                .and_then(|orgs| orgs.first())
+                .and_then(|org| org.get("domain_name"))
+                .and_then(Value::as_str)
+                .filter(|name| !name.is_empty())
+                .map(str::to_owned)
+                .ok_or_else(|| Failure::Final(unexpected_body(200, "the answer has no org domain_name"))),
+            _ => Err(failure(reply)),
+        })
+        .await
+    }
+
     /// `PUT /crm/v8/Products` with [`update_body`]. With `if_unmodified_since`, a record changed after that
     /// time is left alone and the answer is [`UpdateOutcome::Conflict`].
     pub async fn update_product(

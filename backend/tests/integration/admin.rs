@@ -16,12 +16,12 @@ use serde_json::{Map, Value, json};
 
 use crate::support::{TempDir, start_in, start_production};
 
-const PASSWORD: &str = "correct horse battery staple";
+pub(super) const PASSWORD: &str = "correct horse battery staple";
 
-struct TestApp {
+pub(super) struct TestApp {
     /// The demo, or `xero-sync` in production mode.
     service: Service,
-    http: reqwest::Client,
+    pub(super) http: reqwest::Client,
     _dir: TempDir,
 }
 
@@ -31,19 +31,19 @@ enum Service {
 }
 
 /// A logged-in browser: its session cookie and the CSRF token its pages carry.
-struct Browser {
-    cookie: String,
-    csrf: String,
+pub(super) struct Browser {
+    pub(super) cookie: String,
+    pub(super) csrf: String,
 }
 
-struct Page {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: String,
+pub(super) struct Page {
+    pub(super) status: StatusCode,
+    pub(super) headers: HeaderMap,
+    pub(super) body: String,
 }
 
 impl Page {
-    fn location(&self) -> &str {
+    pub(super) fn location(&self) -> &str {
         self.headers.get(LOCATION).and_then(|v| v.to_str().ok()).unwrap_or_default()
     }
 
@@ -59,7 +59,7 @@ impl Page {
 }
 
 /// The demo's own password, or `XERO_SYNC_ADMIN_PASSWORD_HASH` set to a hash of [`PASSWORD`].
-async fn spawn(with_hash: bool) -> TestApp {
+pub(super) async fn spawn(with_hash: bool) -> TestApp {
     let hash = with_hash.then(|| backend::crypto::hash_password(PASSWORD).expect("hash"));
     spawn_with(move |name| match name {
         "XERO_SYNC_ADMIN_PASSWORD_HASH" => hash.clone(),
@@ -73,21 +73,21 @@ fn browser_client() -> reqwest::Client {
 }
 
 /// The demo; `vars` adds to the settings the test sets.
-async fn spawn_with(vars: impl Fn(&str) -> Option<String>) -> TestApp {
+pub(super) async fn spawn_with(vars: impl Fn(&str) -> Option<String>) -> TestApp {
     let dir = TempDir::new("admin");
     let demo = start_in(&dir, vars, Tuning::default()).await;
     TestApp { service: Service::Demo(demo), http: browser_client(), _dir: dir }
 }
 
 /// `xero-sync` in production mode; `vars` adds to the settings the test sets.
-async fn spawn_production(vars: impl Fn(&str) -> Option<String>) -> TestApp {
+pub(super) async fn spawn_production(vars: impl Fn(&str) -> Option<String>) -> TestApp {
     let dir = TempDir::new("admin");
     let server = start_production(&dir, vars).await;
     TestApp { service: Service::Production(server), http: browser_client(), _dir: dir }
 }
 
 /// The value of the first `<input name="{name}" value="…">` of a page.
-fn input_value(body: &str, name: &str) -> Option<String> {
+pub(super) fn input_value(body: &str, name: &str) -> Option<String> {
     let start = body.find(&format!(r#"name="{name}" value=""#))? + name.len() + 15;
     let end = body[start..].find('"')? + start;
     Some(unescape(&body[start..end]))
@@ -98,36 +98,36 @@ fn unescape(text: &str) -> String {
 }
 
 impl TestApp {
-    fn demo(&self) -> &Demo {
+    pub(super) fn demo(&self) -> &Demo {
         match &self.service {
             Service::Demo(demo) => demo,
             Service::Production(_) => panic!("not the demo"),
         }
     }
 
-    fn server(&self) -> &Server {
+    pub(super) fn server(&self) -> &Server {
         match &self.service {
             Service::Demo(demo) => &demo.server,
             Service::Production(server) => server,
         }
     }
 
-    fn sandbox(&self) -> &sandbox::Sandbox {
+    pub(super) fn sandbox(&self) -> &sandbox::Sandbox {
         &self.demo().sandbox
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(super) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.server().url)
     }
 
-    async fn read(response: reqwest::Response) -> Page {
+    pub(super) async fn read(response: reqwest::Response) -> Page {
         let status = response.status();
         let headers = response.headers().clone();
         let body = response.text().await.expect("body");
         Page { status, headers, body }
     }
 
-    async fn get(&self, path: &str, browser: Option<&Browser>) -> Page {
+    pub(super) async fn get(&self, path: &str, browser: Option<&Browser>) -> Page {
         let mut request = self.http.get(self.url(path));
         if let Some(b) = browser {
             request = request.header("cookie", &b.cookie);
@@ -135,7 +135,7 @@ impl TestApp {
         Self::read(request.send().await.expect("get")).await
     }
 
-    async fn post(&self, path: &str, browser: Option<&Browser>, form: &[(&str, &str)]) -> Page {
+    pub(super) async fn post(&self, path: &str, browser: Option<&Browser>, form: &[(&str, &str)]) -> Page {
         let mut request = self.http.post(self.url(path)).form(form);
         if let Some(b) = browser {
             request = request.header("cookie", &b.cookie);
@@ -144,18 +144,18 @@ impl TestApp {
     }
 
     /// A form POSTed with the browser's CSRF token.
-    async fn submit(&self, path: &str, browser: &Browser, fields: &[(&str, &str)]) -> Page {
+    pub(super) async fn submit(&self, path: &str, browser: &Browser, fields: &[(&str, &str)]) -> Page {
         let mut form = vec![("csrf", browser.csrf.as_str())];
         form.extend_from_slice(fields);
         self.post(path, Some(browser), &form).await
     }
 
-    async fn login(&self, password: &str) -> Page {
+    pub(super) async fn login(&self, password: &str) -> Page {
         self.post("/admin/login", None, &[("password", password)]).await
     }
 
     /// Logs in and opens the dashboard.
-    async fn browser(&self, password: &str) -> Browser {
+    pub(super) async fn browser(&self, password: &str) -> Browser {
         let page = self.login(password).await;
         assert_eq!((page.status, page.location()), (StatusCode::SEE_OTHER, "/admin"), "{}", page.body);
         let set_cookie = page.session_cookie().expect("session cookie");
@@ -167,12 +167,17 @@ impl TestApp {
     }
 
     /// What Zoho's servers do for the widget: present an API key for a session.
-    async fn open_session(&self, key: &str, user: &str) -> (StatusCode, Value) {
+    pub(super) async fn open_session(&self, key: &str, user: &str) -> (StatusCode, Value) {
+        self.open_session_for(key, user, products::WIRELESS_MOUSE).await
+    }
+
+    /// [`Self::open_session`] for the widget opened on `record`.
+    pub(super) async fn open_session_for(&self, key: &str, user: &str, record: &str) -> (StatusCode, Value) {
         let response = self
             .http
             .post(self.url("/api/session"))
             .header("x-api-key", key)
-            .json(&json!({"record_id": products::WIRELESS_MOUSE, "user": user}))
+            .json(&json!({"record_id": record, "user": user}))
             .send()
             .await
             .expect("session");
@@ -180,17 +185,17 @@ impl TestApp {
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
-    /// POST connect, then Xero's consent page: returns the page's form fields and where it posts.
     /// Syncs `product` as the widget would for `user`: a session with the sandbox's API key, then the call.
-    async fn sync_as(&self, user: &str, product: &str) -> reqwest::Response {
+    pub(super) async fn sync_as(&self, user: &str, product: &str) -> reqwest::Response {
         let key = self.demo().api_key.expose_secret().to_owned();
-        let (status, session) = self.open_session(&key, user).await;
+        let (status, session) = self.open_session_for(&key, user, product).await;
         assert_eq!(status, StatusCode::OK, "{session}");
         let token = session["token"].as_str().expect("token");
         let url = self.url(&format!("/api/products/{product}/sync"));
         self.http.post(url).bearer_auth(token).send().await.expect("sync")
     }
 
+    /// POST connect, then Xero's consent page: returns the page's form fields and where it posts.
     async fn start_connect(&self, browser: &Browser) -> (String, Vec<(String, String)>) {
         let page = self.submit("/admin/xero/connect", browser, &[]).await;
         assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
@@ -568,7 +573,35 @@ async fn the_sync_log_shows_syncs_with_every_value_escaped() {
     assert!(body.contains("&lt;b&gt;Eve&lt;/b&gt; &amp; co"), "{body}");
     assert!(!body.contains("<script") && !body.contains("<b>Eve"), "{body}");
     assert!(body.contains(products::WIRELESS_MOUSE) && body.contains(item_id));
-    assert!(body.contains("<td>widget</td><td>created</td>"), "{body}");
+    assert!(
+        body.contains(r#"<td data-label="Trigger">widget</td><td data-label="Outcome"><span class="badge created">created</span></td>"#),
+        "{body}"
+    );
+
+    // The log and the product's history escape the same values, the payload sent and Xero's answer too.
+    let log = app.get("/admin/log", Some(&browser)).await;
+    assert_eq!(log.status, StatusCode::OK);
+    assert!(
+        log.body.contains("&lt;script&gt;alert(1)&lt;/script&gt; Mouse") && !log.body.contains("<script"),
+        "{}",
+        log.body
+    );
+    let row = app.server().store().history(products::WIRELESS_MOUSE, 1).await.expect("history")[0].id;
+    let history_link = format!("/admin/products/{}?sync={row}#sync-{row}", products::WIRELESS_MOUSE);
+    assert!(log.body.contains(&history_link.replace('&', "&amp;")), "{}", log.body);
+    let history = app.get(&format!("/admin/products/{}?sync={row}", products::WIRELESS_MOUSE), Some(&browser)).await;
+    assert_eq!(history.status, StatusCode::OK);
+    let body = &history.body;
+    assert!(body.contains("<h1>History of &lt;script&gt;alert(1)&lt;/script&gt; Mouse</h1>"), "{body}");
+    assert!(!body.contains("<script") && !body.contains("<b>Eve"), "{body}");
+    assert!(
+        body.contains("&quot;Name&quot;: &quot;&lt;script&gt;alert(1)&lt;/script&gt; Mouse&quot;"),
+        "the payload: {body}"
+    );
+    assert!(body.contains(&format!("&quot;ItemID&quot;: &quot;{item_id}&quot;")), "Xero's answer: {body}");
+    assert!(body.contains("&quot;StatusAttributeString&quot;: &quot;OK&quot;"), "{body}");
+    assert!(body.contains(&format!(r#"<article class="sync" id="sync-{row}""#)), "{body}");
+    assert!(body.contains("<details open>"), "the sync the log row named is unfolded: {body}");
 }
 
 #[tokio::test]
@@ -749,7 +782,10 @@ async fn the_organisations_defaults_are_prefilled_validated_stored_and_audited()
     let browser = app.browser(demo::DEMO_PASSWORD).await;
     let page = app.get("/admin/settings", Some(&browser)).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
-    assert!(page.body.contains(r#"<a href="/admin/settings">Settings</a>"#), "in the navigation");
+    assert!(
+        page.body.contains(r#"<a href="/admin/settings" aria-current="page">Settings</a>"#),
+        "in the navigation, marked as the current page"
+    );
     // The CRM's two taxes, each with the rate the matching proposes, marked as proposed.
     assert_eq!(input_value(&page.body, "crm_tax_0").as_deref(), Some("GST - 10.0 %"));
     assert_eq!(input_value(&page.body, "crm_tax_1").as_deref(), Some("GST Free - 0.0 %"));

@@ -314,6 +314,18 @@ async fn a_full_run_creates_one_item_per_valid_product_then_incremental_runs_sen
     let log = app.demo.server.store().recent_log(10_000).await.expect("log");
     assert_eq!(log.iter().filter(|e| e.bulk_run_id == Some(run.id)).count() as u64, c.created + c.refused);
     assert!(log.iter().all(|e| e.trigger == backend::store::SyncTrigger::Bulk));
+    // Named as read from the CRM, with Xero's answer for its element; nothing for a product never sent.
+    use backend::store::{LogCursor, LogFilter, SyncOutcome};
+    let of_run = |outcome| log.iter().find(|e| e.bulk_run_id == Some(run.id) && e.outcome == outcome);
+    let created = of_run(SyncOutcome::Created).expect("a created row");
+    assert!(created.product_name.is_some() && created.product_code.is_some(), "{created:?}");
+    assert_eq!(created.response.as_ref().and_then(|r| r["StatusAttributeString"].as_str()), Some("OK"));
+    let refused = of_run(SyncOutcome::Refused).expect("a refused row");
+    assert_eq!((refused.request.as_ref(), refused.response.as_ref()), (None, None), "{refused:?}");
+    // The admin's log filtered to the run: its rows, and only them.
+    let filter = LogFilter { bulk_run: Some(run.id), outcomes: vec![SyncOutcome::Refused], ..LogFilter::default() };
+    let page = app.demo.server.store().log_page(&filter, LogCursor::Newest, 10_000).await.expect("page");
+    assert_eq!(page.entries.len() as u64, c.refused);
 
     // Nothing changed: no Xero write, and Zoho is only read.
     app.demo.sandbox.xero.clear_calls();

@@ -374,6 +374,23 @@ async fn rate_limits_and_server_errors_are_retried() {
     zoho.clear_faults();
 }
 
+/// The org's `domain_name` for record links: read with the org scope; without it only this call fails, and
+/// the grant stays usable.
+#[tokio::test]
+async fn the_org_domain_name_needs_the_org_scope_only_for_itself() {
+    let zoho = sim(1.0).await;
+    let (with_scope, _) = connected_with(&zoho, &["ZohoCRM.modules.products.ALL", "ZohoCRM.org.READ"]).await;
+    assert_eq!(with_scope.org_domain_name().await.expect("org"), sandbox::zoho::ORG_DOMAIN_NAME);
+
+    let (without, vault) = connected(&zoho).await;
+    match without.org_domain_name().await {
+        Err(ZohoError::Unexpected { code, .. }) => assert_eq!(code, "OAUTH_SCOPE_MISMATCH"),
+        other => panic!("expected a scope mismatch, got {other:?}"),
+    }
+    assert!(vault.reconnect_reason().is_none(), "the grant still syncs");
+    assert!(without.get_product(products::WIRELESS_MOUSE, &[]).await.expect("read").is_some());
+}
+
 /// Point 8 / Z7: Zoho caps the calls an app has in flight (Free edition 5, Standard 10) and answers the
 /// excess 429. The client keeps its own below, so forty reads at once meet no 429 even on the Free edition,
 /// and each is sent once.

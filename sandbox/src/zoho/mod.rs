@@ -21,6 +21,7 @@ mod error;
 mod fields;
 mod limits;
 mod oauth;
+mod org;
 mod records;
 mod seed;
 
@@ -44,6 +45,7 @@ pub use catalogue::{Flaw, Generated, ProductKind};
 pub use error::ZohoError;
 pub use fields::CustomFields;
 pub use limits::{Credits, ZohoLimits};
+pub use org::ORG_DOMAIN_NAME;
 pub use seed::products;
 
 /// How the simulated org is set up. The defaults match the seeded data.
@@ -175,6 +177,7 @@ impl ZohoSim {
         let app = Router::new()
             .route("/oauth/v2/token", post(oauth::token))
             .route("/crm/v8/settings/fields", get(fields::settings))
+            .route("/crm/v8/org", get(org::org))
             .route("/crm/v8/{module}", get(records::list).put(records::update_many))
             .route("/crm/v8/{module}/{id}", get(records::get_one).put(records::update_one))
             .fallback(|| async { ZohoError::invalid_url() })

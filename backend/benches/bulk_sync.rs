@@ -59,12 +59,15 @@ async fn main() {
         sandbox,
         // Xero's limits as published, on the fast clock: our limiter's minute is the simulator's.
         xero: XeroClientConfig {
-            limiter: LimiterConfig { window: minute, ..LimiterConfig::default() },
+            limiter: LimiterConfig {
+                window: minute,
+                day: Duration::from_secs(86_400).div_f64(scale),
+                ..LimiterConfig::default()
+            },
             ..XeroClientConfig::default()
         },
         runs: RunTuning {
             poll: Duration::from_millis(20),
-            xero_day: Duration::from_secs(86_400).div_f64(scale),
             schedule_hour: Duration::from_secs(3600).div_f64(scale),
             ..RunTuning::default()
         },

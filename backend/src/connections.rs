@@ -21,14 +21,61 @@ use crate::zoho::{ZohoClient, ZohoError};
 /// as an admin pastes it into Zoho's.
 pub type ApiKeyHook = Arc<dyn Fn(&SecretString) + Send + Sync>;
 
-/// The scopes a Zoho Self Client code needs: the products (to sync) and the fields settings (to check the
-/// custom fields exist).
-pub const ZOHO_SCOPES: [&str; 2] = ["ZohoCRM.modules.products.ALL", "ZohoCRM.settings.fields.READ"];
+/// The scopes a Zoho Self Client code needs: the products (to sync), the fields settings (to check the
+/// custom fields exist) and the organisation (its `domain_name`, for links to records). Only the first is
+/// needed to sync; without the others the admin pages say what they could not check.
+pub const ZOHO_SCOPES: [&str; 3] = ["ZohoCRM.modules.products.ALL", "ZohoCRM.settings.fields.READ", "ZohoCRM.org.READ"];
 
 /// How long the admin has to consent at Xero.
 const STATE_TTL: TimeDelta = TimeDelta::minutes(10);
 /// How long the dashboard waits for Zoho's field list.
 const CRM_FIELDS_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a page waits for the CRM organisation's `domain_name`, and how long an answer (or its absence)
+/// is kept before asking again.
+const CRM_ORG_TIMEOUT: Duration = Duration::from_secs(5);
+const CRM_ORG_TTL: Duration = Duration::from_secs(10 * 60);
+
+/// The CRM page of a Products record: `{crm_url}/crm/{org}/tab/Products/{id}`. Without the organisation's
+/// `domain_name` (a grant without `ZohoCRM.org.READ`), `{crm_url}/crm/tab/Products/{id}`, which Zoho opens
+/// in the user's organisation. The one place a record link is made.
+pub fn crm_record_url(crm_url: &str, org: Option<&str>, id: &str) -> String {
+    let crm_url = crm_url.trim_end_matches('/');
+    let id: String = id.chars().filter(char::is_ascii_alphanumeric).collect();
+    match org.filter(|org| !org.is_empty() && org.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')) {
+        Some(org) => format!("{crm_url}/crm/{org}/tab/Products/{id}"),
+        None => format!("{crm_url}/crm/tab/Products/{id}"),
+    }
+}
+
+/// Where the admin pages link a product: its CRM record, and its item in Xero.
+#[derive(Debug, Clone)]
+pub struct RecordLinks {
+    crm_url: String,
+    org: Option<String>,
+}
+
+impl RecordLinks {
+    pub fn new(crm_url: &str, org: Option<&str>) -> Self {
+        Self { crm_url: crm_url.to_owned(), org: org.map(str::to_owned) }
+    }
+
+    /// The product's record in Zoho CRM ([`crm_record_url`]).
+    pub fn crm_record(&self, product_id: &str) -> String {
+        crm_record_url(&self.crm_url, self.org.as_deref(), product_id)
+    }
+
+    /// The item in Xero ([`shared::xero::item_url`]).
+    pub fn xero_item(&self, item_id: &str) -> String {
+        shared::xero::item_url(item_id)
+    }
+}
+
+/// The organisation's `domain_name` as last asked, and when.
+#[derive(Debug, Default)]
+struct OrgCache {
+    domain_name: Option<String>,
+    asked: Option<std::time::Instant>,
+}
 
 /// Xero's answer at the redirect URI, as its query parameters.
 #[derive(Debug, Clone, Default, serde::Deserialize)]
@@ -62,6 +109,13 @@ pub enum ConsentError {
     NoCode,
     #[error("Xero connected no organisation")]
     NoOrganisation,
+    /// The code exchange was refused as `invalid_request` while sending a PKCE verifier with the client
+    /// secret, which Xero may not accept from a Web app (fidelity-audit X8).
+    #[error(
+        "Xero refused the code exchange (invalid_request). If the Xero app is a Web app that does not accept \
+         PKCE together with its client secret, set XERO_USE_PKCE=false and connect again"
+    )]
+    PkceRefused,
     #[error(transparent)]
     Xero(#[from] XeroError),
     #[error("storage failed")]
@@ -143,6 +197,7 @@ struct Inner {
     zoho: ZohoClient,
     settings: Arc<Settings>,
     on_api_key: Option<ApiKeyHook>,
+    org: tokio::sync::Mutex<OrgCache>,
 }
 
 impl Connections {
@@ -153,18 +208,21 @@ impl Connections {
         settings: Arc<Settings>,
         on_api_key: Option<ApiKeyHook>,
     ) -> Self {
-        Self { inner: Arc::new(Inner { store, xero, zoho, settings, on_api_key }) }
+        let org = tokio::sync::Mutex::new(OrgCache::default());
+        Self { inner: Arc::new(Inner { store, xero, zoho, settings, on_api_key, org }) }
     }
 
     /// Starts a Xero consent: remembers a single-use state with its PKCE verifier, and returns the URL of
-    /// Xero's consent page to send the admin to.
+    /// Xero's consent page to send the admin to (with the PKCE challenge unless `XERO_USE_PKCE` is off; the
+    /// verifier is kept either way, and only sent with a challenge).
     pub async fn begin_xero_consent(&self) -> Result<String, ConsentError> {
         let (verifier, challenge) = pkce_pair();
         let state = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
         self.inner.store.save_oauth_state(&state, &verifier, STATE_TTL).await?;
         let settings = &self.inner.settings;
         let scopes: Vec<&str> = settings.xero_scopes.split_whitespace().collect();
-        Ok(self.inner.xero.authorize_url(&settings.xero_redirect_uri(), &state, &challenge, &scopes)?)
+        let challenge = settings.xero_use_pkce.then_some(challenge.as_str());
+        Ok(self.inner.xero.authorize_url(&settings.xero_redirect_uri(), &state, challenge, &scopes)?)
     }
 
     /// Finishes a consent with Xero's answer: exchanges the code and lists the organisations it reached.
@@ -177,8 +235,16 @@ impl Connections {
         }
         let verifier = verifier.ok_or(ConsentError::UnknownState)?;
         let code = answer.code.filter(|c| !c.is_empty()).ok_or(ConsentError::NoCode)?;
-        let xero = &self.inner.xero;
-        xero.exchange_code(&code, &self.inner.settings.xero_redirect_uri(), Some(&verifier)).await?;
+        let (xero, settings) = (&self.inner.xero, &self.inner.settings);
+        let verifier = settings.xero_use_pkce.then_some(&verifier);
+        match xero.exchange_code(&code, &settings.xero_redirect_uri(), verifier).await {
+            Err(XeroError::Unexpected { body_excerpt, .. })
+                if settings.xero_use_pkce && body_excerpt.ends_with("invalid_request") =>
+            {
+                return Err(ConsentError::PkceRefused);
+            }
+            other => other?,
+        };
         let tenants: Vec<PendingTenant> = xero.connections().await?.into_iter().map(pending).collect();
         match tenants.as_slice() {
             [] => Err(ConsentError::NoOrganisation),
@@ -268,6 +334,8 @@ impl Connections {
             return Err(ZohoCodeError::Malformed);
         }
         self.inner.zoho.exchange_self_client_code(code).await.map_err(ZohoCodeError::Refused)?;
+        // Another grant may reach another organisation, or have the org scope this one lacked.
+        *self.inner.org.lock().await = OrgCache::default();
         tracing::info!("zoho connected with a self client code");
         Ok(())
     }
@@ -300,6 +368,25 @@ impl Connections {
             zoho: store.zoho_connection().await?,
             has_api_key: store.api_key_hash().await?.is_some(),
         })
+    }
+
+    /// Links for the admin pages. The CRM organisation's `domain_name` is asked of Zoho once in a while
+    /// (one quick try: a slow or refusing Zoho only makes the links go without it).
+    pub async fn record_links(&self) -> RecordLinks {
+        let mut cache = self.inner.org.lock().await;
+        if cache.asked.is_none_or(|at| at.elapsed() >= CRM_ORG_TTL) {
+            let zoho = self.inner.zoho.clone().with_retry(RetryPolicy::NONE);
+            cache.domain_name = match tokio::time::timeout(CRM_ORG_TIMEOUT, zoho.org_domain_name()).await {
+                Ok(Ok(name)) => Some(name),
+                Ok(Err(error)) => {
+                    tracing::info!(%error, "the CRM organisation is unknown; record links go without it");
+                    None
+                }
+                Err(_) => None,
+            };
+            cache.asked = Some(std::time::Instant::now());
+        }
+        RecordLinks::new(&self.inner.settings.crm_url, cache.domain_name.as_deref())
     }
 
     /// Checks the CRM's Products fields against the configured custom fields: one quick try, so a slow or
@@ -335,5 +422,29 @@ fn pending(tenant: Tenant) -> PendingTenant {
         tenant_id: tenant.tenant_id,
         tenant_name: tenant.tenant_name.unwrap_or_default(),
         connection_id: tenant.connection_id,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_links_name_the_org_when_known_and_nothing_else_in_the_path() {
+        let crm = "https://crm.zoho.eu/";
+        assert_eq!(
+            crm_record_url(crm, Some("org20071234"), "4150868000000411001"),
+            "https://crm.zoho.eu/crm/org20071234/tab/Products/4150868000000411001"
+        );
+        assert_eq!(
+            crm_record_url(crm, None, "4150868000000411001"),
+            "https://crm.zoho.eu/crm/tab/Products/4150868000000411001"
+        );
+        assert_eq!(crm_record_url(crm, Some(""), "1"), "https://crm.zoho.eu/crm/tab/Products/1");
+        // Nothing from the outside can add a path or a query.
+        assert_eq!(crm_record_url(crm, Some("../x?y"), "1/../2?q#f"), "https://crm.zoho.eu/crm/tab/Products/12qf");
+        let links = RecordLinks::new("http://127.0.0.1:9", Some("org7"));
+        assert_eq!(links.crm_record("5"), "http://127.0.0.1:9/crm/org7/tab/Products/5");
+        assert_eq!(links.xero_item("abc"), "https://go.xero.com/Accounts/Inventory/abc");
     }
 }

@@ -4,9 +4,10 @@
 //! Modules by concept: [`config`] (typed settings, the [`config::Mode`]), [`crypto`] (secrets at rest),
 //! [`store`] (SQLite), [`xero`] and [`zoho`] (the two services' clients, with the one [`retry`] policy),
 //! `sync` (the engine), [`runs`] (bulk and scheduled syncs), [`connections`] (connecting Xero, Zoho and the
-//! API key), [`defaults`] (the organisation's defaults as an admin sets them), `api` (the widget's JSON API),
-//! `admin` (the admin pages), `widget` (the built widget), `state` (what routes share) and [`server`]
-//! (start-up and graceful shutdown). Nothing here simulates Xero or Zoho: the `demo` crate
+//! API key), [`defaults`] (the organisation's defaults as an admin sets them), `readiness` (the catalogue
+//! checked with the rules), `background` (the service's own tasks: log retention, readiness), `api` (the
+//! widget's JSON API), `admin` (the admin pages), `widget` (the built widget), `state` (what routes share)
+//! and [`server`] (start-up and graceful shutdown). Nothing here simulates Xero or Zoho: the `demo` crate
 //! runs this service against the simulators.
 
 #![warn(unreachable_pub)]
@@ -14,12 +15,14 @@
 mod address;
 mod admin;
 mod api;
+mod background;
 pub mod cli;
 pub mod config;
 pub mod connections;
 pub mod crypto;
 pub mod defaults;
 mod headers;
+mod readiness;
 pub mod retry;
 pub mod runs;
 pub mod server;

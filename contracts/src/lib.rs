@@ -330,6 +330,37 @@ fn open_error_enums(value: &mut Value) {
     }
 }
 
+/// The problem details Xero's gateway answers with where the Accounting spec models nothing: 401 (an expired
+/// token, or `AuthorizationUnsuccessful` for a scope the grant lacks), 403, 404, 429, 5xx (the internal
+/// error `{"Title":"An error occurred",…}` and the gateway's 502/503/504) and a misused Idempotency-Key.
+/// Shapes from captures: xero-node#435, Xero-Java#246, XeroAPI/xero-ruby-oauth2-app#82
+/// (`../shared/reference/fidelity-audit.md` §1, X1, X2).
+static XERO_PROBLEM: LazyLock<Validator> = LazyLock::new(|| {
+    let schema = serde_json::json!({
+        "type": "object",
+        "required": ["Type", "Title", "Status", "Detail"],
+        "properties": {
+            "Type": {"type": "null"},
+            "Title": {"type": "string", "minLength": 1},
+            "Status": {"type": "integer", "minimum": 400, "maximum": 599},
+            "Detail": {"type": "string"},
+            "Instance": {"type": ["string", "null"]},
+            "Extensions": {"type": "object"}
+        }
+    });
+    jsonschema::options().with_draft(Draft::Draft4).build(&schema).expect("the problem schema compiles")
+});
+
+/// Checks one of Xero's problem-details answers (the shape above), and `Status` equal to
+/// the HTTP status it came with.
+pub fn check_xero_problem(status: u16, body: &Value) -> Result<(), Violations> {
+    report("xero_problem", &XERO_PROBLEM, body)?;
+    if body["Status"] != status {
+        return Err(Violations(vec![format!("xero_problem: Status {} under HTTP {status}", body["Status"])]));
+    }
+    Ok(())
+}
+
 /// Marks every object schema that declares `properties` as closed.
 fn close_objects(value: &mut Value) {
     match value {
@@ -401,6 +432,19 @@ mod tests {
         zoho.check_response("PUT", path, 200, &error).expect("error envelopes keep open codes");
         assert!(zoho.check_schema("API_Exception", Mode::Strict, &error).is_err(), "requests keep the enums");
         assert!(zoho.check_response("GET", path, 200, &json!({"data": {"id": "1"}})).is_err());
+    }
+
+    #[test]
+    fn xero_problem_answers_have_one_shape() {
+        let scope = json!({"Type": null, "Title": "Unauthorized", "Status": 401, "Detail": "AuthorizationUnsuccessful",
+                           "Instance": "8e1b2c1e-0000-4000-8000-000000000000", "Extensions": {}});
+        check_xero_problem(401, &scope).expect("a missing scope (X1)");
+        let internal = json!({"Title": "An error occurred", "Detail": "An error occurred in Xero.", "Status": 500,
+                              "Type": null});
+        check_xero_problem(500, &internal).expect("an internal error (X2)");
+        assert!(check_xero_problem(403, &scope).is_err(), "Status and HTTP status agree");
+        assert!(check_xero_problem(401, &json!({"Title": "Unauthorized", "Status": 401})).is_err());
+        assert!(check_xero_problem(401, &json!({"Type": "x", "Title": "T", "Status": 401, "Detail": "d"})).is_err());
     }
 
     #[test]

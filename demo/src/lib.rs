@@ -149,6 +149,8 @@ pub async fn start(
         ("XERO_CONNECTIONS_URL", sandbox.xero.connections_url()),
         ("ZOHO_ACCOUNTS_URL", sandbox.zoho.url.clone()),
         ("ZOHO_API_URL", sandbox.zoho.url.clone()),
+        // Record links on the admin pages open the emulated CRM's record pages.
+        ("ZOHO_CRM_URL", sandbox.crm.url.clone()),
         // The emulated CRM page frames the widget and serves the SDK stand-in.
         ("ZOHO_SDK_URL", sandbox.crm.sdk_url()),
         ("XERO_SYNC_FRAME_ANCESTORS", sandbox.crm.url.clone()),
@@ -163,6 +165,10 @@ pub async fn start(
             Some(DataDir(dir))
         }
     };
+    // The service keeps to the simulator's daily limit, as an operator sets their app's tier.
+    if vars("XERO_DAILY_CALL_LIMIT").is_none() {
+        own.insert("XERO_DAILY_CALL_LIMIT", xero_config.limits.per_day.to_string());
+    }
     let own_password = vars("XERO_SYNC_ADMIN_PASSWORD_HASH").is_none();
     if own_password {
         own.insert("XERO_SYNC_ADMIN_PASSWORD_HASH", demo_password_hash()?);

@@ -23,9 +23,9 @@ const USAGE: &str = "usage: sandbox [--xero-addr ADDR] [--zoho-addr ADDR] [--crm
   --product-seed N       the generator's seed (default 1): the same seed, the same catalogue
   --xero-daily-limit N   Xero calls a day per organisation (default 1000, the Starter tier; 5000 higher tiers)
   --zoho-credits N       Zoho API credits per rolling 24 hours (default 50000)
-  --zoho-concurrency N   Zoho calls in flight at once (Standard edition: 10), and 10 bulk updates (default: no cap)
-  --xero-as-documented   Xero's documented answers where the client is not ready yet (401 for a missing
-                         scope, internal errors cached under their Idempotency-Key)
+  --zoho-concurrency N   Zoho calls in flight at once, and 10 bulk updates (default 10, the Standard edition)
+  --xero-as-documented   Xero's documented answers (401 for a missing scope, internal errors cached under
+                         their Idempotency-Key): the default since issue 11, accepted for older scripts
   --control-addr ADDR    also serve the test hooks over HTTP there (items, products, edits, codes, limits)";
 
 #[derive(Default)]

@@ -11,7 +11,7 @@ use reqwest::{Method, StatusCode};
 use sandbox::Clock;
 use sandbox::xero::{
     AU_ORG, AuthorizeRequest, Behaviour, Fault, FaultTarget, InvalidAccount, ItemEdit, Lifetimes, MissingScope,
-    PkceWithSecret, RateLimits, RateProblem, StaleItemId, UK_ORG, XeroConfig, XeroSim,
+    PkceWithSecret, ProblemNames, RateLimits, RateProblem, ServerErrors, StaleItemId, UK_ORG, XeroConfig, XeroSim,
 };
 use serde_json::{Value, json};
 
@@ -176,8 +176,8 @@ fn check_response(method: &Method, path: &str, status: StatusCode, body: &Value)
     let xero = Contract::xero_accounting();
     let is_problem = body.get("Title").is_some() && body.get("Status").is_some();
     if is_problem {
-        assert_eq!(body["Status"], status.as_u16(), "{body}");
-        assert!(body["Title"].is_string() && body["Detail"].is_string() && body["Type"].is_null(), "{body}");
+        contracts::check_xero_problem(status.as_u16(), body)
+            .unwrap_or_else(|v| panic!("{method} {path} → {status} is not Xero's problem shape:\n{v}\n{body}"));
         return;
     }
     let checked = match xero.check_response(method.as_str(), path, status.as_u16(), body) {
@@ -833,7 +833,7 @@ async fn read_only_scope_cannot_write_and_auth_event_filters_connections() {
     let api = Api::new(&sim, &token, Some(au.clone()));
     assert_eq!(api.get("/Items").await.status, StatusCode::OK);
     let write = api.call(Method::POST, "/Items", Some(items(json!([{"Code": "RO"}]))), &[]).await;
-    assert_eq!(write.status, StatusCode::FORBIDDEN);
+    assert_eq!(write.status, StatusCode::UNAUTHORIZED, "Xero's answer to a missing scope (fidelity-audit X1)");
     assert_eq!(write.body["Detail"], "AuthorizationUnsuccessful");
 
     // A second consent for the UK org: authEventId tells the two apart.
@@ -881,10 +881,9 @@ async fn raw(api: &Api, method: Method, path: &str, headers: &[(&str, &str)], bo
 }
 
 #[tokio::test]
-async fn a_token_without_the_scope_gets_xeros_401_when_switched_on() {
-    // X1: Xero answers 401 AuthorizationUnsuccessful; the default stays today's 403 until the client is fixed.
-    let behaviour = Behaviour { missing_scope: MissingScope::Unauthorized, ..Behaviour::default() };
-    let sim = start(1.0, XeroConfig { behaviour, ..XeroConfig::default() }).await;
+async fn a_token_without_the_scope_gets_xeros_401() {
+    // X1: Xero answers 401 AuthorizationUnsuccessful (the default); the pre-audit 403 can still be switched on.
+    let sim = start(1.0, XeroConfig::default()).await;
     let au = sim.tenant_id(AU_ORG).expect("AU");
     let read_only = AuthorizeRequest { scope: "offline_access accounting.settings.read".into(), ..consent("s") };
     let code = sim.approve_tenants(&read_only, std::slice::from_ref(&au)).expect("consent");
@@ -897,19 +896,20 @@ async fn a_token_without_the_scope_gets_xeros_401_when_switched_on() {
     assert!(write.header("x-minlimit-remaining").is_none(), "refused before the rate limiter");
     assert_eq!(api.get("/Items").await.status, StatusCode::OK, "the token itself stays valid");
 
-    sim.set_behaviour(Behaviour::default());
+    sim.set_behaviour(Behaviour { missing_scope: MissingScope::Forbidden, ..Behaviour::default() });
     let write = api.call(Method::POST, "/Items", Some(items(json!([{"Code": "RO"}]))), &[]).await;
     assert_eq!(
         (write.status, write.body["Detail"].as_str()),
         (StatusCode::FORBIDDEN, Some("AuthorizationUnsuccessful"))
     );
+    assert_eq!(Behaviour::default(), Behaviour::as_xero(), "the default is Xero's documented behaviour");
 }
 
 #[tokio::test]
 async fn an_internal_error_on_a_keyed_write_is_cached_under_its_key_as_xero_does() {
-    // X2: "the error will be cached and returned when the request is re-run even if the internal error is
-    // resolved"; a new key reaches the item rules again. 503 (the gateway) is not cached.
-    let sim = start(1.0, XeroConfig { behaviour: Behaviour::as_xero(), ..XeroConfig::default() }).await;
+    // X2 (the default): "the error will be cached and returned when the request is re-run even if the
+    // internal error is resolved"; a new key reaches the item rules again. 503 (the gateway) is not cached.
+    let sim = start(1.0, XeroConfig::default()).await;
     let (api, au) = connected(&sim).await;
     let body = items(json!([{"Code": "X2-1", "Name": "Cached error"}]));
     sim.fail_next(FaultTarget::Api, 1, Fault::Status(500));
@@ -936,14 +936,61 @@ async fn an_internal_error_on_a_keyed_write_is_cached_under_its_key_as_xero_does
     assert_eq!(api.get("/Items").await.status, StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(api.get("/Items").await.status, StatusCode::OK);
 
-    // Today's default forgets the error, so a same-key retry is processed.
-    sim.set_behaviour(Behaviour::default());
+    // The pre-audit simulator forgot the error, so a same-key retry was processed.
+    sim.set_behaviour(Behaviour { server_errors: ServerErrors::Forgotten, ..Behaviour::default() });
     let third = items(json!([{"Code": "X2-3"}]));
     sim.fail_next(FaultTarget::Api, 1, Fault::Status(500));
     let first = api.call(Method::PUT, "/Items", Some(third.clone()), &[("Idempotency-Key", "x2-d")]).await;
     assert_eq!(first.status, StatusCode::INTERNAL_SERVER_ERROR);
     let again = api.call(Method::PUT, "/Items", Some(third), &[("Idempotency-Key", "x2-d")]).await;
     assert_eq!(again.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_gateway_error_after_processing_leaves_the_write_done_and_its_key_replays_the_real_answer() {
+    // A 504 after the API stored the item: the client sees a failure, yet the item exists; a same-key retry
+    // gets the stored answer (the key remembered the API's answer, not the gateway's).
+    let sim = start(1.0, XeroConfig::default()).await;
+    let (api, au) = connected(&sim).await;
+    let body = items(json!([{"Code": "GW-1", "Name": "Behind the gateway"}]));
+    sim.fail_next(FaultTarget::Api, 1, Fault::ProcessedThen(504));
+    let failed = api.call(Method::POST, "/Items", Some(body.clone()), &[("Idempotency-Key", "gw-1")]).await;
+    assert_eq!(failed.status, StatusCode::GATEWAY_TIMEOUT);
+    assert!(failed.header("x-minlimit-remaining").is_some(), "the call was counted");
+    assert_eq!(sim.items(&au).len(), 1, "but the item was stored");
+    let retry = api.call(Method::POST, "/Items", Some(body), &[("Idempotency-Key", "gw-1")]).await;
+    assert_eq!(retry.status, StatusCode::OK);
+    assert_eq!(retry.body["Items"][0]["ItemID"], sim.items(&au)[0].item_id.as_str());
+    assert_eq!(sim.items(&au).len(), 1);
+    let calls = sim.calls();
+    let keys: Vec<Option<&str>> =
+        calls.iter().filter(|c| c.path.ends_with("/Items")).map(|c| c.idempotency_key.as_deref()).collect();
+    assert_eq!(keys, [Some("gw-1"), Some("gw-1")], "the call log keeps each request's key");
+}
+
+#[tokio::test]
+async fn the_unverified_rate_limit_problem_names_can_be_spelt_each_way() {
+    // X5: only `minute` and `day` are observed from Xero; the app-wide and in-flight names are unverified.
+    let sim = start(1.0, XeroConfig::default()).await;
+    let (api, _) = connected(&sim).await;
+    let spellings = [
+        (ProblemNames::Joined, "appminute", "concurrent"),
+        (ProblemNames::Hyphenated, "app-minute", "concurrent"),
+        (ProblemNames::Capitalised, "AppMinute", "Concurrent"),
+    ];
+    for (names, app, concurrent) in spellings {
+        sim.set_behaviour(Behaviour { problem_names: names, ..Behaviour::default() });
+        sim.force_rate_limit(1, RateProblem::AppMinute, Some(5));
+        sim.force_rate_limit(1, RateProblem::Concurrent, None);
+        sim.force_rate_limit(1, RateProblem::Minute, Some(5));
+        let seen: Vec<Option<String>> = [api.get("/Items").await, api.get("/Items").await, api.get("/Items").await]
+            .iter()
+            .map(|r| r.header("x-rate-limit-problem").map(str::to_owned))
+            .collect();
+        let expected = [Some(app.to_owned()), Some(concurrent.to_owned()), Some("minute".to_owned())];
+        assert_eq!(seen, expected, "{names:?}");
+    }
+    assert_eq!(Behaviour::default().problem_names, ProblemNames::Joined);
 }
 
 #[tokio::test]
@@ -1222,4 +1269,33 @@ async fn a_mix_of_faults_and_an_answer_that_leaves_an_element_out() {
     assert_eq!(seen, expected, "every call meets one of the mix");
     sim.set_fault_mix(1.0, &[]);
     assert_eq!(api.get("/TaxRates").await.status, StatusCode::OK, "an empty mix disables");
+}
+
+#[tokio::test]
+async fn revocation_ends_the_refresh_token_and_every_connection() {
+    // X11: what an admin's disconnect calls (RFC 7009): the refresh token and every connection it made go.
+    let sim = start(1.0, XeroConfig::default()).await;
+    let token = login(&sim).await;
+    let refresh_token = token["refresh_token"].as_str().expect("refresh token").to_owned();
+    let api = Api::new(&sim, &token, sim.tenant_id(AU_ORG));
+    assert_eq!(api.get("/Items").await.status, StatusCode::OK);
+    assert_eq!(sim.connections().len(), 2);
+    let revoke = |secret: &'static str, token: String| {
+        let url = format!("{}/connect/revocation", sim.identity_url());
+        async move {
+            http().post(url).basic_auth(CLIENT_ID, Some(secret)).form(&[("token", token)]).send().await.expect("sent")
+        }
+    };
+    let refused = revoke("not-the-secret", refresh_token.clone()).await;
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(refused.json::<Value>().await.expect("json"), json!({"error": "invalid_client"}));
+    assert_eq!(sim.connections().len(), 2, "nothing revoked for a wrong client");
+    assert_eq!(revoke(SECRET, "never-issued".into()).await.status(), StatusCode::OK, "unknown tokens: 200");
+    assert_eq!(sim.connections().len(), 2);
+
+    assert_eq!(revoke(SECRET, refresh_token.clone()).await.status(), StatusCode::OK);
+    assert!(sim.connections().is_empty(), "every connection of the grant is gone");
+    let (status, body) = refresh(&sim, &refresh_token).await;
+    assert_eq!((status, body), (StatusCode::BAD_REQUEST, json!({"error": "invalid_grant"})));
+    assert_eq!(api.get("/Items").await.status, StatusCode::UNAUTHORIZED, "the access token too");
 }

@@ -321,6 +321,38 @@ async fn field_settings_list_the_products_fields_with_the_settings_scope() {
     assert_eq!((status, body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("OAUTH_SCOPE_MISMATCH")));
 }
 
+/// `GET /crm/v8/org` (Zoho's Organization API: `{"org": [{…}]}`): the `domain_name` is the segment of the
+/// CRM's record URLs, the one the emulated CRM page serves them under; the org scope is required.
+#[tokio::test]
+async fn the_organisation_names_its_domain_with_the_org_scope() {
+    let zoho = start(1.0).await;
+    let get = |token: String| {
+        let url = format!("{}/crm/v8/org", zoho.url);
+        async move {
+            let response = reqwest::Client::new()
+                .get(url)
+                .header("Authorization", format!("Zoho-oauthtoken {token}"))
+                .send()
+                .await
+                .expect("sent");
+            let status = response.status();
+            (status, response.json::<Value>().await.expect("json"))
+        }
+    };
+    let (token, _) = exchange(&zoho, &["ZohoCRM.modules.products.ALL", "ZohoCRM.org.READ"]).await;
+    let (status, body) = get(token).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let orgs = body["org"].as_array().expect("org");
+    assert_eq!(orgs.len(), 1);
+    assert_eq!(orgs[0]["domain_name"], sandbox::zoho::ORG_DOMAIN_NAME);
+    assert_eq!(sandbox::crm_page::ORG_PATH, sandbox::zoho::ORG_DOMAIN_NAME);
+    assert!(orgs[0]["id"].is_string() && orgs[0]["time_zone"].is_string(), "{body}");
+    let (records_only, _) = exchange(&zoho, &["ZohoCRM.modules.products.ALL"]).await;
+    let (status, body) = get(records_only).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("OAUTH_SCOPE_MISMATCH")));
+    assert_eq!(body["details"]["permissions"][0], "ZohoCRM.org.READ");
+}
+
 #[tokio::test]
 async fn get_one_returns_a_v8_record_or_zohos_error() {
     let zoho = start(1.0).await;

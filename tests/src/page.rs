@@ -3,6 +3,7 @@
 
 use std::time::{Duration, Instant};
 
+use fantoccini::error::{CmdError, ErrorStatus};
 use fantoccini::{Client, Locator};
 use serde_json::{Value, json};
 
@@ -67,8 +68,19 @@ pub async fn type_into(client: &Client, css: &str, text: &str) {
     client.find(Locator::Css(css)).await.expect(css).send_keys(text).await.expect("typed");
 }
 
+/// Clicks the first element `css` selects. Yew may replace that element between finding and clicking it (a
+/// re-render after data came in), so a stale reference is looked up again, as a user's second look would.
 pub async fn click(client: &Client, css: &str) {
-    client.find(Locator::Css(css)).await.expect(css).click().await.expect("clicked");
+    for _ in 0..5 {
+        match client.find(Locator::Css(css)).await.expect(css).click().await {
+            Ok(_) => return,
+            Err(CmdError::Standard(e)) if e.error == ErrorStatus::StaleElementReference => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(e) => panic!("clicking {css}: {e}"),
+        }
+    }
+    panic!("{css} was replaced on every one of 5 clicks");
 }
 
 /// Unfolds the rows folded under "N checks passed", as a user does to change one of them.

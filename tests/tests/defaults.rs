@@ -116,7 +116,15 @@ async fn a_product_without_xero_fields_meets_every_check_and_syncs_with_the_defa
         let sim = &server.sandbox;
         let client = browser.client.clone();
         open_widget(&browser, &sim.crm.record_url(id)).await;
-        wait_until(&client, "the lists arrive", "return !document.querySelector('.checklist li.unchecked')").await;
+        // Until Xero's lists arrive with the defaults, the record alone lacks an account and a rate: the
+        // rows are not "unchecked" then but failing, so wait for the defaults to show.
+        wait_until(
+            &client,
+            "the lists and the defaults arrive",
+            "return !document.querySelector('.checklist li.unchecked') \
+             && (document.querySelector('.xero-gets')?.textContent ?? '').includes(\"organisation's default\")",
+        )
+        .await;
         assert_eq!(failing_fields(&client).await, json!([]));
         let not_met = script(&client, "return [...document.querySelectorAll('.checklist li:not(.ok)')].length").await;
         assert_eq!(not_met, json!(0), "every check met");

@@ -29,7 +29,6 @@ async fn spawn_demo() -> Demo {
         },
         runs: RunTuning {
             poll: Duration::from_millis(100),
-            xero_day: Duration::from_secs(86_400).div_f64(SCALE),
             schedule_hour: Duration::from_secs(3600).div_f64(SCALE),
             ..RunTuning::default()
         },

@@ -119,6 +119,14 @@ async fn a_disconnected_xero_shows_one_banner_and_no_sync_until_it_is_connected_
             "return document.getElementById('sync').getAttribute('aria-disabled') === 'false'",
         )
         .await;
+        // Sync may be pressed once the preview is back; the summary waits for Xero's lists too, which come
+        // by their own request and may arrive later.
+        wait_until(
+            &client,
+            "the lists are checked",
+            "return document.querySelector('.summary').textContent.startsWith('Ready')",
+        )
+        .await;
         assert_eq!(text(&client, ".summary").await, "Ready to sync to Xero.");
         browser.screenshot("issue15-reconnected").await;
     })

@@ -1,5 +1,7 @@
-//! The admin pages: log in, connect Xero and Zoho, set up the CRM side (widget URL, Connection, API key),
-//! read the sync log, and set the organisation's defaults (`settings`, with the audit trail). Server-rendered HTML without scripts; every POST carries the session's CSRF
+//! The admin pages: log in; the dashboard (set-up checklist, today's syncs, connections: connect Xero and
+//! Zoho, set up the CRM side); the sync log with each product's history and a CSV export; the catalogue's
+//! readiness; and the organisation's defaults (`settings`, with the audit trail). Server-rendered HTML
+//! without scripts; every POST carries the session's CSRF
 //! token ([`auth::AdminForm`]). The connections themselves are [`Connections`]' business: handlers here
 //! call it and render.
 //!
@@ -9,8 +11,11 @@
 //! ([`page::layout`], [`page::form`]). It also compiles lighter than a template-file parser.
 
 mod auth;
+mod dashboard;
+mod log;
 mod login;
 mod page;
+mod readiness;
 mod runs;
 mod settings;
 mod xero;
@@ -23,24 +28,21 @@ use axum::http::StatusCode;
 use axum::middleware::map_response_with_state;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{any, get, post};
-use chrono::{DateTime, Utc};
-use maud::{Markup, html};
+use maud::html;
 use secrecy::ExposeSecret;
 use shared::wire::CONNECTION_NAME;
 
 use crate::address::TrustedProxies;
 use crate::config::{Mode, Settings};
-use crate::connections::{Connections, FieldCheck, Overview, ZOHO_SCOPES, ZohoCodeError};
+use crate::connections::{Connections, ZohoCodeError};
 use crate::defaults::Defaults;
 use crate::headers::{self, SecurityHeaders};
-use crate::store::{ConnectionStatus, Store, SyncLogEntry, SyncTrigger};
-use auth::{Admin, AdminForm};
+use crate::readiness::Readiness;
+use crate::store::Store;
+use auth::AdminForm;
 pub(crate) use login::LoginState;
 pub use login::PasswordChecks;
-use page::{Failure, button, form, layout, respond};
-
-/// How many sync log rows the dashboard shows.
-const LOG_ROWS: u32 = 50;
+use page::{Failure, layout, respond};
 
 /// What the admin pages need.
 #[derive(Clone)]
@@ -51,6 +53,7 @@ pub(crate) struct AdminState {
     pub(crate) connections: Connections,
     pub(crate) defaults: Defaults,
     pub(crate) login: Arc<LoginState>,
+    pub(crate) readiness: Readiness,
     pub(crate) runs: crate::runs::Runs,
 }
 
@@ -64,7 +67,11 @@ where
 {
     Router::new()
         .route("/", get(|| async { Redirect::to("/admin") }))
-        .route("/admin", get(dashboard))
+        .route("/admin", get(dashboard::page))
+        .route("/admin/log", get(log::page))
+        .route("/admin/log.csv", get(log::csv))
+        .route("/admin/products/{id}", get(log::product))
+        .route("/admin/readiness", get(readiness::page).post(readiness::check))
         .route(page::STYLESHEET_PATH, get(page::stylesheet))
         .route("/admin/login", get(login::show).post(login::submit))
         .route("/admin/logout", post(login::logout))
@@ -91,195 +98,6 @@ where
 
 async fn not_found(State(state): State<AdminState>) -> Failure {
     Failure::new(state.mode, StatusCode::NOT_FOUND, "Not found", "There is no such admin page.")
-}
-
-fn when(time: DateTime<Utc>) -> String {
-    time.format("%Y-%m-%d %H:%M:%S UTC").to_string()
-}
-
-fn status(status: ConnectionStatus, reason: Option<&str>) -> Markup {
-    match status {
-        ConnectionStatus::Connected => html! { span.ok { "connected" } },
-        ConnectionStatus::ReconnectNeeded => {
-            html! { span.warn { "reconnect needed" } ": " (reason.unwrap_or("no reason recorded")) }
-        }
-    }
-}
-
-/// `GET /admin`
-async fn dashboard(State(state): State<AdminState>, admin: Admin) -> Result<Response, Failure> {
-    let internal = |e: crate::store::StoreError| Failure::internal(state.mode, &e);
-    let overview = state.connections.overview().await.map_err(internal)?;
-    let log = state.store.recent_log(LOG_ROWS).await.map_err(internal)?;
-    let zoho_connected = overview.zoho.as_ref().is_some_and(|z| z.status == ConnectionStatus::Connected);
-    let fields = if zoho_connected { Some(state.connections.check_crm_fields().await) } else { None };
-    let csrf = admin.csrf();
-    let body = html! {
-        (xero_section(csrf, &overview))
-        section aria-labelledby="zoho-h" {
-            h2 id="zoho-h" { "Zoho CRM" }
-            @match &overview.zoho {
-                None => p.warn { "Not connected." },
-                Some(z) => p {
-                    "Zoho CRM at " code { (z.api_domain) } " (" (status(z.status, z.status_reason.as_deref()))
-                    ", since " (when(z.updated_at)) ")."
-                },
-            }
-            @if let Some(check) = &fields { (crm_fields(check)) }
-            (form(csrf, "/admin/zoho/code", html! {
-                p {
-                    label for="zoho-code" { "Self Client code" } br;
-                    input type="text" id="zoho-code" name="code" autocomplete="off" required;
-                    " "
-                    button type="submit" { "Connect Zoho" }
-                }
-                p.muted {
-                    "In Zoho's API Console → Self Client → Generate Code, with the scopes "
-                    code { (ZOHO_SCOPES.join(",")) }
-                    "; paste it within its few minutes. Only do this when needed: each code exchanged uses one of the "
-                    "user's 20 refresh tokens."
-                }
-            }))
-        }
-        section aria-labelledby="crm-h" {
-            h2 id="crm-h" { "CRM set-up" }
-            p { "Widget URL: " code { (state.settings.widget_url()) } }
-            p {
-                "CRM Connection name: " code { (CONNECTION_NAME) } ", authenticated with the header "
-                code { "X-Api-Key" } "."
-            }
-            @if overview.has_api_key {
-                p {
-                    "An API key is set. It is never shown again; rotate it if it is lost (the old one then stops "
-                    "working)."
-                }
-            } @else {
-                p.warn { "No API key yet: the CRM Connection cannot call the service." }
-            }
-            @let label = if overview.has_api_key { "Rotate API key" } else { "Create API key" };
-            p { (button(csrf, "/admin/api-key", label)) }
-        }
-        section aria-labelledby="log-h" {
-            h2 id="log-h" { "Recent syncs" }
-            (log_table(&log))
-        }
-    };
-    Ok(respond(StatusCode::OK, layout(state.mode, "Dashboard", Some(csrf), body)))
-}
-
-fn xero_section(csrf: &str, overview: &Overview) -> Markup {
-    html! {
-        section aria-labelledby="xero-h" {
-            h2 id="xero-h" { "Xero" }
-            @match &overview.xero {
-                None => p.warn { "Not connected." },
-                Some(c) => {
-                    p {
-                        "Organisation: " strong { (xero::display_name(&c.tenant_name)) } " ("
-                        (status(c.status, c.status_reason.as_deref())) ", since " (when(c.updated_at)) ")."
-                    }
-                    p.muted {
-                        @match overview.xero_limits {
-                            Some(l) => {
-                                "Calls left today: " (count(l.day_remaining))
-                                "; this minute: " (count(l.minute_remaining)) "."
-                            }
-                            None => "Calls left: known after the first call to this organisation.",
-                        }
-                    }
-                }
-            }
-            @if overview.choosing {
-                p.warn { a href="/admin/xero/tenant" { "Choose the organisation" } " of the last consent." }
-            }
-            p {
-                @if overview.xero.is_none() {
-                    (button(csrf, "/admin/xero/connect", "Connect Xero"))
-                } @else {
-                    (button(csrf, "/admin/xero/connect", "Reconnect Xero")) " "
-                    (button(csrf, "/admin/xero/disconnect", "Disconnect Xero"))
-                }
-            }
-        }
-    }
-}
-
-fn count(n: Option<u32>) -> String {
-    n.map_or_else(|| "unknown".to_owned(), |n| n.to_string())
-}
-
-fn crm_fields(check: &FieldCheck) -> Markup {
-    let unchecked = "The CRM's product fields could not be checked: ";
-    match check {
-        FieldCheck::Checked(fields) => html! {
-            h3 { "CRM fields" }
-            ul.fields {
-                @for field in fields {
-                    @if field.present {
-                        li { span.ok { "✓" } " " (field.label) ": " code { (field.api_name) } }
-                    } @else {
-                        li {
-                            span.warn {
-                                "✗ " (field.label) ": the CRM has no Products field " code { (field.api_name) }
-                            }
-                            ". Create it, or set " code { (field.variable) } " to its API name."
-                        }
-                    }
-                }
-            }
-        },
-        FieldCheck::ScopeMissing => html! {
-            p.warn {
-                (unchecked) "the Zoho grant lacks the scope " code { "ZohoCRM.settings.fields.READ" }
-                " (syncing does not need it). To check them, connect Zoho with a code generated with the scopes "
-                code { (ZOHO_SCOPES.join(",")) } "."
-            }
-        },
-        FieldCheck::Failed(error) => html! { p.warn { (unchecked) (error) } },
-        FieldCheck::TimedOut => html! { p.warn { (unchecked) "Zoho did not answer in time." } },
-    }
-}
-
-fn log_table(entries: &[SyncLogEntry]) -> Markup {
-    if entries.is_empty() {
-        return html! { p { "No syncs yet." } };
-    }
-    html! {
-        table {
-            thead {
-                tr {
-                    @for heading in ["When", "Product", "Who", "Trigger", "Outcome", "Xero item", "Message"] {
-                        th scope="col" { (heading) }
-                    }
-                }
-            }
-            tbody {
-                @for e in entries {
-                    // The product's name is in what was sent to Xero; the id always is.
-                    @let name = e.request.as_ref().and_then(|r| r.get("Name")).and_then(|n| n.as_str());
-                    tr {
-                        td { (when(e.started_at)) }
-                        td {
-                            @if let Some(name) = name {
-                                (name) br; span.muted { (e.product_id) }
-                            } @else {
-                                (e.product_id)
-                            }
-                        }
-                        td {
-                            (e.actor)
-                            // The widget's user is the CRM's word, sent with the CRM Connection's key.
-                            @if e.trigger == SyncTrigger::Widget { br; span.muted { "reported by the CRM" } }
-                        }
-                        td { (e.trigger.as_str()) }
-                        td { (e.outcome.as_str()) }
-                        td { (e.item_id.as_deref().unwrap_or("")) }
-                        td { (e.messages.first().map_or("", String::as_str)) }
-                    }
-                }
-            }
-        }
-    }
 }
 
 /// `POST /admin/zoho/code`: exchanges a Self Client code for the grant the service keeps.

@@ -7,6 +7,7 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, SecondsFormat, Utc};
 use maud::{DOCTYPE, Markup, html};
 
 use crate::config::Mode;
@@ -22,8 +23,40 @@ pub(super) async fn stylesheet() -> Response {
     response
 }
 
-/// A whole page. `csrf` is the session's token when an admin is logged in, for the logout button.
+/// The pages the navigation links, in its order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Nav {
+    Dashboard,
+    Sync,
+    Runs,
+    Log,
+    Readiness,
+    Settings,
+}
+
+impl Nav {
+    const ALL: [Nav; 6] = [Nav::Dashboard, Nav::Sync, Nav::Runs, Nav::Log, Nav::Readiness, Nav::Settings];
+
+    fn link(self) -> (&'static str, &'static str) {
+        match self {
+            Nav::Dashboard => ("/admin", "Dashboard"),
+            Nav::Sync => ("/admin/sync", "Sync"),
+            Nav::Runs => ("/admin/runs", "Runs"),
+            Nav::Log => ("/admin/log", "Sync log"),
+            Nav::Readiness => ("/admin/readiness", "Readiness"),
+            Nav::Settings => ("/admin/settings", "Settings"),
+        }
+    }
+}
+
+/// A whole page. `csrf` is the session's token when an admin is logged in, for the navigation and the
+/// logout button.
 pub(super) fn layout(mode: Mode, title: &str, csrf: Option<&str>, body: Markup) -> Markup {
+    layout_at(mode, None, title, csrf, body)
+}
+
+/// [`layout`] for a page the navigation links: `here` is marked as the current page.
+pub(super) fn layout_at(mode: Mode, here: Option<Nav>, title: &str, csrf: Option<&str>, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -34,26 +67,42 @@ pub(super) fn layout(mode: Mode, title: &str, csrf: Option<&str>, body: Markup) 
                 link rel="stylesheet" href=(STYLESHEET_PATH);
             }
             body {
+                a.skip href="#main" { "Skip to the content" }
                 @if mode.is_demo() {
                     div.sandbox role="note" { "SANDBOX MODE: simulated Xero and Zoho, nothing here is real" }
                 }
-                header {
-                    strong { "xero-sync admin" }
+                header.top {
+                    a.brand href="/admin" { "xero-sync admin" }
                     @if let Some(csrf) = csrf {
-                        nav {
-                            a href="/admin" { "Dashboard" } " "
-                            a href="/admin/settings" { "Settings" } " "
-                            (button(csrf, "/admin/logout", "Log out"))
+                        nav aria-label="Admin pages" {
+                            ul {
+                                @for item in Nav::ALL {
+                                    @let (href, label) = item.link();
+                                    li {
+                                        @if here == Some(item) {
+                                            a href=(href) aria-current="page" { (label) }
+                                        } @else {
+                                            a href=(href) { (label) }
+                                        }
+                                    }
+                                }
+                            }
                         }
+                        (button(csrf, "/admin/logout", "Log out"))
                     }
                 }
-                main {
+                main id="main" tabindex="-1" {
                     h1 { (title) }
                     (body)
                 }
             }
         }
     }
+}
+
+/// A time on the admin pages: UTC to the minute, machine-readable in `datetime`.
+pub(super) fn time(at: DateTime<Utc>) -> Markup {
+    html! { time datetime=(at.to_rfc3339_opts(SecondsFormat::Secs, true)) { (at.format("%Y-%m-%d %H:%M UTC")) } }
 }
 
 /// A form POSTed to `action` with the session's CSRF token: every state-changing control is one.

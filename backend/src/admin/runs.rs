@@ -17,7 +17,8 @@ use serde::{Deserialize, Serialize};
 
 use super::AdminState;
 use super::auth::{Admin, AdminForm};
-use super::page::{Failure, button, form, layout, respond};
+use super::page::{Failure, Nav, button, form, layout_at, respond};
+use crate::connections::RecordLinks;
 use crate::runs::{
     ProductFilter, ProductOutcome, Run, RunProduct, RunRequest, RunSnapshot, RunState, RunTrigger, RunWindow, Runs,
     SCHEDULE_HOURS, ScheduleView, StartError,
@@ -194,13 +195,47 @@ impl Live {
     }
 }
 
+/// The dashboard's lines about bulk runs: the active or last run, and the next scheduled one; `None` until
+/// Xero is connected.
+pub(super) async fn summary(state: &AdminState) -> Result<Option<Markup>, Failure> {
+    let view = match state.runs.schedule().await {
+        Ok(view) => view,
+        Err(StartError::Store(e)) => return Err(Failure::internal(state.mode, &e)),
+        Err(_) => return Ok(None),
+    };
+    let active = state.runs.active().await.map_err(internal(state))?;
+    Ok(Some(html! {
+        p.runs id="runs-summary" {
+            @match (&active, &view.last_run) {
+                (Some(run), _) => {
+                    "Bulk sync under way: " a href=(run_link(run.id)) { "run " (run.id) } " " (state_badge(run.state))
+                    ", " (run.counters.read) " products read."
+                }
+                (None, Some(run)) => {
+                    "Last bulk run: " a href=(run_link(run.id)) { "run " (run.id) } " " (state_badge(run.state))
+                    @if let Some(at) = run.finished_at { " at " (clock(at)) }
+                    " (" (run.counters.created) " created, " (run.counters.updated) " updated, "
+                    (run.counters.refused + run.counters.failed) " refused or failed)."
+                }
+                (None, None) => { "No bulk run yet: " a href="/admin/sync" { "Sync Now" } " sends the whole catalogue." }
+            }
+            " Next scheduled run: "
+            @match view.next_run_at {
+                Some(at) => strong { (clock(at)) },
+                None => { "none (" a href="/admin/sync#schedule-h" { "the automatic sync is off" } ")" },
+            }
+            "."
+        }
+    }))
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Sync
 
 /// `GET /admin/sync`
 pub(super) async fn sync_page(State(state): State<AdminState>, admin: Admin) -> Result<Response, Failure> {
     let body = sync_body(&state, admin.csrf(), &SyncForm::default(), None).await?;
-    Ok(respond(StatusCode::OK, layout(state.mode, "Sync", Some(admin.csrf()), body)))
+    Ok(respond(StatusCode::OK, layout_at(state.mode, Some(Nav::Sync), "Sync", Some(admin.csrf()), body)))
 }
 
 /// What the Sync form holds.
@@ -412,7 +447,7 @@ pub(super) async fn start(State(state): State<AdminState>, form: AdminForm) -> R
     };
     let csrf = form.admin.csrf();
     let body = sync_body(&state, csrf, &asked, Some(&problem)).await?;
-    Ok(respond(status, layout(state.mode, "Sync", Some(csrf), body)))
+    Ok(respond(status, layout_at(state.mode, Some(Nav::Sync), "Sync", Some(csrf), body)))
 }
 
 /// `POST /admin/sync/schedule`: turns the automatic sync on (every N hours) or off.
@@ -432,7 +467,10 @@ pub(super) async fn schedule(State(state): State<AdminState>, form: AdminForm) -
                 };
                 let csrf = form.admin.csrf();
                 let body = sync_body(&state, csrf, &SyncForm::default(), Some(&problem)).await?;
-                return Ok(respond(StatusCode::UNPROCESSABLE_ENTITY, layout(state.mode, "Sync", Some(csrf), body)));
+                return Ok(respond(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    layout_at(state.mode, Some(Nav::Sync), "Sync", Some(csrf), body),
+                ));
             }
         },
     };
@@ -446,7 +484,7 @@ pub(super) async fn schedule(State(state): State<AdminState>, form: AdminForm) -
             };
             let csrf = form.admin.csrf();
             let body = sync_body(&state, csrf, &SyncForm::default(), Some(&problem)).await?;
-            Ok(respond(status, layout(state.mode, "Sync", Some(csrf), body)))
+            Ok(respond(status, layout_at(state.mode, Some(Nav::Sync), "Sync", Some(csrf), body)))
         }
     }
 }
@@ -498,6 +536,7 @@ pub(super) async fn run_page(
     let more = products.len() > PRODUCTS_PAGE as usize;
     products.truncate(PRODUCTS_PAGE as usize);
     let events = state.runs.events(id).await.map_err(internal(&state))?;
+    let links = state.connections.record_links().await;
     let run = &snapshot.run;
     let live = Live::of(&snapshot, Utc::now());
     let csrf = admin.csrf();
@@ -535,7 +574,7 @@ pub(super) async fn run_page(
             }
             (controls(csrf, run))
         }
-        (products_section(run, &products, outcome, more))
+        (products_section(run, &products, outcome, more, &links))
         section aria-labelledby="events-h" {
             h2 id="events-h" { "The run's log" }
             ul.events {
@@ -548,10 +587,13 @@ pub(super) async fn run_page(
                 }
             }
         }
-        p { a href="/admin/runs" { "Every run" } " · " a href="/admin/sync" { "Sync" } }
+        p {
+            a href={ "/admin/log?bulk_run=" (run.id) } { "This run's rows in the sync log" } " · "
+            a href="/admin/runs" { "Every run" } " · " a href="/admin/sync" { "Sync" }
+        }
         script src=(SCRIPT_PATH) defer {}
     };
-    Ok(respond(StatusCode::OK, layout(state.mode, &title, Some(csrf), body)))
+    Ok(respond(StatusCode::OK, layout_at(state.mode, Some(Nav::Runs), &title, Some(csrf), body)))
 }
 
 fn counter_labels(dry_run: bool) -> [(&'static str, &'static str); 12] {
@@ -589,7 +631,13 @@ fn controls(csrf: &str, run: &Run) -> Markup {
     }
 }
 
-fn products_section(run: &Run, products: &[RunProduct], outcome: Option<ProductOutcome>, more: bool) -> Markup {
+fn products_section(
+    run: &Run,
+    products: &[RunProduct],
+    outcome: Option<ProductOutcome>,
+    more: bool,
+    links: &RecordLinks,
+) -> Markup {
     let base = run_link(run.id);
     let filter_link = |o: Option<ProductOutcome>| match o {
         Some(o) => format!("{base}?outcome={}#products-h", o.as_str()),
@@ -633,12 +681,18 @@ fn products_section(run: &Run, products: &[RunProduct], outcome: Option<ProductO
                                     (p.name.as_deref().unwrap_or("(no name)"))
                                     @if let Some(code) = &p.code { " " span.code { (code) } }
                                     br; span.muted { (p.product_id) }
+                                    " · " a href=(links.crm_record(&p.product_id)) { "CRM record" }
+                                    " · " a href={ "/admin/products/" (p.product_id) } { "history" }
                                 }
                                 td data-label="Outcome" {
                                     span class={ "badge " (p.outcome.as_str()) } { (outcome_label(p.outcome, run.dry_run)) }
                                 }
                                 td data-label="Messages" { (messages(p)) }
-                                td data-label="Xero item" { (p.item_id.as_deref().unwrap_or("")) }
+                                td data-label="Xero item" {
+                                    @if let Some(item) = &p.item_id {
+                                        a href=(links.xero_item(item)) title=(item) { "Open in Xero" }
+                                    }
+                                }
                             }
                         }
                     }
@@ -771,7 +825,7 @@ pub(super) async fn retry(
             p.warn role="alert" { (message) }
             p { a href=(run_link(id)) { "Back to run " (id) } }
         };
-        Ok(respond(StatusCode::CONFLICT, layout(state.mode, "Not retried", Some(csrf), body)))
+        Ok(respond(StatusCode::CONFLICT, layout_at(state.mode, Some(Nav::Runs), "Not retried", Some(csrf), body)))
     };
     if run.dry_run || ids.is_empty() {
         return refused("This run has no failed or refused product to retry.".into());
@@ -855,7 +909,7 @@ pub(super) async fn list(
         }
         p { a href="/admin/sync" { "Sync" } }
     };
-    Ok(respond(StatusCode::OK, layout(state.mode, "Runs", Some(admin.csrf()), body)))
+    Ok(respond(StatusCode::OK, layout_at(state.mode, Some(Nav::Runs), "Runs", Some(admin.csrf()), body)))
 }
 
 #[cfg(test)]

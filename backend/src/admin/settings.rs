@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::AdminState;
 use super::auth::{Admin, AdminForm};
-use super::page::{Failure, form, layout, respond};
+use super::page::{Failure, Nav, form, layout_at, respond, time};
 use crate::defaults::{ChangeError, DefaultsForm, DefaultsPage, FormError, TaxRow, XeroLists, account_label};
 use crate::store::{
     DailyReservePercent, DefaultGlAccount, MAX_DAILY_RESERVE_PERCENT, OrgSetting, SettingChange, TaxMappings,
@@ -41,7 +41,7 @@ pub(super) async fn show(
     let submitted = Submitted::stored(&page);
     let runs = RunSettings::stored(&state).await?;
     let body = body(admin.csrf(), &page, &submitted, &[], notice.as_deref(), &runs);
-    Ok(respond(StatusCode::OK, layout(state.mode, "Settings", Some(admin.csrf()), body)))
+    Ok(respond(StatusCode::OK, layout_at(state.mode, Some(Nav::Settings), "Settings", Some(admin.csrf()), body)))
 }
 
 /// `POST /admin/settings`: checks the change against Xero's lists as they are now, then stores and audits
@@ -59,7 +59,10 @@ pub(super) async fn save(State(state): State<AdminState>, form: AdminForm) -> Re
     let submitted = Submitted::from_form(&asked, &page);
     let runs = RunSettings::stored(&state).await?;
     let body = body(form.admin.csrf(), &page, &submitted, &errors, None, &runs);
-    Ok(respond(StatusCode::UNPROCESSABLE_ENTITY, layout(state.mode, "Settings", Some(form.admin.csrf()), body)))
+    Ok(respond(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        layout_at(state.mode, Some(Nav::Settings), "Settings", Some(form.admin.csrf()), body),
+    ))
 }
 
 /// The form's fields: `gl_account`, and `crm_tax_{i}` with `tax_type_{i}` for each row.
@@ -167,7 +170,10 @@ pub(super) async fn save_runs(State(state): State<AdminState>, form: AdminForm) 
                 RunSettings { reserve: typed.to_owned(), error: Some(message), ..RunSettings::stored(&state).await? };
             let csrf = form.admin.csrf();
             let body = body(csrf, &page, &submitted, &[], None, &runs);
-            Ok(respond(StatusCode::UNPROCESSABLE_ENTITY, layout(state.mode, "Settings", Some(csrf), body)))
+            Ok(respond(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                layout_at(state.mode, Some(Nav::Settings), "Settings", Some(csrf), body),
+            ))
         }
     }
 }
@@ -368,7 +374,7 @@ fn audit(page: &DefaultsPage) -> Markup {
     let row = |change: &SettingChange| {
         html! {
             tr {
-                td { (super::when(change.at)) }
+                td { (time(change.at)) }
                 td { (change.by) }
                 td { (setting_label(&change.key)) }
                 td { (value_text(&change.key, change.old.as_ref(), page)) }

@@ -74,6 +74,12 @@ pub(super) async fn callback(
             "Xero connection failed",
             "Xero connected no organisation. Connect again and tick one on Xero's page.",
         )),
+        Err(error @ ConsentError::PkceRefused) => Err(Failure::new(
+            mode,
+            StatusCode::BAD_GATEWAY,
+            "Xero connection failed",
+            format!("{}.", capitalised(&error.to_string())),
+        )),
         Err(ConsentError::Xero(error)) => Err(Failure::new(
             mode,
             StatusCode::BAD_GATEWAY,

@@ -133,6 +133,9 @@ async fn open_session(
     if !constant_time_eq(&hash_api_key(presented.trim()), &stored.hash) {
         return Err(wrong_key(&wrong_keys, client, "The API key is not valid"));
     }
+    // The first session with this key proves the CRM's Connection and widget are set up (the dashboard's
+    // last set-up step).
+    store.note_widget_session().await?;
     let record_id = request.record_id.trim();
     if record_id.is_empty() || !record_id.bytes().all(|b| b.is_ascii_digit()) || record_id.len() > 32 {
         return Err(AppError::BadRequest("record_id must be a CRM record id (digits).".into()));

@@ -104,6 +104,15 @@ pub(super) fn distinct_fields(fields: &FieldMap) -> Result<(), ConfigError> {
     Ok(())
 }
 
+/// `true`/`false` (also `yes`/`no`, `on`/`off`, `1`/`0`), any case.
+pub(super) fn boolean(var: &'static str, text: &str) -> Result<bool, ConfigError> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "true" | "yes" | "on" | "1" => Ok(true),
+        "false" | "no" | "off" | "0" => Ok(false),
+        _ => Err(invalid(var, format!("{text:?} is not true or false"))),
+    }
+}
+
 /// A positive number of seconds (fractions allowed, for tests), at most a day.
 pub(super) fn seconds(var: &'static str, text: &str) -> Result<Duration, ConfigError> {
     let text = text.trim();

@@ -46,6 +46,15 @@ impl ZohoDc {
         }
     }
 
+    /// The CRM web app, where a record's page is (links from the admin pages); Canada's is on
+    /// `zohocloud.ca`.
+    pub fn crm_url(self) -> String {
+        match self {
+            ZohoDc::Ca => "https://crm.zohocloud.ca".to_owned(),
+            dc => format!("https://crm.zoho.{}", dc.as_str()),
+        }
+    }
+
     /// The CRM API host (the `api_domain` of token responses).
     pub fn api_url(self) -> String {
         format!("https://www.zohoapis.{}", self.as_str())

@@ -20,12 +20,15 @@ use thiserror::Error;
 
 use crate::crypto::MasterKey;
 use checks::{
-    admin_hash, api_name, base_url, credentials, csp_sources, distinct_fields, https_unless_loopback, invalid,
+    admin_hash, api_name, base_url, boolean, credentials, csp_sources, distinct_fields, https_unless_loopback, invalid,
     networks, seconds, whole,
 };
 pub use data_centre::ZohoDc;
 pub use sources::FIELD_VARIABLES;
 use sources::*;
+
+/// How long the sync log keeps a row unless `XERO_SYNC_LOG_RETENTION_DAYS` says otherwise.
+pub const DEFAULT_LOG_RETENTION_DAYS: u32 = 90;
 
 /// Why the settings were refused. Messages name the variable and never include a secret's value.
 #[derive(Debug, Error)]
@@ -181,6 +184,9 @@ pub struct Settings {
     pub zoho: Option<ClientCredentials>,
     pub xero_endpoints: XeroEndpoints,
     pub zoho_endpoints: ZohoEndpoints,
+    /// `ZOHO_CRM_URL`, default the data centre's CRM web app (e.g. `https://crm.zoho.com`): where the admin
+    /// pages link a product's record. The demo points it at the emulated CRM page.
+    pub crm_url: String,
     /// `XERO_SYNC_FIELD_*`, defaults those of [`FieldMap`]: the organisation's custom field API names.
     pub fields: FieldMap,
     /// `ZOHO_SDK_URL`, default Zoho's CDN copy of the embedded-app SDK (1.2): the script the widget page
@@ -189,11 +195,21 @@ pub struct Settings {
     /// `XERO_SYNC_FRAME_ANCESTORS`, default the CRM hosts of every Zoho data centre: who may frame the
     /// widget (the `frame-ancestors` of its Content-Security-Policy), space-separated.
     pub frame_ancestors: String,
+    /// `XERO_USE_PKCE`, default true: whether the Xero consent carries a PKCE challenge besides the client
+    /// secret. Xero documents PKCE for its secret-less app type; whether a Web app's code exchange accepts
+    /// both is unverified (fidelity-audit X8), so an app that refuses it connects with this off.
+    pub xero_use_pkce: bool,
+    /// `XERO_DAILY_CALL_LIMIT`, default 1,000 (Xero's Starter tier, which apps created since March 2026
+    /// start on; 5,000 on higher tiers): calls a day per organisation the Xero client never goes past.
+    pub xero_daily_call_limit: u32,
     /// `XERO_SYNC_TRUSTED_PROXIES`, default none: the reverse proxies whose `X-Forwarded-For` names the
     /// client (for the per-client login and API-key throttles). Without them the header is ignored.
     pub trusted_proxies: Vec<IpNet>,
     /// The `XERO_SYNC_*_TIMEOUT_SECS` and `XERO_SYNC_MAX_CONNECTIONS` settings.
     pub limits: ServerLimits,
+    /// `XERO_SYNC_LOG_RETENTION_DAYS`, default 90: finished sync log rows older than this many days are
+    /// deleted, once a day.
+    pub log_retention_days: u32,
     /// `XERO_SYNC_DAILY_RESERVE_PERCENT`, default 10 (0 to 90): the share of Xero's daily calls bulk runs
     /// leave for the button; a run reaching it pauses until Xero's day resets. The default of the admin's
     /// setting ([`crate::store::DailyReservePercent`]), which wins once set.
@@ -202,6 +218,9 @@ pub struct Settings {
     /// heartbeat (one every third of it); a run whose worker died is taken over once it expires.
     pub run_lease: Duration,
 }
+
+/// Xero's daily call limit per organisation on the Starter tier.
+pub const XERO_STARTER_DAILY_LIMIT: u32 = 1_000;
 
 impl Settings {
     /// The settings of this process: its environment and the file `XERO_SYNC_CONFIG` names.
@@ -261,6 +280,7 @@ impl Settings {
             accounts_url: url(ZOHO_ACCOUNTS_URL, dc.accounts_url())?,
             api_url: url(ZOHO_API_URL, dc.api_url())?,
         };
+        let crm_url = url(ZOHO_CRM_URL, dc.crm_url())?;
         let defaults = FieldMap::default();
         let field = |var: &'static str, default: String| match get(var) {
             Some(text) => api_name(var, text.trim()),
@@ -309,6 +329,7 @@ impl Settings {
             zoho,
             xero_endpoints,
             zoho_endpoints,
+            crm_url,
             fields,
             zoho_sdk_url: match get(ZOHO_SDK_URL) {
                 Some(text) => base_url(ZOHO_SDK_URL, &text)?,
@@ -323,6 +344,17 @@ impl Settings {
                 .transpose()?
                 .unwrap_or_default(),
             limits,
+            xero_use_pkce: get(XERO_USE_PKCE).map(|text| boolean(XERO_USE_PKCE, &text)).transpose()?.unwrap_or(true),
+            xero_daily_call_limit: get(XERO_DAILY_CALL_LIMIT)
+                // Within the range, so the cast is exact.
+                .map(|text| whole(XERO_DAILY_CALL_LIMIT, &text, 1..=10_000_000).map(|n| n as u32))
+                .transpose()?
+                .unwrap_or(XERO_STARTER_DAILY_LIMIT),
+            // From a day to a century ("forever" enough); within the range, so the cast is exact.
+            log_retention_days: get(LOG_RETENTION_DAYS)
+                .map(|text| whole(LOG_RETENTION_DAYS, &text, 1..=36_500).map(|n| n as u32))
+                .transpose()?
+                .unwrap_or(DEFAULT_LOG_RETENTION_DAYS),
             daily_reserve_percent: match get(DAILY_RESERVE_PERCENT) {
                 Some(text) => {
                     whole(DAILY_RESERVE_PERCENT, &text, 0..=usize::from(crate::store::MAX_DAILY_RESERVE_PERCENT))? as u8
@@ -417,11 +449,27 @@ mod tests {
         assert_eq!(s.zoho_endpoints.dc, ZohoDc::Com);
         assert_eq!(s.zoho_endpoints.accounts_url, "https://accounts.zoho.com");
         assert_eq!(s.zoho_endpoints.api_url, "https://www.zohoapis.com");
+        assert_eq!(s.crm_url, "https://crm.zoho.com");
+        assert_eq!(s.log_retention_days, 90);
         assert_eq!(s.fields, FieldMap::default());
         assert_eq!(s.mode, Mode::Production);
         assert!(s.trusted_proxies.is_empty(), "X-Forwarded-For is ignored unless a proxy is trusted");
         assert_eq!(s.limits, ServerLimits::default());
         assert!(matches!(s.require_credentials(), Err(ConfigError::NoCredentials)), "production needs credentials");
+        assert!(s.xero_use_pkce, "PKCE as before the setting existed");
+        assert_eq!(s.xero_daily_call_limit, 1_000, "Xero's Starter tier");
+    }
+
+    #[test]
+    fn pkce_and_the_daily_limit_are_checked() {
+        for (text, expected) in [("false", false), ("0", false), ("No", false), ("true", true), ("ON", true)] {
+            assert_eq!(load(&[(XERO_USE_PKCE, text)]).expect(text).xero_use_pkce, expected, "{text}");
+        }
+        assert_eq!(error(&[(XERO_USE_PKCE, "maybe")]), "XERO_USE_PKCE: \"maybe\" is not true or false");
+        assert_eq!(load(&[(XERO_DAILY_CALL_LIMIT, "5000")]).expect("limit").xero_daily_call_limit, 5_000);
+        for bad in ["0", "-1", "lots", "1.5", "10000001"] {
+            assert!(error(&[(XERO_DAILY_CALL_LIMIT, bad)]).starts_with("XERO_DAILY_CALL_LIMIT: "), "{bad}");
+        }
     }
 
     #[test]
@@ -435,20 +483,21 @@ mod tests {
     #[test]
     fn every_data_centre_maps_to_the_reference_hosts() {
         let expected = [
-            ("com", "https://accounts.zoho.com", "https://www.zohoapis.com"),
-            ("eu", "https://accounts.zoho.eu", "https://www.zohoapis.eu"),
-            ("in", "https://accounts.zoho.in", "https://www.zohoapis.in"),
-            ("com.au", "https://accounts.zoho.com.au", "https://www.zohoapis.com.au"),
-            ("jp", "https://accounts.zoho.jp", "https://www.zohoapis.jp"),
-            ("com.cn", "https://accounts.zoho.com.cn", "https://www.zohoapis.com.cn"),
-            ("ca", "https://accounts.zohocloud.ca", "https://www.zohoapis.ca"),
-            ("sa", "https://accounts.zoho.sa", "https://www.zohoapis.sa"),
+            ("com", "https://accounts.zoho.com", "https://www.zohoapis.com", "https://crm.zoho.com"),
+            ("eu", "https://accounts.zoho.eu", "https://www.zohoapis.eu", "https://crm.zoho.eu"),
+            ("in", "https://accounts.zoho.in", "https://www.zohoapis.in", "https://crm.zoho.in"),
+            ("com.au", "https://accounts.zoho.com.au", "https://www.zohoapis.com.au", "https://crm.zoho.com.au"),
+            ("jp", "https://accounts.zoho.jp", "https://www.zohoapis.jp", "https://crm.zoho.jp"),
+            ("com.cn", "https://accounts.zoho.com.cn", "https://www.zohoapis.com.cn", "https://crm.zoho.com.cn"),
+            ("ca", "https://accounts.zohocloud.ca", "https://www.zohoapis.ca", "https://crm.zohocloud.ca"),
+            ("sa", "https://accounts.zoho.sa", "https://www.zohoapis.sa", "https://crm.zoho.sa"),
         ];
-        for (dc, accounts, api) in expected {
+        for (dc, accounts, api, crm) in expected {
             let s = load(&[(ZOHO_DC, dc)]).expect(dc);
             assert_eq!(s.zoho_endpoints.dc.as_str(), dc);
             assert_eq!(s.zoho_endpoints.accounts_url, accounts, "{dc}");
             assert_eq!(s.zoho_endpoints.api_url, api, "{dc}");
+            assert_eq!(s.crm_url, crm, "{dc}");
         }
         let s = load(&[(ZOHO_DC, "EU"), (ZOHO_API_URL, "http://127.0.0.1:9999")]).expect("override");
         assert_eq!(s.zoho_endpoints.accounts_url, "https://accounts.zoho.eu");
@@ -515,6 +564,10 @@ mod tests {
         );
         assert!(error(&[(XERO_SCOPES, "accounting.settings")]).contains("offline_access"));
         assert!(error(&[(DATABASE_URL, "postgres://db/x")]).starts_with("XERO_SYNC_DATABASE_URL: \"postgres"));
+        for bad in ["0", "-5", "ninety", "36501"] {
+            assert!(error(&[(LOG_RETENTION_DAYS, bad)]).starts_with("XERO_SYNC_LOG_RETENTION_DAYS:"), "{bad}");
+        }
+        assert_eq!(load(&[(LOG_RETENTION_DAYS, " 30 ")]).expect("30 days").log_retention_days, 30);
     }
 
     #[test]

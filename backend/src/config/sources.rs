@@ -28,6 +28,7 @@ pub(super) const XERO_API_URL: &str = "XERO_API_URL";
 pub(super) const XERO_CONNECTIONS_URL: &str = "XERO_CONNECTIONS_URL";
 pub(super) const ZOHO_ACCOUNTS_URL: &str = "ZOHO_ACCOUNTS_URL";
 pub(super) const ZOHO_API_URL: &str = "ZOHO_API_URL";
+pub(super) const ZOHO_CRM_URL: &str = "ZOHO_CRM_URL";
 pub(super) const FIELD_ADD_TO_XERO: &str = "XERO_SYNC_FIELD_ADD_TO_XERO";
 pub(super) const FIELD_GL_ACCOUNT: &str = "XERO_SYNC_FIELD_GL_ACCOUNT";
 pub(super) const FIELD_TAX_RATE: &str = "XERO_SYNC_FIELD_TAX_RATE";
@@ -39,6 +40,8 @@ pub const FIELD_VARIABLES: [&str; 6] =
     [FIELD_ADD_TO_XERO, FIELD_GL_ACCOUNT, FIELD_TAX_RATE, FIELD_ITEM_ID, FIELD_LAST_SYNCED, FIELD_SYNC_STATUS];
 pub(super) const ZOHO_SDK_URL: &str = "ZOHO_SDK_URL";
 pub(super) const FRAME_ANCESTORS: &str = "XERO_SYNC_FRAME_ANCESTORS";
+pub(super) const XERO_USE_PKCE: &str = "XERO_USE_PKCE";
+pub(super) const XERO_DAILY_CALL_LIMIT: &str = "XERO_DAILY_CALL_LIMIT";
 pub(super) const DAILY_RESERVE_PERCENT: &str = "XERO_SYNC_DAILY_RESERVE_PERCENT";
 pub(super) const RUN_LEASE_SECS: &str = "XERO_SYNC_RUN_LEASE_SECS";
 pub(super) const TRUSTED_PROXIES: &str = "XERO_SYNC_TRUSTED_PROXIES";
@@ -47,6 +50,7 @@ pub(super) const BODY_TIMEOUT: &str = "XERO_SYNC_BODY_TIMEOUT_SECS";
 pub(super) const REQUEST_TIMEOUT: &str = "XERO_SYNC_REQUEST_TIMEOUT_SECS";
 pub(super) const IDLE_TIMEOUT: &str = "XERO_SYNC_IDLE_TIMEOUT_SECS";
 pub(super) const MAX_CONNECTIONS: &str = "XERO_SYNC_MAX_CONNECTIONS";
+pub(super) const LOG_RETENTION_DAYS: &str = "XERO_SYNC_LOG_RETENTION_DAYS";
 
 /// Every variable the service reads (besides [`CONFIG_FILE_VAR`]); a file key outside this list is a typo.
 pub(super) const VARIABLES: &[&str] = &[
@@ -69,6 +73,7 @@ pub(super) const VARIABLES: &[&str] = &[
     XERO_CONNECTIONS_URL,
     ZOHO_ACCOUNTS_URL,
     ZOHO_API_URL,
+    ZOHO_CRM_URL,
     FIELD_ADD_TO_XERO,
     FIELD_GL_ACCOUNT,
     FIELD_TAX_RATE,
@@ -77,6 +82,8 @@ pub(super) const VARIABLES: &[&str] = &[
     FIELD_SYNC_STATUS,
     ZOHO_SDK_URL,
     FRAME_ANCESTORS,
+    XERO_USE_PKCE,
+    XERO_DAILY_CALL_LIMIT,
     DAILY_RESERVE_PERCENT,
     RUN_LEASE_SECS,
     TRUSTED_PROXIES,
@@ -85,6 +92,7 @@ pub(super) const VARIABLES: &[&str] = &[
     REQUEST_TIMEOUT,
     IDLE_TIMEOUT,
     MAX_CONNECTIONS,
+    LOG_RETENTION_DAYS,
 ];
 
 /// The values to read settings from: `vars` (an environment) over the file it names, if any.

@@ -25,8 +25,8 @@ use crate::store::{
     BulkLogEntry, ConnectionStatus, EventLevel, ItemLink, ItemState, Lease, ProductOutcome, ProductRecord, Run, RunEnd,
     RunState, RunWindow, RunWrite, StoreError, SyncOutcome as LogOutcome, Writeback,
 };
-use crate::sync::Organisation;
 use crate::sync::item::{self, Element};
+use crate::sync::{Organisation, element_answer, error_answer};
 use crate::xero::{MAX_ITEMS_PER_CALL, XeroClient, XeroError};
 use crate::zoho::{MAX_UPDATE_RECORDS, UpdateOutcome, ZohoError};
 
@@ -75,6 +75,9 @@ impl XeroProblem {
         match error {
             XeroError::RateLimited { retry_after, problem } => Ok(XeroProblem::RateLimited { retry_after, problem }),
             XeroError::Unavailable(reason) => Ok(XeroProblem::Unavailable(reason)),
+            // A keyed write still answered with a 5xx after the client's re-read and retry: whether Xero
+            // stored the batch is unknown, so it is sent again later (matched by code), never marked failed.
+            error @ XeroError::ServerError { .. } => Ok(XeroProblem::Unavailable(error.to_string())),
             XeroError::ReconnectNeeded(reason) => Ok(XeroProblem::Reconnect(reason)),
             XeroError::TenantForbidden => Ok(XeroProblem::TenantForbidden),
             XeroError::Vault(error) => Ok(XeroProblem::Unavailable(crate::describe(&error))),
@@ -135,6 +138,8 @@ impl Batch {
 #[derive(Default)]
 struct Sent {
     elements: HashMap<usize, Element>,
+    /// Xero's answer for each element, for the log.
+    responses: HashMap<usize, Value>,
     calls: u64,
     problem: Option<XeroProblem>,
 }
@@ -364,7 +369,6 @@ impl<'a> Executor<'a> {
         xero.invalidate(&tenant);
         self.xero_calls += u64::from(LIST_READS);
         let lists = tokio::try_join!(xero.accounts(&tenant), xero.tax_rates(&tenant), xero.items(&tenant));
-        self.inner.budget.observe(&tenant, xero.limits(&tenant));
         let (_, _, items) = match lists {
             Ok(lists) => lists,
             Err(error) => {
@@ -474,7 +478,6 @@ impl<'a> Executor<'a> {
                 }),
                 None => Sent::default(),
             };
-            self.inner.budget.observe(self.tenant(), self.inner.xero.limits(self.tenant()));
             if let Some(problem) = sent.problem {
                 // Nothing after this batch may commit before it: the rest is read again after the pause.
                 self.xero_calls += sent.calls;
@@ -848,11 +851,14 @@ impl<'a> Executor<'a> {
                 write
                     .log_sync(&BulkLogEntry {
                         product_id: &entry.product_id,
+                        product_name: entry.name.as_deref(),
+                        product_code: entry.code.as_deref(),
                         tenant_id: &tenant,
                         actor: &actor,
                         trigger,
                         started_at: entry.read_at,
                         request: request.as_ref(),
+                        response: sent.responses.get(&index),
                         outcome,
                         item_id: item_id.as_deref(),
                         messages: &messages,
@@ -1105,7 +1111,7 @@ impl<'a> Executor<'a> {
         let zoho_writes =
             self.tally.link_writebacks.div_ceil(MAX_UPDATE_RECORDS as u64) + self.tally.status_writebacks.div_ceil(100);
         let left = self.inner.budget.remaining(tenant);
-        let reserve = self.inner.budget.reserve(tenant);
+        let reserve = self.inner.budget.reserve();
         let usable = left.map(|l| u64::from(l.saturating_sub(reserve)));
         let pauses = usable.is_some_and(|u| writes > u);
         // 60 calls a minute per organisation: the bound a run paces itself to.
@@ -1320,6 +1326,7 @@ impl SendJob {
                     unavailable = None;
                     let mut missing = Vec::new();
                     for (index, (entry, payload)) in pending.into_iter().enumerate() {
+                        sent.responses.insert(entry, element_answer(results.get(index)));
                         match item::element(results.get(index), &self.fields) {
                             // Sent again in the next attempt: Xero matches it by code if it saved it.
                             Element::Missing => missing.push((entry, payload)),
@@ -1337,12 +1344,14 @@ impl SendJob {
                         return sent;
                     }
                     Err(error) => {
+                        let answer = error_answer(&error);
                         let messages = match error {
                             XeroError::Validation(messages) => messages,
                             other => vec![crate::describe(&other)],
                         };
                         let issues = crate::sync::issues_from_xero(&messages, &self.fields);
                         for (entry, _) in pending.drain(..) {
+                            sent.responses.insert(entry, answer.clone());
                             sent.elements
                                 .insert(entry, Element::Rejected { issues: issues.clone(), chart_changed: false });
                         }
@@ -1364,6 +1373,7 @@ impl SendJob {
                 sent.calls += 1;
                 match self.xero.update_item(&self.tenant_id, &item_id, &payload, &key).await {
                     Ok(result) => {
+                        sent.responses.insert(entry, element_answer(Some(&result)));
                         last = Some(item::element(Some(&result), &self.fields));
                         break;
                     }
@@ -1376,6 +1386,7 @@ impl SendJob {
                             return sent;
                         }
                         Err(other) => {
+                            sent.responses.insert(entry, error_answer(&other));
                             let issues = crate::sync::issues_from_xero(&[crate::describe(&other)], &self.fields);
                             last = Some(Element::Rejected { issues, chart_changed: false });
                             break;

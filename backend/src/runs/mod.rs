@@ -46,8 +46,6 @@ use budget::XeroBudget;
 pub struct RunTuning {
     /// How often an idle worker looks for a run to take up and a schedule slot that is due.
     pub poll: Duration,
-    /// Xero's day, after which its daily limit resets.
-    pub xero_day: Duration,
     /// An hour, as schedules count it.
     pub schedule_hour: Duration,
     /// How far before the cursor "since the last run" reads again, so a record saved at the boundary is
@@ -59,22 +57,17 @@ pub struct RunTuning {
     pub zoho_credit_wait: Duration,
     /// Overrides `XERO_SYNC_RUN_LEASE_SECS` (tests only).
     pub lease: Option<Duration>,
-    /// Xero's daily call limit per organisation when known; otherwise the larger of the Starter tier's
-    /// 1,000 and what Xero's remaining counts reveal (see `budget`).
-    pub xero_daily_limit: Option<u32>,
 }
 
 impl Default for RunTuning {
     fn default() -> Self {
         Self {
             poll: Duration::from_secs(5),
-            xero_day: Duration::from_secs(24 * 3600),
             schedule_hour: Duration::from_secs(3600),
             lookback: Duration::from_secs(5 * 60),
             error_backoff: Duration::from_secs(60),
             zoho_credit_wait: Duration::from_secs(3600),
             lease: None,
-            xero_daily_limit: None,
         }
     }
 }
@@ -268,12 +261,13 @@ impl Runs {
         tuning: RunTuning,
     ) -> Self {
         let lease = tuning.lease.unwrap_or(lease);
+        let budget = XeroBudget::new(xero.clone(), reserve_percent);
         let inner = Inner {
             store,
             xero,
             zoho,
             fields,
-            budget: XeroBudget::new(reserve_percent, tuning.xero_day, tuning.xero_daily_limit),
+            budget,
             default_reserve_percent: reserve_percent,
             lease,
             tuning,
@@ -420,14 +414,13 @@ impl Runs {
     pub async fn snapshot(&self, id: i64) -> Result<Option<RunSnapshot>, StoreError> {
         let Some(run) = self.inner.store.run(id).await? else { return Ok(None) };
         self.inner.refresh_reserve().await?;
-        self.inner.budget.observe(&run.tenant_id, self.inner.xero.limits(&run.tenant_id));
         let first_modified = match (&run.window, run.window_since) {
             (RunWindow::Products(_), _) | (_, Some(_)) => None,
             _ => self.inner.store.run_first_modified(run.id).await?,
         };
         Ok(Some(RunSnapshot {
             xero_calls_left_today: self.inner.budget.remaining(&run.tenant_id),
-            xero_reserve: self.inner.budget.reserve(&run.tenant_id),
+            xero_reserve: self.inner.budget.reserve(),
             progress: progress(&run, first_modified),
             run,
         }))

@@ -29,21 +29,22 @@ use tower::ServiceExt;
 
 use crate::config::ServerLimits;
 
+/// How often, at most, reaching the connection cap is logged.
+const CAP_WARNING_EVERY: Duration = Duration::from_secs(60);
+
 /// Serves `router` on `listener` until `stop`; then accepts nothing more, lets each connection finish the
 /// request it is in, and returns once all are closed.
 pub(super) async fn serve(listener: TcpListener, router: Router, limits: ServerLimits, stop: CancellationToken) {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     let connections = TaskTracker::new();
-    let mut saturated = false;
+    let mut warned_at: Option<Instant> = None;
     loop {
         let slot = match Arc::clone(&slots).try_acquire_owned() {
-            Ok(slot) => {
-                saturated = false;
-                slot
-            }
+            Ok(slot) => slot,
             Err(_) => {
-                if !saturated {
-                    saturated = true;
+                // Under a flood the cap is reached again each time a place frees: one line a minute says it.
+                if warned_at.is_none_or(|at| at.elapsed() >= CAP_WARNING_EVERY) {
+                    warned_at = Some(Instant::now());
                     tracing::warn!(limit = limits.max_connections, "connection cap reached: new connections wait");
                 }
                 tokio::select! {

@@ -19,10 +19,12 @@ use crate::address::TrustedProxies;
 pub use crate::admin::PasswordChecks;
 use crate::admin::{AdminState, LoginState};
 use crate::api::{SessionKeys, WrongKeys};
+use crate::background::{Background, log_retention};
 use crate::config::{ClientCredentials, ConfigError, Mode, ServerLimits, Settings};
 use crate::connections::{ApiKeyHook, Connections};
 use crate::crypto::{Cipher, CryptoError, MasterKey};
 use crate::defaults::Defaults;
+use crate::readiness::Readiness;
 use crate::runs::{RunTuning, Runs};
 use crate::state::AppState;
 use crate::store::{Store, StoreError, ZohoGrantVault};
@@ -51,7 +53,8 @@ pub enum StartupError {
 /// What a start may add to the settings. `xero-sync` uses the defaults; the demo installs its hook and
 /// password, and tests tune the Xero client and the shutdown grace.
 pub struct StartOptions {
-    /// The Xero client's tunables (pacing to match a simulator's fast clock, retry delays).
+    /// The Xero client's tunables (pacing to match a simulator's fast clock, retry delays). Its daily call
+    /// limit is the settings' (`XERO_DAILY_CALL_LIMIT`), whatever this says.
     pub xero: XeroClientConfig,
     /// Called with each new API key (the demo hands it to the emulated CRM's Connection).
     pub on_api_key_rotated: Option<ApiKeyHook>,
@@ -202,12 +205,14 @@ pub async fn open(settings: Settings, options: &StartOptions) -> Result<Core, St
     let store = Store::connect(&settings.database_url, Cipher::new(&key)).await?;
     let settings = Arc::new(settings);
     let http = http_client()?;
+    let mut xero_config = options.xero;
+    xero_config.limiter.per_day = settings.xero_daily_call_limit;
     let xero = XeroClient::new(
         http.clone(),
         settings.xero_endpoints.clone(),
         credentials(&settings.xero),
         Arc::new(store.clone()),
-        options.xero,
+        xero_config,
     );
     let vault = ZohoGrantVault { store: store.clone(), accounts_url: settings.zoho_endpoints.accounts_url.clone() };
     let zoho = ZohoClient::new(http, &settings.zoho_endpoints, credentials(&settings.zoho), Arc::new(vault));
@@ -245,6 +250,10 @@ pub async fn start(settings: Settings, listener: TcpListener, options: StartOpti
     }
 
     let engine = Engine::new(store.clone(), xero.clone(), zoho.clone(), settings.fields.clone());
+    let background = Background::default();
+    background.spawn(log_retention(store.clone(), settings.log_retention_days));
+    let readiness =
+        Readiness::new(store.clone(), xero.clone(), zoho.clone(), settings.fields.clone(), background.clone());
     let defaults = Defaults::new(store.clone(), xero.clone(), zoho.clone());
     let connections = Connections::new(store.clone(), xero, zoho, settings.clone(), options.on_api_key_rotated);
     let state = AppState {
@@ -264,6 +273,7 @@ pub async fn start(settings: Settings, listener: TcpListener, options: StartOpti
             connections,
             defaults,
             login: Arc::new(LoginState::new(options.demo_password)),
+            readiness,
             runs: runs.clone(),
         },
     };
@@ -271,8 +281,8 @@ pub async fn start(settings: Settings, listener: TcpListener, options: StartOpti
     runs.spawn_worker();
     let stop = CancellationToken::new();
     let router = crate::app(state.clone());
-    let work = Work { engine, runs, store };
     let serving = Serving { limits: settings.limits, grace: options.shutdown_grace };
+    let work = Work { engine, runs, background, store };
     let task = tokio::spawn(serve(listener, router, stop.clone(), work, serving));
     Ok(Server { url, created_key_file, state, stop, task })
 }
@@ -283,10 +293,12 @@ struct Serving {
     grace: Duration,
 }
 
-/// What a shutdown waits for: syncs of the button and the bulk run in progress; then the database closes.
+/// What a shutdown waits for: syncs of the button and the bulk run in progress; then the background tasks
+/// stop and the database closes.
 struct Work {
     engine: Engine,
     runs: Runs,
+    background: Background,
     store: Store,
 }
 
@@ -299,7 +311,7 @@ impl Work {
 }
 
 /// Serves until `stop`, then shuts down within `grace` (plus a few seconds for the interrupted syncs to
-/// record themselves and the last answers to go out).
+/// record themselves and the last answers to go out). The background tasks stop before the database closes.
 async fn serve(
     listener: TcpListener,
     router: axum::Router,
@@ -327,6 +339,7 @@ async fn serve(
             }
         }
     }
+    work.background.stop().await;
     work.store.close().await;
     tracing::info!("stopped");
 }

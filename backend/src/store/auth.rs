@@ -65,12 +65,13 @@ fn pkce_context(state: &str) -> String {
 
 impl Store {
     /// Replaces the widget API key's hash (rotation: the old key stops working at once, and so do the
-    /// sessions it opened, since the generation moves on). Returns the new key's generation.
+    /// sessions it opened, since the generation moves on; the widget must open a session with the new key
+    /// before the dashboard counts it as registered). Returns the new key's generation.
     pub async fn set_api_key_hash(&self, hash: &[u8; 32]) -> Result<u64, StoreError> {
         let (generation,): (i64,) = sqlx::query_as(
             "INSERT INTO widget_api_key (id, key_hash, generation, created_at) VALUES (1, ?, 1, ?) \
              ON CONFLICT (id) DO UPDATE SET key_hash = excluded.key_hash, generation = generation + 1, \
-             created_at = excluded.created_at RETURNING generation",
+             created_at = excluded.created_at, first_session_at = NULL RETURNING generation",
         )
         .bind(hash.as_slice())
         .bind(millis(Utc::now()))
@@ -97,6 +98,24 @@ impl Store {
 
     pub async fn api_key_hash(&self) -> Result<Option<[u8; 32]>, StoreError> {
         Ok(self.api_key().await?.map(|key| key.hash))
+    }
+
+    /// Notes that a widget opened a session with the current API key (the first time only): the CRM's
+    /// Connection and widget work. Cheap when already noted: the update matches no row.
+    pub async fn note_widget_session(&self) -> Result<(), StoreError> {
+        sqlx::query("UPDATE widget_api_key SET first_session_at = ? WHERE id = 1 AND first_session_at IS NULL")
+            .bind(millis(Utc::now()))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// When a widget first opened a session with the current API key; `None` if none has (or no key is set).
+    pub async fn widget_first_session(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let row: Option<(Option<i64>,)> = sqlx::query_as("SELECT first_session_at FROM widget_api_key WHERE id = 1")
+            .fetch_optional(&self.pool)
+            .await?;
+        row.and_then(|(at,)| at).map(|at| time("widget_api_key.first_session_at", at)).transpose()
     }
 
     /// Starts an admin session lasting `ttl`: returns the session id (for the cookie) and its CSRF token.

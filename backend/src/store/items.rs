@@ -101,6 +101,16 @@ impl Store {
         Ok(Some((link, state)))
     }
 
+    /// Forgets the product's link (the item it named is gone from Xero); true if there was one.
+    pub async fn delete_item_link(&self, product_id: &str, tenant_id: &str) -> Result<bool, StoreError> {
+        let result = sqlx::query("DELETE FROM item_links WHERE product_id = ? AND tenant_id = ?")
+            .bind(product_id)
+            .bind(tenant_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(result.rows_affected() > 0)
+    }
+
     /// Creates or updates the product's link. An item already linked to another product of the tenant is
     /// refused ([`StoreError::ItemLinkedElsewhere`]): two products writing one item would undo each other.
     /// What Xero held of the item is forgotten (unknown after a write that did not say).

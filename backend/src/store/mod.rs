@@ -41,7 +41,7 @@ pub use runs::{
     RunEnd, RunEvent, RunProduct, RunState, RunTrigger, RunWindow, RunWrite, Writeback,
 };
 pub use schedules::{DEFAULT_SCHEDULE_HOURS, SCHEDULE_HOURS, Schedule};
-pub use sync_log::{SyncLogEntry, SyncOutcome, SyncTrigger};
+pub use sync_log::{LogCursor, LogFilter, LogPage, OutcomeCounts, SyncLogEntry, SyncOutcome, SyncTrigger};
 pub use tokens::XeroTokens;
 pub(crate) use vaults::ZohoGrantVault;
 
@@ -143,7 +143,7 @@ impl Store {
 
 /// `backend/migrations/`, embedded in the binary: version, description, SQL. (What `sqlx::migrate!` would
 /// embed, without sqlx's compile-time driver, which builds a second SQLite and sqlx for the host.)
-const MIGRATIONS: [(i64, &str, &str); 8] = [
+const MIGRATIONS: [(i64, &str, &str); 9] = [
     (1, "initial", include_str!("../../migrations/0001_initial.sql")),
     (2, "sync log interrupted", include_str!("../../migrations/0002_sync_log_interrupted.sql")),
     (3, "organisation settings", include_str!("../../migrations/0003_organisation_settings.sql")),
@@ -151,7 +151,8 @@ const MIGRATIONS: [(i64, &str, &str); 8] = [
     (6, "api key generation", include_str!("../../migrations/0006_api_key_generation.sql")),
     (10, "bulk runs", include_str!("../../migrations/0010_bulk_runs.sql")),
     (11, "item links crm state", include_str!("../../migrations/0011_item_links_crm_state.sql")),
-    (12, "sync log bulk runs", include_str!("../../migrations/0012_sync_log_bulk_runs.sql")),
+    (20, "admin portal", include_str!("../../migrations/0020_admin_portal.sql")),
+    (21, "sync log bulk runs", include_str!("../../migrations/0021_sync_log_bulk_runs.sql")),
 ];
 
 fn migrator() -> Migrator {

@@ -368,11 +368,16 @@ pub struct LinkState {
 #[derive(Debug, Clone)]
 pub struct BulkLogEntry<'a> {
     pub product_id: &'a str,
+    /// The product's name and code as the run read them from the CRM.
+    pub product_name: Option<&'a str>,
+    pub product_code: Option<&'a str>,
     pub tenant_id: &'a str,
     pub actor: &'a str,
     pub trigger: SyncTrigger,
     pub started_at: DateTime<Utc>,
     pub request: Option<&'a Value>,
+    /// Xero's answer for this product's element; `None` when no call was made for it.
+    pub response: Option<&'a Value>,
     pub outcome: SyncOutcome,
     pub item_id: Option<&'a str>,
     pub messages: &'a [String],
@@ -1107,18 +1112,21 @@ impl RunWrite {
     /// A product sync of this run in the combined sync log (finished as it is written).
     pub async fn log_sync(&mut self, entry: &BulkLogEntry<'_>) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO sync_log (run_id, product_id, tenant_id, started_at, finished_at, actor, trigger, request,
-                 outcome, item_id, messages, bulk_run_id)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO sync_log (run_id, product_id, product_name, product_code, tenant_id, started_at,
+                 finished_at, actor, trigger, request, response, outcome, item_id, messages, bulk_run_id)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(uuid::Uuid::new_v4().to_string())
         .bind(entry.product_id)
+        .bind(entry.product_name)
+        .bind(entry.product_code)
         .bind(entry.tenant_id)
         .bind(millis(entry.started_at))
         .bind(millis(self.now))
         .bind(entry.actor)
         .bind(entry.trigger.as_str())
         .bind(entry.request.map(Value::to_string))
+        .bind(entry.response.map(Value::to_string))
         .bind(entry.outcome.as_str())
         .bind(entry.item_id)
         .bind(json_text(entry.messages)?)

@@ -102,6 +102,16 @@ pub(crate) async fn existing_item(
     {
         return Ok(Match::Existing(Box::new(Existing::found(item))));
     }
+    by_code(product_id, product, catalogue).await
+}
+
+/// An item of Xero's with the product's Code, ignoring case, unless another CRM product is linked to it
+/// ([`Match::Taken`]): the last step of [`existing_item`], and the whole of it once a link proved stale.
+pub(crate) async fn by_code(
+    product_id: &str,
+    product: &CrmProduct,
+    catalogue: &impl Catalogue,
+) -> Result<Match, SyncError> {
     let Some(code) = product.code.text() else { return Ok(Match::New) };
     let Some(item) = catalogue.item_by_code(code).await? else { return Ok(Match::New) };
     // Two CRM products whose codes differ only in case would silently share one Xero item.

@@ -14,11 +14,13 @@
 //! - `item`: matching a product to its item, reading Xero's answer and the CRM write-back: what the
 //!   button and the bulk runs ([`crate::runs`]) share.
 //! - `organisation`: the lists and defaults products are checked against, one home for every caller.
+//! - `write`: putting the payload in Xero, with a stale link or a write-time 5xx recovered from.
 //! - `xero_edits`: edits made in Xero since our last write.
 //! - `xero_messages`: Xero's validation messages on the CRM fields they concern.
 
 pub(crate) mod item;
 mod organisation;
+mod write;
 pub(crate) mod xero_edits;
 mod xero_messages;
 
@@ -36,12 +38,12 @@ use tokio_util::task::TaskTracker;
 use crate::store::{
     ConnectionStatus, ItemLink, ItemState, Store, StoreError, SyncOutcome as LogOutcome, SyncTrigger, XeroConnection,
 };
-use crate::xero::{ItemResult, XeroClient, XeroError, XeroItem};
+use crate::xero::{ElementStatus, ItemResult, XeroClient, XeroError, XeroItem};
 use crate::zoho::{ZohoClient, ZohoError};
 
-use item::{Catalogue, Element, Existing, Match, code_in_use, item_label};
+use item::{Catalogue, Existing, Match, code_in_use, item_label};
 pub(crate) use organisation::{Organisation, resolution_note};
-use xero_edits::{Names, state_of};
+use xero_edits::Names;
 pub(crate) use xero_messages::issues_from_xero;
 
 /// No sync runs longer: one that would is stopped (and can be retried), so a row still `running` well
@@ -68,8 +70,8 @@ pub(crate) enum SyncError {
     Refused(Vec<Issue>),
     #[error("Xero refused the item")]
     XeroRejected(Vec<Issue>),
-    #[error("{service} rate limit reached; try again in a moment")]
-    RateLimited { service: &'static str, retry_after: Option<u64> },
+    #[error("{service}'s {limit} is reached; try again {}", try_again(*.retry_after))]
+    RateLimited { service: &'static str, limit: &'static str, retry_after: Option<u64> },
     #[error("{service} is not answering; the sync can safely be retried")]
     Unavailable { service: &'static str, detail: String },
     #[error("storage failed")]
@@ -95,10 +97,15 @@ impl From<XeroError> for SyncError {
             XeroError::TenantForbidden => {
                 SyncError::ReconnectNeeded("Xero refused access to the connected organisation".into())
             }
-            XeroError::RateLimited { retry_after, .. } => {
-                SyncError::RateLimited { service: "Xero", retry_after: retry_after.map(|d| d.as_secs()) }
-            }
+            ref limited @ XeroError::RateLimited { retry_after, .. } => SyncError::RateLimited {
+                service: "Xero",
+                limit: if limited.is_daily_limit() { "daily call limit" } else { "rate limit" },
+                retry_after: retry_after.map(|d| d.as_secs()),
+            },
             XeroError::Unavailable(detail) => SyncError::Unavailable { service: "Xero", detail },
+            error @ XeroError::ServerError { .. } => {
+                SyncError::Unavailable { service: "Xero", detail: error.to_string() }
+            }
             XeroError::Validation(messages) => SyncError::XeroRejected(
                 messages.iter().map(|m| Issue::error("", shared::IssueCode::XeroRejected, m.clone())).collect(),
             ),
@@ -111,12 +118,26 @@ impl From<ZohoError> for SyncError {
     fn from(error: ZohoError) -> Self {
         match error {
             ZohoError::ReconnectNeeded(reason) => SyncError::ZohoReconnectNeeded(reason),
-            ZohoError::RateLimited { retry_after } => {
-                SyncError::RateLimited { service: "Zoho CRM", retry_after: retry_after.map(|d| d.as_secs()) }
-            }
+            ZohoError::RateLimited { retry_after } => SyncError::RateLimited {
+                service: "Zoho CRM",
+                // Without a wait, Zoho refused for its API limits: the organisation's credits, which come back
+                // 24 hours after they were spent, or too many calls at once (the client caps its own).
+                limit: if retry_after.is_some() { "rate limit" } else { "API limit (credits per 24 hours)" },
+                retry_after: retry_after.map(|d| d.as_secs()),
+            },
             ZohoError::Unavailable(detail) => SyncError::Unavailable { service: "Zoho CRM", detail },
             other => SyncError::Zoho(other),
         }
+    }
+}
+
+/// When to try again, in words, for a wait of `seconds` (unknown: later).
+fn try_again(seconds: Option<u64>) -> String {
+    match seconds {
+        None => "later".to_owned(),
+        Some(s) if s <= 90 => "in a moment".to_owned(),
+        Some(s) if s < 2 * 3600 => format!("in about {} minutes", s.div_ceil(60)),
+        Some(s) => format!("in about {} hours", s.div_ceil(3600)),
     }
 }
 
@@ -244,8 +265,8 @@ impl Engine {
         })
     }
 
-    async fn plan(&self, product_id: &str) -> Result<Plan, SyncError> {
-        let org = self.organisation().await?;
+    /// Reads the product from Zoho, by id (never from the browser).
+    async fn read_product(&self, product_id: &str) -> Result<CrmProduct, SyncError> {
         let fields = &self.inner.fields;
         let record = self
             .inner
@@ -253,15 +274,20 @@ impl Engine {
             .get_product(product_id, &fields.read_fields())
             .await?
             .ok_or_else(|| SyncError::ProductNotFound(product_id.to_owned()))?;
-        let product = CrmProduct::from_object(&record, fields);
+        Ok(CrmProduct::from_object(&record, fields))
+    }
+
+    async fn plan(&self, product_id: &str) -> Result<Plan, SyncError> {
+        let org = self.organisation().await?;
+        let product = self.read_product(product_id).await?;
+        self.plan_for(product_id, org, product).await
+    }
+
+    async fn plan_for(&self, product_id: &str, org: Organisation, product: CrmProduct) -> Result<Plan, SyncError> {
+        let fields = &self.inner.fields;
         let report = org.check(&product, fields);
         let mut issues = report.issues.clone();
-        let live = Live {
-            store: &self.inner.store,
-            xero: &self.inner.xero,
-            tenant_id: &org.tenant_id,
-            items: OnceCell::new(),
-        };
+        let live = Live::new(&self.inner.store, &self.inner.xero, &org.tenant_id);
         let (existing, suggested_code) = match item::existing_item(product_id, &product, &live).await? {
             Match::New => (None, None),
             Match::Existing(existing) => (Some(*existing), None),
@@ -355,17 +381,17 @@ impl Engine {
         let store = &self.inner.store;
         let tenant = store.xero_connection().await?.map(|c| c.tenant_id);
         let run = store.begin_sync(product_id, tenant.as_deref(), &actor.name, actor.trigger).await?;
-        let mut request = None;
-        let mut notes = Vec::new();
-        let steps = self.sync_steps(product_id, &run, xero_edits, &mut request, &mut notes);
+        let mut exchange = Exchange::default();
+        let steps = self.sync_steps(product_id, &run, xero_edits, &mut exchange);
         let result = tokio::select! {
             result = tokio::time::timeout(SYNC_TIME_LIMIT, steps) => result.unwrap_or(Err(SyncError::TooSlow)),
             () = self.inner.stop.cancelled() => Err(SyncError::Interrupted),
         };
         match &result {
             Ok(done) => {
+                let (request, response) = (exchange.request.as_ref(), exchange.response.as_ref());
                 let outcome = log_outcome(done.outcome);
-                store.finish_sync(&run, outcome, Some(&done.item_id), request.as_ref(), &notes).await?;
+                store.finish_sync(&run, outcome, Some(&done.item_id), request, response, &exchange.notes).await?;
             }
             Err(error) => {
                 let (outcome, messages) = match error {
@@ -378,10 +404,15 @@ impl Engine {
                     SyncError::Interrupted | SyncError::TooSlow => (LogOutcome::Interrupted, vec![error.to_string()]),
                     other => (LogOutcome::Failed, vec![crate::describe(other)]),
                 };
-                store.finish_sync(&run, outcome, None, request.as_ref(), &messages).await?;
+                let (request, response) = (exchange.request.as_ref(), exchange.response.as_ref());
+                store.finish_sync(&run, outcome, None, request, response, &messages).await?;
+                // Not when Zoho itself refuses: the write-back would be refused too.
                 let written_back = !matches!(
                     error,
-                    SyncError::ProductNotFound(_) | SyncError::ZohoReconnectNeeded(_) | SyncError::Interrupted
+                    SyncError::ProductNotFound(_)
+                        | SyncError::ZohoReconnectNeeded(_)
+                        | SyncError::Interrupted
+                        | SyncError::RateLimited { service: "Zoho CRM", .. }
                 );
                 if written_back {
                     self.write_back_failure(product_id, &messages).await;
@@ -391,19 +422,22 @@ impl Engine {
         result
     }
 
-    /// Plans, then writes; `request` is what was (or would have been) sent to Xero and `notes` what the
-    /// log says of a success (defaults used, Xero's changes kept).
+    /// Reads the record (naming the product in the log at once), plans, then writes; `exchange` gets what
+    /// was (or would have been) sent to Xero, what Xero answered, and what the log says of a success
+    /// (defaults used, Xero's changes kept).
     async fn sync_steps(
         &self,
         product_id: &str,
         run: &str,
         xero_edits: XeroEdits,
-        request: &mut Option<serde_json::Value>,
-        notes: &mut Vec<String>,
+        exchange: &mut Exchange,
     ) -> Result<SyncResponse, SyncError> {
-        let plan = self.plan(product_id).await?;
-        *request = plan.payload.as_ref().map(|p| json!(p));
-        self.write(&plan, run, xero_edits, notes).await
+        let org = self.organisation().await?;
+        let product = self.read_product(product_id).await?;
+        self.inner.store.record_sync_product(run, product.name.text(), product.code.text()).await?;
+        let plan = self.plan_for(product_id, org, product).await?;
+        exchange.request = plan.payload.as_ref().map(|p| json!(p));
+        self.write(&plan, run, xero_edits, exchange).await
     }
 
     async fn write(
@@ -411,7 +445,7 @@ impl Engine {
         plan: &Plan,
         run: &str,
         choice: XeroEdits,
-        notes: &mut Vec<String>,
+        exchange: &mut Exchange,
     ) -> Result<SyncResponse, SyncError> {
         let blocking: Vec<Issue> = plan.issues.iter().filter(|i| i.is_error()).cloned().collect();
         let Some(payload) = plan.payload.clone().filter(|_| blocking.is_empty()) else {
@@ -419,44 +453,21 @@ impl Engine {
         };
         let warnings: Vec<Issue> = plan.issues.iter().filter(|i| !i.is_error()).cloned().collect();
         let hash = payload.content_hash();
-        let xero = &self.inner.xero;
         let tenant = plan.tenant_id.as_str();
         let edited_in_xero = !plan.xero_edits.is_empty();
 
-        let (outcome, item_id, state) = match &plan.existing {
-            Some(existing) if edited_in_xero && choice == XeroEdits::Keep => {
-                return self.keep_xeros(plan, existing, warnings, notes).await;
-            }
-            Some(existing) if !edited_in_xero && existing.unchanged(&hash) => {
-                // Nothing to send; what Xero holds now is the state to compare the next time with.
-                let state = existing.current.as_ref().map(state_of).or_else(|| existing.state.clone());
-                (SyncOutcome::Unchanged, existing.item_id.clone(), state)
-            }
-            Some(existing) => {
-                let key = idempotency_key(run, &existing.item_id, &hash);
-                let result = if existing.renames_code(&payload.code) {
-                    Some(xero.update_item(tenant, &existing.item_id, &payload, &key).await?)
-                } else {
-                    xero.upsert_items(tenant, std::slice::from_ref(&payload), &key).await?.into_iter().next()
-                };
-                let (item_id, state) = self.accepted(tenant, result)?;
-                (SyncOutcome::Updated, item_id, state)
-            }
-            None => {
-                let key = idempotency_key(run, "new", &hash);
-                let result = xero.upsert_items(tenant, std::slice::from_ref(&payload), &key).await?.into_iter().next();
-                let (item_id, state) = self.accepted(tenant, result)?;
-                (SyncOutcome::Created, item_id, state)
-            }
-        };
+        if let Some(existing) = plan.existing.as_ref().filter(|_| edited_in_xero && choice == XeroEdits::Keep) {
+            return self.keep_xeros(plan, existing, warnings, &mut exchange.notes).await;
+        }
+        let (outcome, item_id, state) = self.put_in_xero(plan, &payload, &hash, run, exchange).await?;
         if edited_in_xero {
             let fields: Vec<&str> =
                 plan.xero_edits.iter().map(|e| xero_edits::label(&e.field, &self.inner.fields)).collect();
-            notes.push(format!("Overwrote the changes made in Xero to {}.", fields.join(", ")));
+            exchange.notes.push(format!("Overwrote the changes made in Xero to {}.", fields.join(", ")));
         }
         let note = plan.resolved.as_ref().and_then(resolution_note);
         if let Some(note) = &note {
-            notes.push(item::note_sentence(note));
+            exchange.notes.push(item::note_sentence(note));
         }
 
         let now = Utc::now();
@@ -468,10 +479,11 @@ impl Engine {
             payload_hash: hash,
             synced_at: now,
         };
-        match &state {
-            Some(state) => self.inner.store.save_item_link_with_state(&link, state).await?,
-            None => self.inner.store.save_item_link(&link).await?,
-        }
+        let saved = match &state {
+            Some(state) => self.inner.store.save_item_link_with_state(&link, state).await,
+            None => self.inner.store.save_item_link(&link).await,
+        };
+        saved.map_err(write::link_refused)?;
         let synced_at = item::zoho_time(now);
         let mut warnings = warnings;
         let status = item::success_status(outcome, note.as_deref());
@@ -529,24 +541,6 @@ impl Engine {
         })
     }
 
-    /// The ItemID of an accepted element, with what Xero says it holds now, or Xero's messages on the
-    /// fields they concern.
-    fn accepted(&self, tenant: &str, result: Option<ItemResult>) -> Result<(String, Option<ItemState>), SyncError> {
-        match item::element(result.as_ref(), &self.inner.fields) {
-            Element::Accepted { item_id, state } => Ok((item_id, state)),
-            Element::Missing => {
-                Err(SyncError::Unexpected { service: "Xero", detail: "the answer had no element for the item".into() })
-            }
-            Element::Rejected { issues, chart_changed } => {
-                if chart_changed {
-                    // The chart or the rates changed in Xero since we cached them: check against fresh lists.
-                    self.inner.xero.invalidate(tenant);
-                }
-                Err(SyncError::XeroRejected(issues))
-            }
-        }
-    }
-
     /// The ItemID, the time and the status (the outcome, and which values were the organisation's
     /// defaults) on the CRM record.
     async fn write_back_success(
@@ -583,6 +577,49 @@ impl Engine {
     }
 }
 
+/// What the log keeps of one sync's exchange with Xero.
+#[derive(Debug, Default)]
+struct Exchange {
+    /// The Item sent (or that would have been sent, for a refused product).
+    request: Option<serde_json::Value>,
+    /// Xero's answer to it; `None` when no call was made (refused, unchanged, Xero's changes kept).
+    response: Option<serde_json::Value>,
+    /// What the log says of a success (defaults used, Xero's changes kept or overwritten).
+    notes: Vec<String>,
+}
+
+/// Xero's answer to a write, for the log: the element's status, ItemID, Code and messages as Xero worded
+/// them, or why there was no answer to read.
+pub(crate) fn xero_answer(result: &Result<Option<ItemResult>, XeroError>) -> serde_json::Value {
+    match result {
+        Ok(element) => element_answer(element.as_ref()),
+        Err(error) => error_answer(error),
+    }
+}
+
+/// [`xero_answer`] of one element of an answer (a bulk run's batch has many).
+pub(crate) fn element_answer(element: Option<&ItemResult>) -> serde_json::Value {
+    match element {
+        Some(item) => {
+            let status = match item.status {
+                ElementStatus::Ok => "OK",
+                ElementStatus::Warning => "WARNING",
+                ElementStatus::Error => "ERROR",
+            };
+            json!({"StatusAttributeString": status, "ItemID": item.item_id, "Code": item.code, "Messages": item.messages})
+        }
+        None => json!({"Error": "the answer had no element for the item"}),
+    }
+}
+
+/// [`xero_answer`] of a call that failed as a whole.
+pub(crate) fn error_answer(error: &XeroError) -> serde_json::Value {
+    match error {
+        XeroError::Validation(messages) => json!({"StatusAttributeString": "ERROR", "Messages": messages}),
+        error => json!({"Error": crate::describe(error)}),
+    }
+}
+
 /// The button's [`Catalogue`]: the database and Xero, asked as the matching goes (Xero's item list read at
 /// most once).
 struct Live<'a> {
@@ -592,7 +629,11 @@ struct Live<'a> {
     items: OnceCell<Vec<XeroItem>>,
 }
 
-impl Live<'_> {
+impl<'a> Live<'a> {
+    fn new(store: &'a Store, xero: &'a XeroClient, tenant_id: &'a str) -> Self {
+        Live { store, xero, tenant_id, items: OnceCell::new() }
+    }
+
     async fn items(&self) -> Result<&[XeroItem], SyncError> {
         let items = self.items.get_or_try_init(|| self.xero.items(self.tenant_id)).await?;
         Ok(items)

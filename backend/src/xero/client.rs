@@ -1,6 +1,11 @@
 //! The Accounting API calls the sync needs, behind one request path that adds the headers, throttles per
-//! tenant, refreshes on 401, waits out 429s and retries 5xx and timeouts with the same Idempotency-Key
-//! (the crate's one [`RetryPolicy`]).
+//! tenant, refreshes on 401 (but not for a missing scope), waits out 429s, and retries timeouts, dropped
+//! connections and a read's 5xx as they were (the crate's one [`RetryPolicy`]).
+//!
+//! A keyed write's 5xx is different: Xero caches an internal error under its Idempotency-Key and replays
+//! it to a retry with that key "even if the internal error is resolved" (fidelity-audit X2). So after one,
+//! the write re-reads what it wrote (the item by ItemID, or the list by Code, in case the write happened
+//! after all) and is retried once under a new key ([`XeroClient::upsert_items`], [`XeroClient::update_item`]).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -16,7 +21,7 @@ use shared::{Account, ItemPayload, TaxRate};
 use tokio::time::Instant;
 
 use super::error::{XeroError, describe_transport, excerpt};
-use super::limiter::{AppGate, LimitStatus, LimiterConfig, TenantLimiter, header_u32};
+use super::limiter::{AppGate, LimitStatus, LimiterConfig, RateScope, TenantLimiter, header_u32};
 use super::tokens::{TokenManager, TokenSet, TokenVault};
 use super::types::{ItemResult, Tenant, XeroItem, validation_messages};
 use crate::config::{ClientCredentials, XeroEndpoints};
@@ -28,6 +33,8 @@ pub const MAX_ITEMS_PER_CALL: usize = 50;
 const MAX_IDEMPOTENCY_KEY_CHARS: usize = 128;
 /// The message of an item an answer had no element for (whether Xero saved it is unknown).
 pub const NO_ELEMENT: &str = "Xero returned no result for this item";
+/// Why the connection needs a reconnect when Xero refuses a token for its scope: every write needs it.
+const MISSING_SCOPE: &str = "the grant lacks accounting.settings";
 /// 429s waited out in one call before giving up.
 const MAX_RATE_LIMIT_RETRIES: u32 = 5;
 const MAX_CONCURRENT_BACKOFF: Duration = Duration::from_secs(60);
@@ -175,12 +182,13 @@ impl XeroClient {
         Self { inner: Arc::new(inner) }
     }
 
-    /// The consent page URL for the connect flow (PKCE S256).
+    /// The consent page URL for the connect flow, with a PKCE S256 challenge when `pkce_challenge` is given
+    /// (`XERO_USE_PKCE`).
     pub fn authorize_url(
         &self,
         redirect_uri: &str,
         state: &str,
-        pkce_challenge: &str,
+        pkce_challenge: Option<&str>,
         scopes: &[&str],
     ) -> Result<String, XeroError> {
         let mut url = reqwest::Url::parse(&self.inner.endpoints.login_url).map_err(|e| XeroError::Unexpected {
@@ -193,9 +201,10 @@ impl XeroClient {
             ("redirect_uri", redirect_uri),
             ("scope", &scopes.join(" ")),
             ("state", state),
-            ("code_challenge", pkce_challenge),
-            ("code_challenge_method", "S256"),
         ]);
+        if let Some(challenge) = pkce_challenge {
+            url.query_pairs_mut().extend_pairs([("code_challenge", challenge), ("code_challenge_method", "S256")]);
+        }
         Ok(url.into())
     }
 
@@ -281,8 +290,10 @@ impl XeroClient {
     }
 
     /// Creates or updates up to 50 items (`POST /Items?summarizeErrors=false&unitdp=4`). Returns one result
-    /// per submitted item, in order; per-item failures are results, not errors. Retries reuse
-    /// `idempotency_key`, so a retried call cannot create duplicates.
+    /// per submitted item, in order; per-item failures are results, not errors. Retries after a timeout or a
+    /// dropped connection reuse `idempotency_key`, so a retried call cannot create duplicates. After a 5xx,
+    /// the items without an ItemID are looked up by Code (one list read), those found get their ItemID, and
+    /// the call is retried once under a new key; a second 5xx is [`XeroError::ServerError`].
     pub async fn upsert_items(
         &self,
         tenant_id: &str,
@@ -299,13 +310,16 @@ impl XeroClient {
             return Ok(Vec::new());
         }
         check_idempotency_key(idempotency_key)?;
-        let call = Call {
-            query: &[("summarizeErrors", "false"), ("unitdp", "4")],
-            body: Some(items_body(items).to_string().into_bytes()),
-            idempotency_key: Some(idempotency_key),
-            ..self.call(Method::POST, format!("{}/Items", self.api()), Some(tenant_id))
+        let url = format!("{}/Items", self.api());
+        let query = [("summarizeErrors", "false"), ("unitdp", "4")];
+        let answer = match self.write(tenant_id, &url, &query, items, idempotency_key).await {
+            Err(XeroError::ServerError { status }) => {
+                tracing::warn!(status, "xero answered an item write with a server error; re-reading, then one retry");
+                let items = self.found_by_code(tenant_id, items).await?;
+                self.write(tenant_id, &url, &query, &items, &fresh_key()).await?
+            }
+            other => other?,
         };
-        let answer = self.execute(&call).await?;
         match answer.status {
             StatusCode::OK => {
                 let returned: Vec<Value> = list_of(&answer, "Items")?;
@@ -316,8 +330,27 @@ impl XeroClient {
         }
     }
 
+    /// `items`, with the ItemID of the item Xero has under the same Code (ignoring case) set on those sent
+    /// without one: after a failed write, whether it created them after all.
+    async fn found_by_code(&self, tenant_id: &str, items: &[ItemPayload]) -> Result<Vec<ItemPayload>, XeroError> {
+        let mut items = items.to_vec();
+        if items.iter().all(|item| item.item_id.is_some()) {
+            return Ok(items);
+        }
+        let existing = self.items(tenant_id).await?;
+        for item in items.iter_mut().filter(|item| item.item_id.is_none()) {
+            if let Some(found) = existing.iter().find(|e| same_code(&e.code, &item.code)) {
+                tracing::info!(code = %item.code, "the failed write had created the item; retrying as its update");
+                item.item_id = Some(found.item_id.clone());
+            }
+        }
+        Ok(items)
+    }
+
     /// Updates one item by ItemID (`POST /Items/{ItemID}`), the way to change its Code. Validation
-    /// failures come back as an `Error` result; an unknown ItemID as `Unexpected { status: 404 }`.
+    /// failures come back as an `Error` result; an unknown ItemID as `Unexpected { status: 404 }`. After a
+    /// 5xx the item is read again: gone, that is the answer; still there, the call is retried once under a new
+    /// key (a second 5xx is [`XeroError::ServerError`]).
     pub async fn update_item(
         &self,
         tenant_id: &str,
@@ -327,13 +360,21 @@ impl XeroClient {
     ) -> Result<ItemResult, XeroError> {
         check_item_id(item_id)?;
         check_idempotency_key(idempotency_key)?;
-        let call = Call {
-            query: &[("unitdp", "4")],
-            body: Some(items_body(std::slice::from_ref(item)).to_string().into_bytes()),
-            idempotency_key: Some(idempotency_key),
-            ..self.call(Method::POST, format!("{}/Items/{item_id}", self.api()), Some(tenant_id))
+        let url = format!("{}/Items/{item_id}", self.api());
+        let (query, items) = ([("unitdp", "4")], std::slice::from_ref(item));
+        let answer = match self.write(tenant_id, &url, &query, items, idempotency_key).await {
+            Err(XeroError::ServerError { status }) => {
+                tracing::warn!(status, "xero answered an item update with a server error; re-reading, then one retry");
+                if self.get_item(tenant_id, item_id).await?.is_none() {
+                    return Err(XeroError::Unexpected {
+                        status: 404,
+                        body_excerpt: "Xero no longer has the item".into(),
+                    });
+                }
+                self.write(tenant_id, &url, &query, items, &fresh_key()).await?
+            }
+            other => other?,
         };
-        let answer = self.execute(&call).await?;
         match answer.status {
             StatusCode::OK => {
                 let returned: Vec<Value> = list_of(&answer, "Items")?;
@@ -347,9 +388,35 @@ impl XeroClient {
         }
     }
 
-    /// What Xero last reported about a tenant's quota; `None` before the first call.
+    /// One keyed `POST` of `items` to `url`.
+    async fn write(
+        &self,
+        tenant_id: &str,
+        url: &str,
+        query: &[(&str, &str)],
+        items: &[ItemPayload],
+        key: &str,
+    ) -> Result<Answer, XeroError> {
+        let call = Call {
+            query,
+            body: Some(items_body(items).to_string().into_bytes()),
+            idempotency_key: Some(key),
+            ..self.call(Method::POST, url.to_owned(), Some(tenant_id))
+        };
+        self.execute(&call).await
+    }
+
+    /// A tenant's quota: calls left today (never more than the daily limit, `XERO_DAILY_CALL_LIMIT`, less
+    /// what we and, by Xero's count, others spent), when the day resets, and what is left of the minute.
+    /// `None` before the first call to the tenant, when the whole [`XeroClient::daily_call_limit`] is left as
+    /// far as this process knows.
     pub fn limits(&self, tenant_id: &str) -> Option<LimitStatus> {
         lock(&self.inner.limiters).get(&tenant_id.to_ascii_lowercase()).map(|l| l.status())
+    }
+
+    /// The calls a day per tenant the client keeps to.
+    pub fn daily_call_limit(&self) -> u32 {
+        self.inner.config.limiter.per_day
     }
 
     // ---- plumbing ----
@@ -391,7 +458,8 @@ impl XeroClient {
 
     /// Sends a call until it gets an answer worth returning: throttled per tenant, 401 → refresh once and
     /// retry once, 429 → wait as told (but not for the daily limit), and what [`retried_as_is`] names →
-    /// retry with the [`RetryPolicy`]'s backoff. The same request (and Idempotency-Key) is resent each time.
+    /// retry with the [`RetryPolicy`]'s backoff. The same request (and Idempotency-Key) is resent each time;
+    /// a keyed write's 5xx is returned as [`XeroError::ServerError`] for its caller to recover from.
     async fn execute(&self, call: &Call<'_>) -> Result<Answer, XeroError> {
         // Across the retries of one call: one 401 refresh, and a bounded number of 429 waits.
         let progress =
@@ -447,6 +515,13 @@ impl XeroClient {
                 );
             }
             match status {
+                // A token without the scope a call needs: refreshing cannot add it (and would rotate the refresh
+                // token for nothing). Xero sends 401 (fidelity-audit X1); a 403 is read the same way.
+                StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN
+                    if answer.value()["Detail"] == "AuthorizationUnsuccessful" =>
+                {
+                    return Err(Attempt::Fail(self.inner.tokens.give_up(MISSING_SCOPE).await));
+                }
                 StatusCode::UNAUTHORIZED if rejected.is_none() => lock(progress).rejected = Some(tokens.version),
                 StatusCode::UNAUTHORIZED => {
                     let reason = "Xero refused a freshly refreshed access token".into();
@@ -462,11 +537,15 @@ impl XeroClient {
                         .and_then(|v| v.to_str().ok())
                         .map_or_else(|| "unknown".to_string(), |p| p.trim().to_ascii_lowercase());
                     let retry_after = header_u32(&answer.headers, "retry-after").map(|s| Duration::from_secs(s.into()));
+                    let scope = RateScope::of(&problem);
                     let wait = {
                         let mut progress = lock(progress);
                         let wait = retry_after.unwrap_or(progress.concurrent_wait);
                         let exhausted = progress.rate_limited >= MAX_RATE_LIMIT_RETRIES;
-                        if problem == "day" || wait > config.max_rate_limit_wait || exhausted {
+                        if scope == RateScope::Day || wait > config.max_rate_limit_wait || exhausted {
+                            if let (RateScope::Day, Some(l)) = (scope, &limiter) {
+                                l.day_spent(retry_after);
+                            }
                             return Err(Attempt::Fail(XeroError::RateLimited { retry_after, problem }));
                         }
                         if retry_after.is_none() {
@@ -476,12 +555,17 @@ impl XeroClient {
                         wait
                     };
                     match &limiter {
-                        _ if problem == "appminute" => self.inner.app_gate.pause(wait),
+                        _ if scope == RateScope::App => self.inner.app_gate.pause(wait),
                         Some(l) => l.pause(wait),
                         None => tokio::time::sleep(wait).await,
                     }
                 }
-                s if retried_as_is(s) => return Err(Attempt::Retry(format!("Xero answered HTTP {}", s.as_u16()))),
+                s if s.is_server_error() && !retried_as_is(s, call.idempotency_key.is_some()) => {
+                    return Err(Attempt::Fail(XeroError::ServerError { status: s.as_u16() }));
+                }
+                s if retried_as_is(s, call.idempotency_key.is_some()) => {
+                    return Err(Attempt::Retry(format!("Xero answered HTTP {}", s.as_u16())));
+                }
                 _ => return Ok(answer),
             }
         }
@@ -515,11 +599,24 @@ impl XeroClient {
     }
 }
 
-/// Which answers are sent again unchanged, Idempotency-Key included, after the policy's backoff: every
-/// server error. (Xero replays a keyed write's cached 5xx to the same key, so issue 11 changes this for
-/// keyed writes: re-read, then retry under a new key. This is the one place that decides it.)
-fn retried_as_is(status: StatusCode) -> bool {
-    status.is_server_error()
+/// Which answers are sent again unchanged after the policy's backoff: the server errors of calls without an
+/// Idempotency-Key (reads). A keyed write's 5xx is not: Xero caches an internal error under the key and
+/// replays it to every same-key retry (fidelity-audit X2), so its caller re-reads and retries under a new
+/// key instead. Timeouts and dropped connections, where Xero may have done the work, are what the key is
+/// for: those are always resent as they were. This is the one place that decides it.
+fn retried_as_is(status: StatusCode, keyed: bool) -> bool {
+    status.is_server_error() && !keyed
+}
+
+/// An Idempotency-Key for the one retry after a keyed write's 5xx: never used before, so Xero processes
+/// the write afresh instead of replaying its cached error.
+fn fresh_key() -> String {
+    format!("xero-sync-retry-{}", uuid::Uuid::new_v4().simple())
+}
+
+/// Xero's Code uniqueness: the same code whatever the (ASCII) case and surrounding spaces.
+fn same_code(a: &str, b: &str) -> bool {
+    a.trim().eq_ignore_ascii_case(b.trim())
 }
 
 /// What one call has been through so far, across its retries.
@@ -563,7 +660,7 @@ fn correlate(items: &[ItemPayload], returned: &[Value]) -> Vec<ItemResult> {
         .iter()
         .map(|item| {
             let j = returned.iter().enumerate().position(|(j, element)| {
-                !used[j] && element["Code"].as_str().is_some_and(|c| c.trim().eq_ignore_ascii_case(item.code.trim()))
+                !used[j] && element["Code"].as_str().is_some_and(|c| same_code(c, &item.code))
             })?;
             used[j] = true;
             Some(j)

@@ -17,9 +17,14 @@ pub enum XeroError {
     /// A rate limit Xero will not lift soon (the daily one), or a wait longer than we accept.
     #[error("Xero rate limit reached ({problem}); try again later")]
     RateLimited { retry_after: Option<Duration>, problem: String },
-    /// Network errors, timeouts or 5xx answers that outlasted the retries.
+    /// Network errors, timeouts, or 5xx answers to a read, that outlasted the retries.
     #[error("Xero is unavailable: {0}")]
     Unavailable(String),
+    /// A write Xero answered with a server error (5xx), again when retried once, after a re-read, under a
+    /// new Idempotency-Key. Xero answers some invalid data this way (fidelity-audit X3), so the data may be
+    /// the cause as much as Xero; what was sent may or may not have been stored.
+    #[error("Xero answered the write with HTTP {status}, also when retried under a new key")]
+    ServerError { status: u16 },
     /// Xero (or our own pre-checks) rejected the data.
     #[error("Xero rejected the data: {}", .0.join("; "))]
     Validation(Vec<String>),
@@ -50,4 +55,12 @@ pub(super) fn excerpt(body: &[u8]) -> String {
         out.push('…');
     }
     out
+}
+
+impl XeroError {
+    /// Whether this is Xero's daily limit (by Xero's 429 or our own count), which lifts only when the day
+    /// resets, unlike the minute's.
+    pub fn is_daily_limit(&self) -> bool {
+        matches!(self, XeroError::RateLimited { problem, .. } if super::limiter::RateScope::of(problem) == super::limiter::RateScope::Day)
+    }
 }

@@ -299,6 +299,16 @@ impl TokenManager {
         Err(XeroError::ReconnectNeeded(reason.into()))
     }
 
+    /// Marks the connection "reconnect needed" for `reason` (an admin must consent again, e.g. to a scope the
+    /// grant lacks) and returns the error to report. The tokens stay: they still work for what they allow.
+    pub(super) async fn give_up(&self, reason: &str) -> XeroError {
+        tracing::warn!(%reason, "xero refused the grant; marking the connection for re-consent");
+        match self.vault.mark_reconnect_needed(reason).await {
+            Ok(()) => XeroError::ReconnectNeeded(reason.to_owned()),
+            Err(error) => error.into(),
+        }
+    }
+
     /// Caches the set just stored, with the version the vault gave it: a vault may number versions its own
     /// way (the store never reuses one, even across a disconnect), and a wrong version here would make the
     /// next refresh lose its compare-and-set and, with it, the refresh token Xero just rotated.

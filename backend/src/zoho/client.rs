@@ -10,11 +10,17 @@ use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue, RETRY_AFTER};
 use reqwest::{Method, StatusCode, Url};
 use secrecy::ExposeSecret;
 use serde_json::{Map, Value, json};
+use tokio::sync::Semaphore;
 
 use super::error::{Envelope, ZohoError};
 use super::tokens::{AccessToken, ZohoAuth, ZohoVault};
 use crate::config::{ClientCredentials, ZohoEndpoints};
 use crate::retry::RetryPolicy;
+
+/// CRM calls in flight at once, per client (clones share them). Zoho caps the calls an app has in flight
+/// per organisation (Free edition 5, Standard 10, more above) and answers the excess 429; five fits every
+/// edition and leaves the other half of the Standard edition's cap to a second process (a bulk run).
+pub const MAX_CALLS_IN_FLIGHT: usize = 5;
 
 /// Zoho's largest page, and the pages reachable by number before `page_token` takes over.
 const PER_PAGE: &str = "200";
@@ -55,12 +61,14 @@ pub enum UpdateOutcome {
     Conflict,
 }
 
-/// A small Zoho CRM client. Cheap to clone; clones share the access token.
+/// A small Zoho CRM client. Cheap to clone; clones share the access token and the calls in flight.
 #[derive(Clone)]
 pub struct ZohoClient {
     http: reqwest::Client,
     auth: Arc<ZohoAuth>,
     retry: RetryPolicy,
+    /// [`MAX_CALLS_IN_FLIGHT`] permits, one held per CRM call until its answer is read.
+    in_flight: Arc<Semaphore>,
 }
 
 impl std::fmt::Debug for ZohoClient {
@@ -166,7 +174,8 @@ impl ZohoClient {
         let auth = ZohoAuth::new(http.clone(), &endpoints.accounts_url, api_url, credentials, vault);
         let retry =
             RetryPolicy { max_attempts: 4, min_delay: Duration::from_millis(500), max_delay: Duration::from_secs(4) };
-        Self { http, auth: Arc::new(auth), retry }
+        let in_flight = Arc::new(Semaphore::new(MAX_CALLS_IN_FLIGHT));
+        Self { http, auth: Arc::new(auth), retry, in_flight }
     }
 
     /// How a 429, 5xx or timeout is retried.
@@ -303,6 +312,35 @@ impl ZohoClient {
                 })?;
                 Ok(fields.iter().filter_map(CrmField::read).collect())
             }
+            _ => Err(failure(reply)),
+        })
+        .await
+    }
+
+    /// The organisation's `domain_name` (`org…`), the segment of the CRM's record URLs:
+    /// `GET /crm/v8/org` (scope `ZohoCRM.org.READ`). Only links need it: a grant without the scope still
+    /// syncs, and this call alone fails.
+    pub async fn org_domain_name(&self) -> Result<String, ZohoError> {
+        let segments = ["crm", "v8", "org"];
+        let call = Call {
+            method: Method::GET,
+            segments: &segments,
+            query: &[],
+            headers: HeaderMap::new(),
+            body: None,
+            essential: false,
+        };
+        self.run(&call, |reply| match reply.status {
+            StatusCode::OK => reply
+                .body
+                .get("org")
+                .and_then(Value::as_array)
+                .and_then(|orgs| orgs.first())
+                .and_then(|org| org.get("domain_name"))
+                .and_then(Value::as_str)
+                .filter(|name| !name.is_empty())
+                .map(str::to_owned)
+                .ok_or_else(|| Failure::Final(unexpected_body(200, "the answer has no org domain_name"))),
             _ => Err(failure(reply)),
         })
         .await
@@ -460,6 +498,11 @@ impl ZohoClient {
         if let Some(body) = call.body {
             request = request.json(body);
         }
+        // Held until the answer is read: Zoho counts a call in flight until it has answered.
+        let _slot =
+            self.in_flight.acquire().await.map_err(|_| {
+                Failure::Final(ZohoError::Unavailable("the client's call limiter was shut down".into()))
+            })?;
         let response = request.send().await.map_err(|e| Failure::Transient(ZohoError::Unavailable(e.to_string())))?;
         let status = response.status();
         let headers = response.headers().clone();
@@ -526,7 +569,9 @@ fn record_result(result: &Value) -> Result<UpdateOutcome, ZohoError> {
         .ok_or_else(|| unexpected_body(200, "the update result has no Modified_Time"))
 }
 
-/// A reply no operation expected: 429 and 5xx are retried, the rest are final.
+/// A reply no operation expected: 429 and 5xx are retried, the rest are final. A 429 that outlasts the
+/// retries is Zoho's API limit: with our own calls in flight capped below Zoho's, most likely the
+/// organisation's credits for the last 24 hours (Zoho documents no `Retry-After` for them).
 fn failure(reply: Reply) -> Failure {
     let status = reply.status;
     let envelope = Envelope::from_body(&reply.body);

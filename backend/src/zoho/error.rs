@@ -12,7 +12,10 @@ pub enum ZohoError {
     /// The stored grant is missing, revoked or refused: an admin must exchange a new Self Client code.
     #[error("Zoho needs reconnecting: {0}")]
     ReconnectNeeded(String),
-    /// Zoho (or our own token budget, which keeps Zoho from blocking the refresh token) says wait.
+    /// Zoho (or our own token budget, which keeps Zoho from blocking the refresh token) says wait. Without
+    /// `retry_after`, Zoho's API limit refused the calls: the organisation's API credits per rolling 24
+    /// hours (most likely: the client keeps its calls in flight below Zoho's cap), which come back 24 hours
+    /// after each was spent.
     #[error("Zoho rate limit reached{}", retry_hint(.retry_after))]
     RateLimited { retry_after: Option<Duration> },
     /// 5xx, timeouts and connection failures that outlasted the retries.
@@ -32,7 +35,12 @@ pub enum ZohoError {
 }
 
 fn retry_hint(retry_after: &Option<Duration>) -> String {
-    retry_after.map(|d| format!(", retry in {}s", d.as_secs())).unwrap_or_default()
+    match retry_after {
+        Some(d) => format!(", retry in {}s", d.as_secs()),
+        None => ": the organisation's API credits for the last 24 hours are likely spent (each comes back 24 hours \
+                 after it was spent), or too many calls were in flight at once"
+            .to_owned(),
+    }
 }
 
 fn field_hint(field: &Option<String>) -> String {

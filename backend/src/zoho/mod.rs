@@ -9,6 +9,8 @@ mod client;
 mod error;
 mod tokens;
 
-pub use client::{CrmField, MAX_UPDATE_RECORDS, PageRef, ProductsPage, UpdateOutcome, ZohoClient, update_body};
+pub use client::{
+    CrmField, MAX_CALLS_IN_FLIGHT, MAX_UPDATE_RECORDS, PageRef, ProductsPage, UpdateOutcome, ZohoClient, update_body,
+};
 pub use error::ZohoError;
 pub use tokens::{MemoryZohoVault, ZohoGrant, ZohoVault};

@@ -16,12 +16,12 @@ use serde_json::{Map, Value, json};
 
 use crate::support::{TempDir, start_in, start_production};
 
-const PASSWORD: &str = "correct horse battery staple";
+pub(super) const PASSWORD: &str = "correct horse battery staple";
 
-struct TestApp {
+pub(super) struct TestApp {
     /// The demo, or `xero-sync` in production mode.
     service: Service,
-    http: reqwest::Client,
+    pub(super) http: reqwest::Client,
     _dir: TempDir,
 }
 
@@ -31,19 +31,19 @@ enum Service {
 }
 
 /// A logged-in browser: its session cookie and the CSRF token its pages carry.
-struct Browser {
-    cookie: String,
-    csrf: String,
+pub(super) struct Browser {
+    pub(super) cookie: String,
+    pub(super) csrf: String,
 }
 
-struct Page {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: String,
+pub(super) struct Page {
+    pub(super) status: StatusCode,
+    pub(super) headers: HeaderMap,
+    pub(super) body: String,
 }
 
 impl Page {
-    fn location(&self) -> &str {
+    pub(super) fn location(&self) -> &str {
         self.headers.get(LOCATION).and_then(|v| v.to_str().ok()).unwrap_or_default()
     }
 
@@ -59,7 +59,7 @@ impl Page {
 }
 
 /// The demo's own password, or `XERO_SYNC_ADMIN_PASSWORD_HASH` set to a hash of [`PASSWORD`].
-async fn spawn(with_hash: bool) -> TestApp {
+pub(super) async fn spawn(with_hash: bool) -> TestApp {
     let hash = with_hash.then(|| backend::crypto::hash_password(PASSWORD).expect("hash"));
     spawn_with(move |name| match name {
         "XERO_SYNC_ADMIN_PASSWORD_HASH" => hash.clone(),
@@ -73,21 +73,21 @@ fn browser_client() -> reqwest::Client {
 }
 
 /// The demo; `vars` adds to the settings the test sets.
-async fn spawn_with(vars: impl Fn(&str) -> Option<String>) -> TestApp {
+pub(super) async fn spawn_with(vars: impl Fn(&str) -> Option<String>) -> TestApp {
     let dir = TempDir::new("admin");
     let demo = start_in(&dir, vars, Tuning::default()).await;
     TestApp { service: Service::Demo(demo), http: browser_client(), _dir: dir }
 }
 
 /// `xero-sync` in production mode; `vars` adds to the settings the test sets.
-async fn spawn_production(vars: impl Fn(&str) -> Option<String>) -> TestApp {
+pub(super) async fn spawn_production(vars: impl Fn(&str) -> Option<String>) -> TestApp {
     let dir = TempDir::new("admin");
     let server = start_production(&dir, vars).await;
     TestApp { service: Service::Production(server), http: browser_client(), _dir: dir }
 }
 
 /// The value of the first `<input name="{name}" value="…">` of a page.
-fn input_value(body: &str, name: &str) -> Option<String> {
+pub(super) fn input_value(body: &str, name: &str) -> Option<String> {
     let start = body.find(&format!(r#"name="{name}" value=""#))? + name.len() + 15;
     let end = body[start..].find('"')? + start;
     Some(unescape(&body[start..end]))
@@ -98,36 +98,36 @@ fn unescape(text: &str) -> String {
 }
 
 impl TestApp {
-    fn demo(&self) -> &Demo {
+    pub(super) fn demo(&self) -> &Demo {
         match &self.service {
             Service::Demo(demo) => demo,
             Service::Production(_) => panic!("not the demo"),
         }
     }
 
-    fn server(&self) -> &Server {
+    pub(super) fn server(&self) -> &Server {
         match &self.service {
             Service::Demo(demo) => &demo.server,
             Service::Production(server) => server,
         }
     }
 
-    fn sandbox(&self) -> &sandbox::Sandbox {
+    pub(super) fn sandbox(&self) -> &sandbox::Sandbox {
         &self.demo().sandbox
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(super) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.server().url)
     }
 
-    async fn read(response: reqwest::Response) -> Page {
+    pub(super) async fn read(response: reqwest::Response) -> Page {
         let status = response.status();
         let headers = response.headers().clone();
         let body = response.text().await.expect("body");
         Page { status, headers, body }
     }
 
-    async fn get(&self, path: &str, browser: Option<&Browser>) -> Page {
+    pub(super) async fn get(&self, path: &str, browser: Option<&Browser>) -> Page {
         let mut request = self.http.get(self.url(path));
         if let Some(b) = browser {
             request = request.header("cookie", &b.cookie);
@@ -135,7 +135,7 @@ impl TestApp {
         Self::read(request.send().await.expect("get")).await
     }
 
-    async fn post(&self, path: &str, browser: Option<&Browser>, form: &[(&str, &str)]) -> Page {
+    pub(super) async fn post(&self, path: &str, browser: Option<&Browser>, form: &[(&str, &str)]) -> Page {
         let mut request = self.http.post(self.url(path)).form(form);
         if let Some(b) = browser {
             request = request.header("cookie", &b.cookie);
@@ -144,18 +144,18 @@ impl TestApp {
     }
 
     /// A form POSTed with the browser's CSRF token.
-    async fn submit(&self, path: &str, browser: &Browser, fields: &[(&str, &str)]) -> Page {
+    pub(super) async fn submit(&self, path: &str, browser: &Browser, fields: &[(&str, &str)]) -> Page {
         let mut form = vec![("csrf", browser.csrf.as_str())];
         form.extend_from_slice(fields);
         self.post(path, Some(browser), &form).await
     }
 
-    async fn login(&self, password: &str) -> Page {
+    pub(super) async fn login(&self, password: &str) -> Page {
         self.post("/admin/login", None, &[("password", password)]).await
     }
 
     /// Logs in and opens the dashboard.
-    async fn browser(&self, password: &str) -> Browser {
+    pub(super) async fn browser(&self, password: &str) -> Browser {
         let page = self.login(password).await;
         assert_eq!((page.status, page.location()), (StatusCode::SEE_OTHER, "/admin"), "{}", page.body);
         let set_cookie = page.session_cookie().expect("session cookie");
@@ -167,12 +167,17 @@ impl TestApp {
     }
 
     /// What Zoho's servers do for the widget: present an API key for a session.
-    async fn open_session(&self, key: &str, user: &str) -> (StatusCode, Value) {
+    pub(super) async fn open_session(&self, key: &str, user: &str) -> (StatusCode, Value) {
+        self.open_session_for(key, user, products::WIRELESS_MOUSE).await
+    }
+
+    /// [`Self::open_session`] for the widget opened on `record`.
+    pub(super) async fn open_session_for(&self, key: &str, user: &str, record: &str) -> (StatusCode, Value) {
         let response = self
             .http
             .post(self.url("/api/session"))
             .header("x-api-key", key)
-            .json(&json!({"record_id": products::WIRELESS_MOUSE, "user": user}))
+            .json(&json!({"record_id": record, "user": user}))
             .send()
             .await
             .expect("session");
@@ -180,17 +185,17 @@ impl TestApp {
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
-    /// POST connect, then Xero's consent page: returns the page's form fields and where it posts.
     /// Syncs `product` as the widget would for `user`: a session with the sandbox's API key, then the call.
-    async fn sync_as(&self, user: &str, product: &str) -> reqwest::Response {
+    pub(super) async fn sync_as(&self, user: &str, product: &str) -> reqwest::Response {
         let key = self.demo().api_key.expose_secret().to_owned();
-        let (status, session) = self.open_session(&key, user).await;
+        let (status, session) = self.open_session_for(&key, user, product).await;
         assert_eq!(status, StatusCode::OK, "{session}");
         let token = session["token"].as_str().expect("token");
         let url = self.url(&format!("/api/products/{product}/sync"));
         self.http.post(url).bearer_auth(token).send().await.expect("sync")
     }
 
+    /// POST connect, then Xero's consent page: returns the page's form fields and where it posts.
     async fn start_connect(&self, browser: &Browser) -> (String, Vec<(String, String)>) {
         let page = self.submit("/admin/xero/connect", browser, &[]).await;
         assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
@@ -568,7 +573,35 @@ async fn the_sync_log_shows_syncs_with_every_value_escaped() {
     assert!(body.contains("&lt;b&gt;Eve&lt;/b&gt; &amp; co"), "{body}");
     assert!(!body.contains("<script") && !body.contains("<b>Eve"), "{body}");
     assert!(body.contains(products::WIRELESS_MOUSE) && body.contains(item_id));
-    assert!(body.contains("<td>widget</td><td>created</td>"), "{body}");
+    assert!(
+        body.contains(r#"<td data-label="Trigger">widget</td><td data-label="Outcome"><span class="badge created">created</span></td>"#),
+        "{body}"
+    );
+
+    // The log and the product's history escape the same values, the payload sent and Xero's answer too.
+    let log = app.get("/admin/log", Some(&browser)).await;
+    assert_eq!(log.status, StatusCode::OK);
+    assert!(
+        log.body.contains("&lt;script&gt;alert(1)&lt;/script&gt; Mouse") && !log.body.contains("<script"),
+        "{}",
+        log.body
+    );
+    let row = app.server().store().history(products::WIRELESS_MOUSE, 1).await.expect("history")[0].id;
+    let history_link = format!("/admin/products/{}?sync={row}#sync-{row}", products::WIRELESS_MOUSE);
+    assert!(log.body.contains(&history_link.replace('&', "&amp;")), "{}", log.body);
+    let history = app.get(&format!("/admin/products/{}?sync={row}", products::WIRELESS_MOUSE), Some(&browser)).await;
+    assert_eq!(history.status, StatusCode::OK);
+    let body = &history.body;
+    assert!(body.contains("<h1>History of &lt;script&gt;alert(1)&lt;/script&gt; Mouse</h1>"), "{body}");
+    assert!(!body.contains("<script") && !body.contains("<b>Eve"), "{body}");
+    assert!(
+        body.contains("&quot;Name&quot;: &quot;&lt;script&gt;alert(1)&lt;/script&gt; Mouse&quot;"),
+        "the payload: {body}"
+    );
+    assert!(body.contains(&format!("&quot;ItemID&quot;: &quot;{item_id}&quot;")), "Xero's answer: {body}");
+    assert!(body.contains("&quot;StatusAttributeString&quot;: &quot;OK&quot;"), "{body}");
+    assert!(body.contains(&format!(r#"<article class="sync" id="sync-{row}""#)), "{body}");
+    assert!(body.contains("<details open>"), "the sync the log row named is unfolded: {body}");
 }
 
 #[tokio::test]
@@ -665,6 +698,79 @@ async fn logging_out_ends_the_session() {
     assert!(app.server().store().admin_session(session_id).await.expect("store").is_none());
 }
 
+/// X1: a Xero grant without `accounting.settings` (here the admin set `XERO_SCOPES` to the read-only scope)
+/// reads but cannot write. The sync says an admin must reconnect and why, the dashboard shows the reason,
+/// and later syncs stop before calling Xero, having spent no refresh.
+#[tokio::test]
+async fn a_xero_grant_without_the_write_scope_is_marked_for_a_reconnect() {
+    let app =
+        spawn_with(|name| (name == "XERO_SCOPES").then(|| "offline_access accounting.settings.read".into())).await;
+    let response = app.sync_as("Olivia", products::WIRELESS_MOUSE).await;
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body["error"]["code"], "reconnect_needed", "{body}");
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("the grant lacks accounting.settings"), "{body}");
+    let xero = &app.sandbox().xero;
+    assert_eq!(xero.token_stats().refreshes, 0);
+    let connection = app.server().store().xero_connection().await.expect("store").expect("connection");
+    assert_eq!(connection.status, ConnectionStatus::ReconnectNeeded);
+
+    let browser = app.browser("sandbox").await;
+    let dashboard = app.get("/admin", Some(&browser)).await;
+    let shown = "<span class=\"warn\">reconnect needed</span>: the grant lacks accounting.settings";
+    assert!(dashboard.body.contains(shown), "{}", dashboard.body);
+
+    let calls = xero.calls().len();
+    let again = app.sync_as("Olivia", products::WIRELESS_MOUSE).await;
+    assert_eq!(again.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(xero.calls().len(), calls, "no call to Xero until an admin reconnects");
+    assert!(xero.items(&app.tenant(AU_ORG)).is_empty());
+}
+
+/// Point 8 / X4: Xero's daily limit is a setting (`XERO_DAILY_CALL_LIMIT`, 1,000 by default, the Starter
+/// tier) that the client never goes past: here 8 calls, while the simulator would allow 1,000. The call
+/// with no room left is refused before it reaches Xero, with when the day resets, and the dashboard shows
+/// the calls left of the limit.
+#[tokio::test]
+async fn the_daily_call_limit_is_never_overspent_and_the_dashboard_shows_whats_left() {
+    let app = spawn_with(|name| (name == "XERO_DAILY_CALL_LIMIT").then(|| "8".into())).await;
+    let browser = app.browser("sandbox").await;
+    let dashboard = app.get("/admin", Some(&browser)).await;
+    assert!(dashboard.body.contains("Calls left today: up to 8 ("), "{}", dashboard.body);
+
+    // Accounts, tax rates, items and the create: 4 calls; then each price change reads the
+    // linked item (to see edits made in Xero) and updates it: 2 calls.
+    let xero = &app.sandbox().xero;
+    let tenant = app.tenant(AU_ORG);
+    let spent = || 1_000 - xero.limit_status(&tenant).day_remaining;
+    assert_eq!(app.sync_as("Olivia", products::WIRELESS_MOUSE).await.status(), StatusCode::OK);
+    assert_eq!(spent(), 4);
+    for price in [31.5, 32.5] {
+        app.sandbox().zoho.edit_product(products::WIRELESS_MOUSE, json!({"Unit_Price": price})).expect("edit");
+        assert_eq!(app.sync_as("Olivia", products::WIRELESS_MOUSE).await.status(), StatusCode::OK);
+    }
+    assert_eq!(spent(), 8);
+
+    // No call left: the next update is refused before it reaches Xero, with when the day resets.
+    app.sandbox().zoho.edit_product(products::WIRELESS_MOUSE, json!({"Unit_Price": 33.5})).expect("edit");
+    let calls = xero.calls().len();
+    let refused = app.sync_as("Olivia", products::WIRELESS_MOUSE).await;
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry_after: u64 = refused.headers()["retry-after"].to_str().expect("header").parse().expect("seconds");
+    assert!((86_000..=86_400).contains(&retry_after), "{retry_after}");
+    let body: Value = refused.json().await.expect("json");
+    assert_eq!(body["error"]["code"], "rate_limited", "{body}");
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("Xero's daily call limit is reached; try again in about 24 hours"), "{body}");
+    assert_eq!(spent(), 8, "never past the setting");
+    assert_eq!(xero.calls().len(), calls, "the refused sync did not reach Xero");
+    assert_eq!(xero.items(&tenant)[0].sales.unit_price, Some(32.5));
+
+    let dashboard = app.get("/admin", Some(&browser)).await;
+    assert!(dashboard.body.contains("Calls left today: 0 of 8 (the day resets at "), "{}", dashboard.body);
+}
+
 /// Issue 14: the defaults page pre-fills the tax mapping from the CRM's taxes and Xero's rates; a change
 /// is checked against the live lists with a message on the field (nothing stored), and a good one is
 /// stored and audited: who, when, old → new. Saving the same again changes nothing and audits nothing.
@@ -676,7 +782,10 @@ async fn the_organisations_defaults_are_prefilled_validated_stored_and_audited()
     let browser = app.browser(demo::DEMO_PASSWORD).await;
     let page = app.get("/admin/settings", Some(&browser)).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
-    assert!(page.body.contains(r#"<a href="/admin/settings">Settings</a>"#), "in the navigation");
+    assert!(
+        page.body.contains(r#"<a href="/admin/settings" aria-current="page">Settings</a>"#),
+        "in the navigation, marked as the current page"
+    );
     // The CRM's two taxes, each with the rate the matching proposes, marked as proposed.
     assert_eq!(input_value(&page.body, "crm_tax_0").as_deref(), Some("GST - 10.0 %"));
     assert_eq!(input_value(&page.body, "crm_tax_1").as_deref(), Some("GST Free - 0.0 %"));

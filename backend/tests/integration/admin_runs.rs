@@ -233,6 +233,18 @@ async fn sync_now_dry_run_then_real_run_then_retry_failed() {
     assert!(position(retry_id) < position(real) && position(real) < position(dry), "newest first");
     assert!(list.body.contains("1 chosen product") || list.body.contains(&format!("{retryable} chosen products")));
     assert!(list.body.contains("admin (Sync Now)") && list.body.contains("dry run"));
+    // The dashboard names the last run and the schedule; the log shows a run's rows.
+    let dashboard = admin.get("/admin").await;
+    let summary = format!(r#"Last bulk run: <a href="/admin/runs/{retry_id}">run {retry_id}</a>"#);
+    assert!(dashboard.body.contains(&summary), "{}", dashboard.body);
+    assert!(dashboard.body.contains("Next scheduled run: none"));
+    let log = admin.get(&format!("/admin/log?bulk_run={real}")).await;
+    assert_eq!(log.status, StatusCode::OK);
+    let logged = log.body.matches("<tr>").count();
+    assert!(logged > 1, "the run's rows: {}", log.body);
+    assert_eq!(admin.get("/admin/log?bulk_run=x").await.status, StatusCode::BAD_REQUEST);
+    let page = admin.get(&format!("/admin/runs/{real}?outcome=created")).await;
+    assert!(page.body.contains("Open in Xero") && page.body.contains("CRM record"), "record links");
     // After it, the Sync page names the last run's time.
     let sync = admin.get("/admin/sync").await;
     assert!(sync.body.contains("products changed since "), "{}", sync.body);
@@ -338,6 +350,8 @@ async fn the_schedule_is_set_from_the_sync_page_with_its_next_run() {
     assert!(page.body.contains("On: every 6 hours"), "{}", page.body);
     assert!(page.body.contains(&format!(r#"<strong id="schedule-next">{next}</strong>"#)), "{}", page.body);
     assert!(page.body.contains(r#"<option value="6" selected>"#));
+    let dashboard = admin.get("/admin").await;
+    assert!(dashboard.body.contains(&format!("Next scheduled run: <strong>{next}</strong>")), "{}", dashboard.body);
     let off = admin.submit("/admin/sync/schedule", &[("every_hours", "off")]).await;
     assert_eq!(off.status, StatusCode::SEE_OTHER);
     assert!(!app.runs().schedule().await.expect("schedule").schedule.expect("row").enabled);
@@ -389,7 +403,6 @@ async fn a_paused_run_says_until_when_and_why() {
     // 20 Xero calls a day, a day of 86 s: the run pauses at the button's reserve.
     let mut tuning = tuning(1000, 1000.0);
     tuning.sandbox.xero.limits.per_day = 20;
-    tuning.runs.xero_daily_limit = Some(20);
     let app = spawn(tuning).await;
     let admin = Admin::login(&app).await;
     let id = admin.sync_now(&[("window", "all")]).await;

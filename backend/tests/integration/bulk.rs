@@ -47,7 +47,11 @@ pub fn tuning(products: usize, scale: f64) -> Tuning {
     Tuning {
         sandbox,
         xero: XeroClientConfig {
-            limiter: LimiterConfig { window: minute, ..LimiterConfig::default() },
+            limiter: LimiterConfig {
+                window: minute,
+                day: Duration::from_secs(86_400).div_f64(scale),
+                ..LimiterConfig::default()
+            },
             retry: RetryPolicy {
                 max_attempts: 4,
                 min_delay: Duration::from_millis(20),
@@ -57,7 +61,6 @@ pub fn tuning(products: usize, scale: f64) -> Tuning {
         },
         runs: RunTuning {
             poll: Duration::from_millis(50),
-            xero_day: Duration::from_secs(86_400).div_f64(scale),
             schedule_hour: Duration::from_secs(3600).div_f64(scale),
             error_backoff: Duration::from_millis(200),
             zoho_credit_wait: Duration::from_secs(3600).div_f64(scale),
@@ -311,6 +314,18 @@ async fn a_full_run_creates_one_item_per_valid_product_then_incremental_runs_sen
     let log = app.demo.server.store().recent_log(10_000).await.expect("log");
     assert_eq!(log.iter().filter(|e| e.bulk_run_id == Some(run.id)).count() as u64, c.created + c.refused);
     assert!(log.iter().all(|e| e.trigger == backend::store::SyncTrigger::Bulk));
+    // Named as read from the CRM, with Xero's answer for its element; nothing for a product never sent.
+    use backend::store::{LogCursor, LogFilter, SyncOutcome};
+    let of_run = |outcome| log.iter().find(|e| e.bulk_run_id == Some(run.id) && e.outcome == outcome);
+    let created = of_run(SyncOutcome::Created).expect("a created row");
+    assert!(created.product_name.is_some() && created.product_code.is_some(), "{created:?}");
+    assert_eq!(created.response.as_ref().and_then(|r| r["StatusAttributeString"].as_str()), Some("OK"));
+    let refused = of_run(SyncOutcome::Refused).expect("a refused row");
+    assert_eq!((refused.request.as_ref(), refused.response.as_ref()), (None, None), "{refused:?}");
+    // The admin's log filtered to the run: its rows, and only them.
+    let filter = LogFilter { bulk_run: Some(run.id), outcomes: vec![SyncOutcome::Refused], ..LogFilter::default() };
+    let page = app.demo.server.store().log_page(&filter, LogCursor::Newest, 10_000).await.expect("page");
+    assert_eq!(page.entries.len() as u64, c.refused);
 
     // Nothing changed: no Xero write, and Zoho is only read.
     app.demo.sandbox.xero.clear_calls();
@@ -573,7 +588,6 @@ async fn a_small_daily_cap_pauses_the_run_at_the_reserve_and_it_completes_after_
     let scale = 10_000.0;
     let mut tuning = tuning(1000, scale);
     tuning.sandbox.xero.limits.per_day = 20;
-    tuning.runs.xero_daily_limit = Some(20);
     let app = spawn(tuning).await;
     let run = app.start(RunWindow::All, false).await;
     let paused = wait_for(&app, run.id, |r| r.state == RunState::Paused).await;
@@ -669,7 +683,11 @@ async fn two_services_on_one_database_run_one_sync_and_one_run_per_schedule_slot
         let minute = Duration::from_secs(60).div_f64(scale);
         let options = backend::server::StartOptions {
             xero: XeroClientConfig {
-                limiter: LimiterConfig { window: minute, ..LimiterConfig::default() },
+                limiter: LimiterConfig {
+                    window: minute,
+                    day: Duration::from_secs(86_400).div_f64(scale),
+                    ..LimiterConfig::default()
+                },
                 ..XeroClientConfig::default()
             },
             runs: RunTuning {

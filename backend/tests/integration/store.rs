@@ -4,8 +4,8 @@ use std::path::{Path, PathBuf};
 
 use backend::crypto::{Cipher, MasterKey};
 use backend::store::{
-    ConnectionStatus, DefaultGlAccount, ItemLink, ItemState, PendingTenant, Store, StoreError, SyncOutcome,
-    SyncTrigger, TaxMappings, XeroConnection, XeroTokens, ZohoConnection, hash_api_key,
+    ConnectionStatus, DefaultGlAccount, ItemLink, ItemState, LogCursor, LogFilter, PendingTenant, Store, StoreError,
+    SyncOutcome, SyncTrigger, TaxMappings, XeroConnection, XeroTokens, ZohoConnection, hash_api_key,
 };
 use chrono::{TimeDelta, Utc};
 use secrecy::{ExposeSecret, SecretString};
@@ -329,6 +329,11 @@ async fn item_links_upsert_and_one_item_belongs_to_one_product() {
     // A product may move to a new item (e.g. the old one was deleted in Xero).
     store.save_item_link(&link("p1", "item-9")).await.expect("relink");
     assert!(store.item_link_by_item("tenant-1", "item-1").await.expect("freed").is_none());
+    // Or lose its link, when the item is gone and nothing replaces it yet.
+    assert!(store.delete_item_link("p1", "tenant-1").await.expect("delete"));
+    assert!(store.item_link("p1", "tenant-1").await.expect("load").is_none());
+    assert!(!store.delete_item_link("p1", "tenant-1").await.expect("delete"), "nothing left to delete");
+    assert!(store.item_link("p2", "tenant-2").await.expect("load").is_some(), "only that product's link");
 }
 
 /// What Xero held after our write is kept with the link, and forgotten by a write that does not say.
@@ -398,13 +403,29 @@ async fn the_sync_log_records_runs_newest_first() {
     let store = open(&dir).await;
     let first = store.begin_sync("p1", Some("t1"), "ann@example.com", SyncTrigger::Widget).await.expect("begin");
     let request = serde_json::json!({"Items": [{"Code": "A1", "Name": "Widget"}]});
+    let response = serde_json::json!({"StatusAttributeString": "OK", "ItemID": "item-1", "Code": "A1"});
+    store.record_sync_product(&first, Some("Widget"), Some("A1")).await.expect("product");
     store
-        .finish_sync(&first, SyncOutcome::Created, Some("item-1"), Some(&request), &["Item created".to_owned()])
+        .finish_sync(
+            &first,
+            SyncOutcome::Created,
+            Some("item-1"),
+            Some(&request),
+            Some(&response),
+            &["Item created".to_owned()],
+        )
         .await
         .expect("finish");
     let second = store.begin_sync("p1", None, "admin", SyncTrigger::Admin).await.expect("begin");
     store
-        .finish_sync(&second, SyncOutcome::Refused, None, None, &["Xero_GL_Account: choose an account".to_owned()])
+        .finish_sync(
+            &second,
+            SyncOutcome::Refused,
+            None,
+            None,
+            None,
+            &["Xero_GL_Account: choose an account".to_owned()],
+        )
         .await
         .expect("finish");
     let crashed = store.begin_sync("p1", Some("t1"), "scheduler", SyncTrigger::Schedule).await.expect("begin");
@@ -422,11 +443,14 @@ async fn the_sync_log_records_runs_newest_first() {
     );
     let running = &history[0];
     assert!(running.finished_at.is_none() && running.messages.is_empty() && running.request.is_none());
+    assert!(running.response.is_none() && running.product_name.is_none() && running.product_code.is_none());
     let created = &history[2];
     assert_eq!(created.product_id, "p1");
     assert_eq!(created.tenant_id.as_deref(), Some("t1"));
     assert_eq!((created.actor.as_str(), created.trigger), ("ann@example.com", SyncTrigger::Widget));
     assert_eq!(created.request.as_ref(), Some(&request));
+    assert_eq!(created.response.as_ref(), Some(&response));
+    assert_eq!((created.product_name.as_deref(), created.product_code.as_deref()), (Some("Widget"), Some("A1")));
     assert_eq!(created.item_id.as_deref(), Some("item-1"));
     assert_eq!(created.messages, ["Item created"]);
     assert!(created.finished_at.expect("finished") >= created.started_at);
@@ -438,15 +462,15 @@ async fn the_sync_log_records_runs_newest_first() {
     assert_eq!(recent, [other.clone(), crashed.clone(), second.clone()]);
 
     assert!(matches!(
-        store.finish_sync(&first, SyncOutcome::Updated, None, None, &[]).await,
+        store.finish_sync(&first, SyncOutcome::Updated, None, None, None, &[]).await,
         Err(StoreError::RunNotRunning(_))
     ));
     assert!(matches!(
-        store.finish_sync("no-such-run", SyncOutcome::Failed, None, None, &[]).await,
+        store.finish_sync("no-such-run", SyncOutcome::Failed, None, None, None, &[]).await,
         Err(StoreError::RunNotRunning(_))
     ));
     assert!(matches!(
-        store.finish_sync(&other, SyncOutcome::Running, None, None, &[]).await,
+        store.finish_sync(&other, SyncOutcome::Running, None, None, None, &[]).await,
         Err(StoreError::InvalidArgument(_))
     ));
     let entry = serde_json::to_value(&history[2]).expect("serialize");
@@ -470,6 +494,119 @@ async fn the_api_key_is_kept_as_a_hash_and_rotates() {
     drop(store);
     let store = open(&dir).await;
     assert_eq!(store.set_api_key_hash(&hash_api_key("key-3")).await.expect("rotate"), 3);
+}
+
+#[tokio::test]
+async fn a_widget_session_is_noted_once_per_api_key() {
+    let dir = TempDir::new("store");
+    let store = open(&dir).await;
+    store.note_widget_session().await.expect("no key yet: nothing to note");
+    assert!(store.widget_first_session().await.expect("load").is_none());
+    store.set_api_key_hash(&hash_api_key("key-1")).await.expect("set");
+    assert!(store.widget_first_session().await.expect("load").is_none());
+    store.note_widget_session().await.expect("note");
+    let first = store.widget_first_session().await.expect("load").expect("noted");
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    store.note_widget_session().await.expect("again");
+    assert_eq!(store.widget_first_session().await.expect("load"), Some(first), "the first one stays");
+    store.set_api_key_hash(&hash_api_key("key-2")).await.expect("rotate");
+    assert!(store.widget_first_session().await.expect("load").is_none(), "a new key starts over");
+}
+
+/// Logs one finished sync of `product` (named `name`, coded `code`) and returns its row id.
+async fn logged(
+    store: &Store,
+    product: &str,
+    name: &str,
+    code: &str,
+    outcome: SyncOutcome,
+    trigger: SyncTrigger,
+) -> i64 {
+    let run = store.begin_sync(product, Some("t1"), "ann", trigger).await.expect("begin");
+    store.record_sync_product(&run, Some(name), Some(code)).await.expect("product");
+    let request = serde_json::json!({"Code": code, "Name": name});
+    store
+        .finish_sync(&run, outcome, None, Some(&request), None, &[format!("{name} {}", outcome.as_str())])
+        .await
+        .expect("finish");
+    store.history(product, 1).await.expect("history")[0].id
+}
+
+#[tokio::test]
+async fn the_log_is_read_by_keyset_pages_and_filters() {
+    let dir = TempDir::new("store");
+    let store = open(&dir).await;
+    use SyncOutcome::*;
+    use SyncTrigger::*;
+    let a = logged(&store, "101", "Wireless Mouse", "WM-100", Created, Widget).await;
+    let b = logged(&store, "102", "USB Cable", "UC-1", Refused, Widget).await;
+    let c = logged(&store, "103", "50% Off Voucher", "V_50", Failed, Bulk).await;
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let between = Utc::now();
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let d = logged(&store, "101", "Wireless Mouse", "WM-100", Updated, Admin).await;
+    let e = logged(&store, "104", "=HYPERLINK(\"x\")", "H-1", Interrupted, Schedule).await;
+    let running = store.begin_sync("105", None, "ann", Widget).await.expect("begin");
+    let f = store.history("105", 1).await.expect("history")[0].id;
+
+    let ids = |entries: &[backend::store::SyncLogEntry]| entries.iter().map(|e| e.id).collect::<Vec<_>>();
+    let all = LogFilter::default();
+    let first = store.log_page(&all, LogCursor::Newest, 4).await.expect("page");
+    assert_eq!(ids(&first.entries), [f, e, d, c]);
+    assert_eq!((first.newer, first.older), (None, Some(c)));
+    let second = store.log_page(&all, LogCursor::Before(c), 4).await.expect("older");
+    assert_eq!(ids(&second.entries), [b, a]);
+    assert_eq!((second.newer, second.older), (Some(b), None));
+    let back = store.log_page(&all, LogCursor::After(b), 4).await.expect("newer");
+    assert_eq!(ids(&back.entries), [f, e, d, c], "newer pages are newest first too");
+    assert_eq!((back.newer, back.older), (None, Some(c)));
+    let middle = store.log_page(&all, LogCursor::Before(e), 2).await.expect("middle");
+    assert_eq!((ids(&middle.entries), middle.newer, middle.older), (vec![d, c], Some(d), Some(c)));
+
+    let find = |filter: LogFilter| {
+        let store = store.clone();
+        async move { ids(&store.log_page(&filter, LogCursor::Newest, 50).await.expect("page").entries) }
+    };
+    let product = |text: &str| LogFilter { product: Some(text.to_owned()), ..LogFilter::default() };
+    assert_eq!(find(product("wireless")).await, [d, a], "part of the name, any case");
+    assert_eq!(find(product("uc-1")).await, [b], "the code");
+    assert_eq!(find(product("103")).await, [c], "the record id");
+
+    assert_eq!(find(product("50%")).await, [c], "LIKE's own characters are literal");
+    assert_eq!(find(product("V_5")).await, [c]);
+    assert!(find(product("V%5")).await.is_empty());
+    let outcomes = LogFilter { outcomes: SyncOutcome::NEEDS_ATTENTION.to_vec(), ..LogFilter::default() };
+    assert_eq!(find(outcomes).await, [e, c, b]);
+    assert_eq!(find(LogFilter { trigger: Some(Widget), ..LogFilter::default() }).await, [f, b, a]);
+    let run = store.history("102", 1).await.expect("history")[0].run_id.clone();
+    assert_eq!(find(LogFilter { run: Some(run), ..LogFilter::default() }).await, [b]);
+    assert_eq!(find(LogFilter { from: Some(between), ..LogFilter::default() }).await, [f, e, d]);
+    assert_eq!(find(LogFilter { to: Some(between), ..LogFilter::default() }).await, [c, b, a]);
+    let both =
+        LogFilter { to: Some(between), trigger: Some(Widget), product: Some("mouse".into()), ..LogFilter::default() };
+    assert_eq!(find(both).await, [a]);
+    let empty = store.log_page(&product("nothing"), LogCursor::Newest, 5).await.expect("page");
+    assert!(empty.entries.is_empty() && empty.newer.is_none() && empty.older.is_none());
+
+    let export = store.log_export(&all, Some(d), 2).await.expect("export");
+    assert_eq!(ids(&export), [c, b]);
+    assert!(export.iter().all(|e| e.request.is_none() && e.response.is_none()), "no bodies in exports");
+    assert_eq!(export[0].product_name(), Some("50% Off Voucher"));
+
+    let counts = store.outcome_counts(between).await.expect("counts");
+    assert_eq!((counts.updated, counts.interrupted, counts.running, counts.created, counts.total()), (1, 1, 1, 0, 3));
+
+    // Retention: finished rows older than the cut-off go, in batches; a running one stays.
+    assert_eq!(store.purge_log(between, 2).await.expect("purge"), 3);
+    assert_eq!(find(LogFilter::default()).await, [f, e, d]);
+    assert_eq!(store.purge_log(Utc::now() + TimeDelta::seconds(1), 1).await.expect("purge"), 2);
+    assert_eq!(find(LogFilter::default()).await, [f]);
+    assert_eq!(store.running_syncs().await.expect("running")[0].run_id, running);
+
+    // A Zoho record id (long digits) matches that product exactly, through its index.
+    let long = logged(&store, "4150868000000411001", "Long Id", "4150868000000411001-B", Created, Widget).await;
+    assert_eq!(find(product("4150868000000411001")).await, [long]);
+    assert!(find(product("415086800000041100")).await.is_empty(), "not a part of one, nor of a code");
 }
 
 #[tokio::test]

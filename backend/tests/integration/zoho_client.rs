@@ -12,7 +12,7 @@ use backend::zoho::{MemoryZohoVault, UpdateOutcome, ZohoClient, ZohoError, ZohoG
 use chrono::DateTime;
 use contracts::Contract;
 use sandbox::Clock;
-use sandbox::zoho::{ZohoConfig, ZohoSim, format_time, products};
+use sandbox::zoho::{ZohoConfig, ZohoLimits, ZohoSim, format_time, products};
 use serde_json::{Map, Value, json};
 
 const SCOPES: &[&str] = &["ZohoCRM.modules.products.ALL"];
@@ -372,4 +372,63 @@ async fn rate_limits_and_server_errors_are_retried() {
     let limited = zoho_client.products_modified_since(None, &["Product_Name"]).await;
     assert!(matches!(limited, Err(ZohoError::RateLimited { .. })), "{limited:?}");
     zoho.clear_faults();
+}
+
+/// The org's `domain_name` for record links: read with the org scope; without it only this call fails, and
+/// the grant stays usable.
+#[tokio::test]
+async fn the_org_domain_name_needs_the_org_scope_only_for_itself() {
+    let zoho = sim(1.0).await;
+    let (with_scope, _) = connected_with(&zoho, &["ZohoCRM.modules.products.ALL", "ZohoCRM.org.READ"]).await;
+    assert_eq!(with_scope.org_domain_name().await.expect("org"), sandbox::zoho::ORG_DOMAIN_NAME);
+
+    let (without, vault) = connected(&zoho).await;
+    match without.org_domain_name().await {
+        Err(ZohoError::Unexpected { code, .. }) => assert_eq!(code, "OAUTH_SCOPE_MISMATCH"),
+        other => panic!("expected a scope mismatch, got {other:?}"),
+    }
+    assert!(vault.reconnect_reason().is_none(), "the grant still syncs");
+    assert!(without.get_product(products::WIRELESS_MOUSE, &[]).await.expect("read").is_some());
+}
+
+/// Point 8 / Z7: Zoho caps the calls an app has in flight (Free edition 5, Standard 10) and answers the
+/// excess 429. The client keeps its own below, so forty reads at once meet no 429 even on the Free edition,
+/// and each is sent once.
+#[tokio::test]
+async fn many_reads_at_once_stay_within_zohos_concurrency_cap() {
+    let zoho = sim(1.0).await;
+    zoho.set_limits(ZohoLimits { concurrency: Some(5), ..ZohoLimits::standard() });
+    let (zoho_client, _) = connected(&zoho).await;
+    zoho.set_latency(Duration::from_millis(40));
+    let mut reads = tokio::task::JoinSet::new();
+    for _ in 0..40 {
+        let zoho_client = zoho_client.clone();
+        reads.spawn(async move { zoho_client.get_product(products::WIRELESS_MOUSE, &["Product_Code"]).await });
+    }
+    while let Some(read) = reads.join_next().await {
+        assert!(read.expect("task").expect("read").is_some());
+    }
+    let calls = statuses(&zoho, &product_path(products::WIRELESS_MOUSE));
+    assert_eq!(calls.len(), 40, "no retries");
+    assert!(calls.iter().all(|(_, status)| *status == 200), "{calls:?}");
+    assert_eq!(backend::zoho::MAX_CALLS_IN_FLIGHT, 5, "the Free edition's cap, half the Standard's");
+}
+
+/// Point 8 / Z7: the organisation's API credits for the rolling 24 hours are spent. Zoho answers 429
+/// with no `Retry-After`; after its retries (which cost no credit) the client says what ran out and when
+/// credits come back.
+#[tokio::test]
+async fn spent_api_credits_are_a_rate_limit_that_says_what_ran_out() {
+    let zoho = sim(1.0).await;
+    let (zoho_client, vault) = connected(&zoho).await;
+    zoho.set_limits(ZohoLimits { credits_per_day: 1, ..ZohoLimits::standard() });
+    zoho_client.get_product(products::WIRELESS_MOUSE, &["Product_Code"]).await.expect("the last credit");
+    let spent = zoho_client.get_product(products::USB_C_HUB, &["Product_Code"]).await;
+    let Err(error @ ZohoError::RateLimited { retry_after: None }) = spent else { panic!("{spent:?}") };
+    let message = error.to_string();
+    assert!(message.contains("API credits for the last 24 hours"), "{message}");
+    assert!(message.contains("24 hours after it was spent"), "{message}");
+    assert_eq!(statuses(&zoho, &product_path(products::USB_C_HUB)).len(), 4, "the policy's attempts, no more");
+    assert_eq!(zoho.credits().used, 1, "refused calls are not charged");
+    assert!(vault.reconnect_reason().is_none(), "a spent quota is not a refused grant");
 }

@@ -30,8 +30,9 @@ use crate::zoho::ZohoSim;
 
 /// The header a connection's API key travels in unless [`CrmPage::set_api_key_header`] changes it.
 pub const DEFAULT_API_KEY_HEADER: &str = "X-Api-Key";
-/// The org segment of record URLs (`/crm/org7001234567/tab/Products/{id}`).
-pub const ORG_PATH: &str = "org7001234567";
+/// The org segment of record URLs (`/crm/org7001234567/tab/Products/{id}`): the Zoho simulator's
+/// `domain_name` (`GET /crm/v8/org`).
+pub const ORG_PATH: &str = crate::zoho::ORG_DOMAIN_NAME;
 /// How long a forwarded `CONNECTION.invoke` may take (Zoho buffers the whole response).
 const INVOKE_TIMEOUT: Duration = Duration::from_secs(30);
 

@@ -31,6 +31,10 @@ pub enum Fault {
     /// Process the request, then leave the last element out of the answer's `Items` (an answer that does
     /// not account for every submitted item; not something Xero is known to do, a robustness check).
     MissingElement,
+    /// Process the request (an Idempotency-Key remembers its real answer), then answer this status instead:
+    /// a gateway that gave up (504) or failed (502, 503) after the API had done the work, so a write the
+    /// client sees fail may have happened.
+    ProcessedThen(u16),
     /// Answer 429 as if `problem` were exceeded, with `Retry-After` when `retry_after` is set.
     RateLimit { problem: RateProblem, retry_after: Option<u64> },
 }
@@ -165,17 +169,7 @@ pub async fn before_call(shared: &Shared, target: FaultTarget) -> Option<Fault> 
 /// calls), for a forced 429.
 pub async fn respond(shared: &Shared, fault: Fault, remaining: Option<Remaining>) -> Response {
     match fault {
-        Fault::Status(500) => respond::json(StatusCode::INTERNAL_SERVER_ERROR, &respond::internal_error_body()),
-        Fault::Status(code) => {
-            let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            let detail = if status == StatusCode::SERVICE_UNAVAILABLE {
-                "The Xero API is temporarily unavailable. Please try again later."
-            } else {
-                "An error occurred in Xero. Check the API Status page http://status.developer.xero.com for \
-                 current service status. Contact the API support team at api@xero.com for more assistance."
-            };
-            problem(status, detail)
-        }
+        Fault::Status(code) | Fault::ProcessedThen(code) => status_response(code),
         Fault::Hang => {
             let hang = shared.lock().faults.config.hang;
             tokio::time::sleep(hang).await;
@@ -192,7 +186,23 @@ pub async fn respond(shared: &Shared, fault: Fault, remaining: Option<Remaining>
                 RateProblem::Concurrent => {}
             }
             let limited = Limited { problem, retry_after, remaining: left };
-            too_many_requests(limited, remaining.is_some())
+            let names = shared.lock().config.behaviour.problem_names;
+            too_many_requests(limited, remaining.is_some(), names)
         }
     }
+}
+
+/// The answer of an injected status: Xero's internal-error body for 500, its gateway's problem otherwise.
+pub fn status_response(code: u16) -> Response {
+    if code == 500 {
+        return respond::json(StatusCode::INTERNAL_SERVER_ERROR, &respond::internal_error_body());
+    }
+    let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let detail = if status == StatusCode::SERVICE_UNAVAILABLE {
+        "The Xero API is temporarily unavailable. Please try again later."
+    } else {
+        "An error occurred in Xero. Check the API Status page http://status.developer.xero.com for current service \
+         status. Contact the API support team at api@xero.com for more assistance."
+    };
+    problem(status, detail)
 }

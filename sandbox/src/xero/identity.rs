@@ -592,8 +592,8 @@ async fn connections_gate(shared: &Shared, headers: &HeaderMap) -> Result<u32, R
     let left = {
         let mut inner = shared.lock();
         inner.identity.authenticate(headers, now, |t| shared.time.at(t)).map_err(|e| e.response())?;
-        let limits = inner.config.limits;
-        inner.limiter.admit_app(now, &limits).map_err(|l| respond::too_many_requests(l, false))?
+        let (limits, names) = (inner.config.limits, inner.config.behaviour.problem_names);
+        inner.limiter.admit_app(now, &limits).map_err(|l| respond::too_many_requests(l, false, names))?
     };
     if let Some(fault) = faults::before_call(shared, FaultTarget::Api).await {
         return Err(faults::respond(shared, fault, None).await);

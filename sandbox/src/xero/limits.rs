@@ -5,6 +5,8 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use super::behaviour::ProblemNames;
+
 const MINUTE: Duration = Duration::from_secs(60);
 const DAY: Duration = Duration::from_secs(86_400);
 
@@ -60,13 +62,21 @@ pub enum RateProblem {
 }
 
 impl RateProblem {
-    /// The header value, lowercase as observed from Xero.
+    /// The header value, lowercase as observed from Xero (the unverified two as [`ProblemNames::Joined`]).
     pub fn as_str(self) -> &'static str {
-        match self {
-            RateProblem::Minute => "minute",
-            RateProblem::Day => "day",
-            RateProblem::Concurrent => "concurrent",
-            RateProblem::AppMinute => "appminute",
+        self.header(ProblemNames::Joined)
+    }
+
+    /// The header value with the unverified names spelt as `names` says (fidelity-audit X5).
+    pub fn header(self, names: ProblemNames) -> &'static str {
+        match (self, names) {
+            (RateProblem::Minute, _) => "minute",
+            (RateProblem::Day, _) => "day",
+            (RateProblem::Concurrent, ProblemNames::Capitalised) => "Concurrent",
+            (RateProblem::Concurrent, _) => "concurrent",
+            (RateProblem::AppMinute, ProblemNames::Joined) => "appminute",
+            (RateProblem::AppMinute, ProblemNames::Hyphenated) => "app-minute",
+            (RateProblem::AppMinute, ProblemNames::Capitalised) => "AppMinute",
         }
     }
 }

@@ -44,7 +44,7 @@ use tokio::sync::oneshot;
 use crate::Clock;
 
 pub use accounting::{Details, Item, ItemEdit};
-pub use behaviour::{Behaviour, InvalidAccount, MissingScope, PkceWithSecret, ServerErrors, StaleItemId};
+pub use behaviour::{Behaviour, InvalidAccount, MissingScope, PkceWithSecret, ProblemNames, ServerErrors, StaleItemId};
 pub use faults::{Fault, FaultConfig, FaultTarget};
 pub use identity::{AuthorizeRequest, Connection, ConsentError, Lifetimes, TokenStats};
 pub use limits::{LimitStatus, RateLimits, RateProblem};
@@ -363,15 +363,19 @@ impl XeroSim {
     }
 }
 
-/// Records every request (method, path, tenant header, status) for [`XeroSim::calls`].
+fn header(request: &Request, name: &str) -> Option<String> {
+    request.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
+}
+
+/// Records every request (method, path, tenant and idempotency-key headers, status) for [`XeroSim::calls`].
 async fn record_call(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
     let method = request.method().to_string();
     let path = request.uri().path().to_string();
     let query = request.uri().query().map(str::to_string);
-    let tenant = request.headers().get("xero-tenant-id").and_then(|v| v.to_str().ok()).map(str::to_string);
+    let (tenant, idempotency_key) = (header(&request, "xero-tenant-id"), header(&request, "idempotency-key"));
     let response = next.run(request).await;
     let dropped = response.extensions().get::<faults::Dropped>().is_some();
     let status = response.status().as_u16();
-    shared.lock().calls.push(CallRecord { method, path, query, tenant, status, dropped });
+    shared.lock().calls.push(CallRecord { method, path, query, tenant, idempotency_key, status, dropped });
     response
 }

@@ -6,6 +6,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use super::behaviour::ProblemNames;
 use super::limits::{Limited, Remaining};
 use super::time::{EpochMs, ms_date_plain};
 
@@ -81,8 +82,9 @@ pub fn rate_headers(response: &mut Response, remaining: Remaining) {
     set(headers, "x-appminlimit-remaining", &remaining.app_minute.to_string());
 }
 
-/// 429 with `X-Rate-Limit-Problem`, `Retry-After` (when the limit has a window) and the remaining counts.
-pub fn too_many_requests(limited: Limited, tenant_call: bool) -> Response {
+/// 429 with `X-Rate-Limit-Problem` (spelt as `names` says), `Retry-After` (when the limit has a window) and
+/// the remaining counts.
+pub fn too_many_requests(limited: Limited, tenant_call: bool, names: ProblemNames) -> Response {
     let mut response = problem(
         StatusCode::TOO_MANY_REQUESTS,
         "The API rate limit for your organisation/application pairing has been exceeded.",
@@ -93,7 +95,7 @@ pub fn too_many_requests(limited: Limited, tenant_call: bool) -> Response {
         set(response.headers_mut(), "x-appminlimit-remaining", &limited.remaining.app_minute.to_string());
     }
     let headers = response.headers_mut();
-    set(headers, "x-rate-limit-problem", limited.problem.as_str());
+    set(headers, "x-rate-limit-problem", limited.problem.header(names));
     if let Some(seconds) = limited.retry_after {
         set(headers, "retry-after", &seconds.to_string());
     }

@@ -37,6 +37,8 @@ pub struct CallRecord {
     pub query: Option<String>,
     /// The `xero-tenant-id` header as sent, if any.
     pub tenant: Option<String>,
+    /// The `Idempotency-Key` header as sent, if any (whatever the method).
+    pub idempotency_key: Option<String>,
     pub status: u16,
     /// The response was processed but the connection cut instead of delivering it.
     pub dropped: bool,

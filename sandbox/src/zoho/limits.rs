@@ -14,10 +14,9 @@
 //! - **Sub-concurrency of 10** for resource-intensive calls, among them inserts/updates of more than 10
 //!   records (Kaizen #203; support.creatorscripts.com, secondary).
 //!
-//! The two concurrency caps are **off by default** for now: today's client sends as many reads at once as
-//! it is asked to (the backend's `concurrent_reads_on_a_cold_cache_make_one_token_request` fires 20), so
-//! Zoho's Standard caps would turn its exact call counts into 429s and retries. [`ZohoLimits::standard`]
-//! turns them on; the phase that bounds the client's concurrency should make it the default.
+//! All three are on by default, at the Standard edition's values ([`ZohoLimits::standard`]): the backend's
+//! client keeps its own calls in flight below the cap (issue 11), so a client that does not is caught
+//! here. A test that needs them off sets `concurrency`/`sub_concurrency` to `None`.
 //!
 //! All three answer 429 `TOO_MANY_REQUESTS` (Kaizen #203 for the concurrency limits; "429 TOO MANY
 //! REQUESTS: API request limit exceeded" for credits). The messages are ours, and no `Retry-After` is
@@ -30,8 +29,7 @@ use super::error::ZohoError;
 
 const ROLLING_WINDOW: Duration = Duration::from_secs(24 * 3600);
 
-/// The org's limits: by default the Standard edition's credits with no add-ons, and no concurrency caps
-/// (see the module docs for why).
+/// The org's limits: by default the Standard edition's, with no add-on credits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ZohoLimits {
     /// API credits per rolling 24 hours.
@@ -54,7 +52,7 @@ impl ZohoLimits {
 
 impl Default for ZohoLimits {
     fn default() -> Self {
-        Self { credits_per_day: Self::STANDARD_CREDITS, concurrency: None, sub_concurrency: None }
+        Self::standard()
     }
 }
 
@@ -162,11 +160,16 @@ mod default_tests {
     use super::*;
 
     #[test]
-    fn concurrency_is_capped_only_when_asked() {
+    fn concurrency_is_capped_as_the_standard_edition_by_default() {
         let mut usage = Usage::default();
-        for _ in 0..100 {
-            assert!(usage.enter(true, &ZohoLimits::default()).is_ok());
+        for _ in 0..10 {
+            assert!(usage.enter(false, &ZohoLimits::default()).is_ok());
         }
-        assert_eq!(ZohoLimits::standard().concurrency, Some(10));
+        assert!(usage.enter(false, &ZohoLimits::default()).is_err(), "the eleventh call at once");
+        assert_eq!(ZohoLimits::default(), ZohoLimits::standard());
+        let uncapped = ZohoLimits { concurrency: None, sub_concurrency: None, ..ZohoLimits::default() };
+        for _ in 0..100 {
+            assert!(usage.enter(true, &uncapped).is_ok(), "off when asked");
+        }
     }
 }

@@ -21,6 +21,7 @@ mod error;
 mod fields;
 mod limits;
 mod oauth;
+mod org;
 mod records;
 mod seed;
 
@@ -44,6 +45,7 @@ pub use catalogue::{Flaw, Generated, ProductKind};
 pub use error::ZohoError;
 pub use fields::CustomFields;
 pub use limits::{Credits, ZohoLimits};
+pub use org::ORG_DOMAIN_NAME;
 pub use seed::products;
 
 /// How the simulated org is set up. The defaults match the seeded data.
@@ -61,8 +63,7 @@ pub struct ZohoConfig {
     pub generated_products: usize,
     /// The generator's seed: the same seed gives the same catalogue.
     pub catalogue_seed: u64,
-    /// API credits and concurrency caps (Zoho's Standard edition credits by default, no concurrency caps:
-    /// see [`ZohoLimits`]).
+    /// API credits and concurrency caps (Zoho's Standard edition's by default: see [`ZohoLimits`]).
     pub limits: ZohoLimits,
     /// Records a listing reaches through `page_token`: Zoho's 100,000 (a knob only so a test can reach it
     /// without holding 100,000 records).
@@ -176,6 +177,7 @@ impl ZohoSim {
         let app = Router::new()
             .route("/oauth/v2/token", post(oauth::token))
             .route("/crm/v8/settings/fields", get(fields::settings))
+            .route("/crm/v8/org", get(org::org))
             .route("/crm/v8/{module}", get(records::list).put(records::update_many))
             .route("/crm/v8/{module}/{id}", get(records::get_one).put(records::update_one))
             .fallback(|| async { ZohoError::invalid_url() })

@@ -92,6 +92,8 @@ pub(super) enum Operation {
     Update,
     /// Reading field metadata (`/settings/fields`).
     ReadFields,
+    /// Reading the organisation (`/org`).
+    ReadOrg,
 }
 
 impl OAuthState {
@@ -191,6 +193,12 @@ impl OAuthState {
                 "ZohoCRM.settings.READ".to_string(),
                 "ZohoCRM.settings.fields.ALL".to_string(),
                 "ZohoCRM.settings.fields.READ".to_string(),
+            ],
+            Operation::ReadOrg => [
+                "ZohoCRM.org.ALL".to_string(),
+                "ZohoCRM.org.READ".to_string(),
+                "ZohoCRM.org.ALL".to_string(),
+                "ZohoCRM.org.READ".to_string(),
             ],
             Operation::Read | Operation::Update => {
                 let action = if matches!(operation, Operation::Read) { "READ" } else { "UPDATE" };

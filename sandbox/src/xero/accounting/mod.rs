@@ -150,11 +150,16 @@ pub async fn api(
     // Whether the request is processed, fails inside (after the idempotency store saw it), or is answered
     // by the fault alone.
     let mut missing_element = false;
+    let mut answered_instead = None;
     let (internal_error, lose_response) = match faults::before_call(&shared, FaultTarget::Api).await {
         None => (false, false),
         Some(Fault::LoseResponse) => (false, true),
         Some(Fault::MissingElement) => {
             missing_element = true;
+            (false, false)
+        }
+        Some(Fault::ProcessedThen(status)) => {
+            answered_instead = Some(status);
             (false, false)
         }
         Some(Fault::Status(500)) if keyed && behaviour.server_errors == ServerErrors::Cached => (true, false),
@@ -187,6 +192,11 @@ pub async fn api(
     };
     if lose_response {
         return faults::dropped_response();
+    }
+    if let Some(status) = answered_instead {
+        let mut response = faults::status_response(status);
+        rate_headers(&mut response, remaining);
+        return response;
     }
     let mut reply = reply;
     if missing_element && let Some(Value::Array(items)) = reply.body.as_mut().and_then(|b| b.get_mut("Items")) {
@@ -222,9 +232,9 @@ fn gate(
         };
         return Err(Box::new(respond::problem(status, "AuthorizationUnsuccessful")));
     }
-    let limits = inner.config.limits;
+    let (limits, names) = (inner.config.limits, inner.config.behaviour.problem_names);
     let remaining =
-        inner.limiter.admit(&tenant, now, &limits).map_err(|l| Box::new(respond::too_many_requests(l, true)))?;
+        inner.limiter.admit(&tenant, now, &limits).map_err(|l| Box::new(respond::too_many_requests(l, true, names)))?;
     Ok((InFlight { shared: shared.clone(), tenant }, remaining))
 }
 

@@ -564,7 +564,7 @@ pub(super) async fn run_page(
             }
             dl.counters {
                 @for (key, label) in counter_labels(run.dry_run) {
-                    div { dt { (label) } dd id={ "run-" (key) } { (live.get(key)) } }
+                    div class={ "counter " (key) } { dt { (label) } dd id={ "run-" (key) } { (live.get(key)) } }
                 }
             }
             @if run.dry_run {
@@ -596,7 +596,7 @@ pub(super) async fn run_page(
     Ok(respond(StatusCode::OK, layout_at(state.mode, Some(Nav::Runs), &title, Some(csrf), body)))
 }
 
-fn counter_labels(dry_run: bool) -> [(&'static str, &'static str); 12] {
+fn counter_labels(dry_run: bool) -> [(&'static str, &'static str); 11] {
     [
         ("read", "Read"),
         ("unchanged", "Unchanged"),
@@ -609,7 +609,6 @@ fn counter_labels(dry_run: bool) -> [(&'static str, &'static str); 12] {
         ("xero_calls", "Xero calls used"),
         ("calls_left", "Xero calls left today"),
         ("zoho_calls", "Zoho calls used"),
-        ("percent", "Read so far"),
     ]
 }
 

@@ -241,7 +241,6 @@ fn syncs(activity: &Activity, links: &RecordLinks, now: DateTime<Utc>, runs: Opt
     html! {
         section aria-labelledby="syncs-h" {
             h2 id="syncs-h" { "Syncs" }
-            @if let Some(runs) = runs { (runs) }
             @if let Some(last) = activity.recent.first() {
                 p.last {
                     "Last sync: " (time(last.started_at)) ", "
@@ -251,6 +250,7 @@ fn syncs(activity: &Activity, links: &RecordLinks, now: DateTime<Utc>, runs: Opt
             } @else {
                 (no_syncs_yet())
             }
+            @if let Some(runs) = runs { (runs) }
             h3 { "Today (UTC)" }
             dl.counters {
                 @for (outcome, label) in counted {

@@ -55,6 +55,7 @@ pub(crate) struct AdminState {
     pub(crate) login: Arc<LoginState>,
     pub(crate) readiness: Readiness,
     pub(crate) runs: crate::runs::Runs,
+    pub(crate) retention: crate::background::LogRetention,
 }
 
 /// `/admin/...`, and `/` sending a browser there, for any state holding an [`AdminState`]. Every response,
@@ -83,6 +84,7 @@ where
         .route("/admin/api-key", post(rotate_api_key))
         .route("/admin/settings", get(settings::show).post(settings::save))
         .route("/admin/settings/runs", post(settings::save_runs))
+        .route("/admin/settings/log", post(settings::save_log))
         .route("/admin/sync", get(runs::sync_page).post(runs::start))
         .route("/admin/sync/schedule", post(runs::schedule))
         .route("/admin/runs", get(runs::list))

@@ -14,7 +14,8 @@ use super::auth::{Admin, AdminForm};
 use super::page::{Failure, Nav, form, layout_at, respond, time};
 use crate::defaults::{ChangeError, DefaultsForm, DefaultsPage, FormError, TaxRow, XeroLists, account_label};
 use crate::store::{
-    DailyReservePercent, DefaultGlAccount, MAX_DAILY_RESERVE_PERCENT, OrgSetting, SettingChange, TaxMappings,
+    DailyReservePercent, DefaultGlAccount, LogRetentionDays, MAX_DAILY_RESERVE_PERCENT, MAX_LOG_RETENTION_DAYS,
+    OrgSetting, SettingChange, TaxMappings,
 };
 
 /// The most CRM taxes a form is read for (Zoho allows far fewer pick-list values on `Tax`).
@@ -39,8 +40,8 @@ pub(super) async fn show(
         n => format!("Saved: {n} settings changed (see the changes below)."),
     });
     let submitted = Submitted::stored(&page);
-    let runs = RunSettings::stored(&state).await?;
-    let body = body(admin.csrf(), &page, &submitted, &[], notice.as_deref(), &runs);
+    let forms = Forms::stored(&state).await?;
+    let body = body(admin.csrf(), &page, &submitted, &[], notice.as_deref(), &forms);
     Ok(respond(StatusCode::OK, layout_at(state.mode, Some(Nav::Settings), "Settings", Some(admin.csrf()), body)))
 }
 
@@ -57,8 +58,8 @@ pub(super) async fn save(State(state): State<AdminState>, form: AdminForm) -> Re
     };
     let page = state.defaults.page().await.map_err(|e| Failure::internal(state.mode, &e))?;
     let submitted = Submitted::from_form(&asked, &page);
-    let runs = RunSettings::stored(&state).await?;
-    let body = body(form.admin.csrf(), &page, &submitted, &errors, None, &runs);
+    let forms = Forms::stored(&state).await?;
+    let body = body(form.admin.csrf(), &page, &submitted, &errors, None, &forms);
     Ok(respond(
         StatusCode::UNPROCESSABLE_ENTITY,
         layout_at(state.mode, Some(Nav::Settings), "Settings", Some(form.admin.csrf()), body),
@@ -114,6 +115,30 @@ fn error_on<'a>(errors: &'a [FormError], field: &str) -> Option<&'a str> {
     errors.iter().find(|e| e.field == field).map(|e| e.message.as_str())
 }
 
+/// The forms of the service's own settings, each stored or as typed with the reason it was refused.
+struct Forms {
+    runs: RunSettings,
+    log: LogSettings,
+}
+
+impl Forms {
+    async fn stored(state: &AdminState) -> Result<Self, Failure> {
+        Ok(Self { runs: RunSettings::stored(state).await?, log: LogSettings::stored(state).await? })
+    }
+}
+
+/// The settings page answering a refused value: 422, every form as stored but the one refused.
+async fn refused(state: &AdminState, form: &AdminForm, forms: Forms) -> Result<Response, Failure> {
+    let page = state.defaults.page().await.map_err(|e| Failure::internal(state.mode, &e))?;
+    let submitted = Submitted::stored(&page);
+    let csrf = form.admin.csrf();
+    let body = body(csrf, &page, &submitted, &[], None, &forms);
+    Ok(respond(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        layout_at(state.mode, Some(Nav::Settings), "Settings", Some(csrf), body),
+    ))
+}
+
 /// The bulk runs' settings as the form shows them: stored, or as typed with the reason it was refused.
 struct RunSettings {
     /// What the field shows: the stored percent, empty for the service's default, or what was typed.
@@ -164,18 +189,98 @@ pub(super) async fn save_runs(State(state): State<AdminState>, form: AdminForm) 
             Ok(Redirect::to(&format!("/admin/settings?saved={}", usize::from(changed))).into_response())
         }
         Err(message) => {
-            let page = state.defaults.page().await.map_err(|e| Failure::internal(state.mode, &e))?;
-            let submitted = Submitted::stored(&page);
-            let runs =
-                RunSettings { reserve: typed.to_owned(), error: Some(message), ..RunSettings::stored(&state).await? };
-            let csrf = form.admin.csrf();
-            let body = body(csrf, &page, &submitted, &[], None, &runs);
-            Ok(respond(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                layout_at(state.mode, Some(Nav::Settings), "Settings", Some(csrf), body),
-            ))
+            let mut forms = Forms::stored(&state).await?;
+            forms.runs.reserve = typed.to_owned();
+            forms.runs.error = Some(message);
+            refused(&state, &form, forms).await
         }
     }
+}
+
+/// The sync log's settings as the form shows them.
+struct LogSettings {
+    /// What the field shows: the stored days, empty for the service's default, or what was typed.
+    days: String,
+    /// `XERO_SYNC_LOG_RETENTION_DAYS`.
+    default_days: u32,
+    error: Option<String>,
+}
+
+impl LogSettings {
+    async fn stored(state: &AdminState) -> Result<Self, Failure> {
+        let days =
+            state.store.org_setting::<LogRetentionDays>().await.map_err(|e| Failure::internal(state.mode, &e))?;
+        Ok(Self {
+            days: days.map(|d| d.to_string()).unwrap_or_default(),
+            default_days: state.retention.default_days(),
+            error: None,
+        })
+    }
+}
+
+/// The retention as typed: empty for the service's default, else whole days from 1 to the maximum.
+fn parse_retention(text: &str) -> Result<Option<u32>, String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    match text.parse::<u32>() {
+        Ok(days) if (1..=MAX_LOG_RETENTION_DAYS).contains(&days) => Ok(Some(days)),
+        _ => Err(format!(
+            "Give a whole number of days from 1 to {MAX_LOG_RETENTION_DAYS}, or leave it empty for the service's default."
+        )),
+    }
+}
+
+/// `POST /admin/settings/log`: the sync log's retention, checked, stored and audited; a pass runs at once.
+pub(super) async fn save_log(State(state): State<AdminState>, form: AdminForm) -> Result<Response, Failure> {
+    let typed = form.field("log_retention_days").unwrap_or_default();
+    match parse_retention(typed) {
+        Ok(days) => {
+            let changed = state
+                .store
+                .set_org_setting::<LogRetentionDays>(&days, &form.admin.who())
+                .await
+                .map_err(|e| Failure::internal(state.mode, &e))?;
+            if changed {
+                state.retention.wake();
+            }
+            Ok(Redirect::to(&format!("/admin/settings?saved={}", usize::from(changed))).into_response())
+        }
+        Err(message) => {
+            let mut forms = Forms::stored(&state).await?;
+            forms.log.days = typed.to_owned();
+            forms.log.error = Some(message);
+            refused(&state, &form, forms).await
+        }
+    }
+}
+
+fn log_form(csrf: &str, log: &LogSettings) -> Markup {
+    let error = log.error.as_deref();
+    form(
+        csrf,
+        "/admin/settings/log",
+        html! {
+            @if error.is_some() {
+                p.warn role="alert" { "Nothing was saved: correct the field marked below." }
+            }
+            p {
+                label for="log_retention_days" { "Days the sync log keeps a finished row" } br;
+                input type="number" id="log_retention_days" name="log_retention_days" min="1"
+                    max=(MAX_LOG_RETENTION_DAYS) value=(log.days) placeholder=(log.default_days)
+                    aria-invalid=[error.map(|_| "true")] aria-describedby=[error.map(|_| "log_retention_days-error")];
+                @if let Some(message) = error {
+                    br; span.warn id="log_retention_days-error" { (message) }
+                }
+            }
+            p.muted {
+                "Older rows are deleted once a day, and at once after a change. Empty: the service's default, "
+                (log.default_days) " days (" code { "XERO_SYNC_LOG_RETENTION_DAYS" } ")."
+            }
+            p { button type="submit" { "Save the sync log settings" } }
+        },
+    )
 }
 
 fn runs_form(csrf: &str, runs: &RunSettings) -> Markup {
@@ -212,7 +317,7 @@ fn body(
     submitted: &Submitted,
     errors: &[FormError],
     notice: Option<&str>,
-    runs: &RunSettings,
+    forms: &Forms,
 ) -> Markup {
     html! {
         @if let Some(notice) = notice {
@@ -239,7 +344,11 @@ fn body(
         }
         section aria-labelledby="runs-h" {
             h2 id="runs-h" { "Bulk sync" }
-            (runs_form(csrf, runs))
+            (runs_form(csrf, &forms.runs))
+        }
+        section aria-labelledby="log-h" {
+            h2 id="log-h" { "Sync log" }
+            (log_form(csrf, &forms.log))
         }
         section aria-labelledby="audit-h" {
             h2 id="audit-h" { "Changes to the settings" }
@@ -354,6 +463,11 @@ fn value_text(key: &str, value: Option<&Value>, page: &DefaultsPage) -> String {
             Some(percent) => format!("{percent} %"),
             None => "(the service's default)".to_owned(),
         },
+        LogRetentionDays::KEY => match value.as_u64() {
+            Some(1) => "1 day".to_owned(),
+            Some(days) => format!("{days} days"),
+            None => "(the service's default)".to_owned(),
+        },
         _ => value.to_string(),
     }
 }
@@ -363,6 +477,7 @@ fn setting_label(key: &str) -> &str {
         DefaultGlAccount::KEY => DefaultGlAccount::LABEL,
         TaxMappings::KEY => TaxMappings::LABEL,
         DailyReservePercent::KEY => DailyReservePercent::LABEL,
+        LogRetentionDays::KEY => LogRetentionDays::LABEL,
         other => other,
     }
 }

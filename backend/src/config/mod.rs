@@ -208,7 +208,7 @@ pub struct Settings {
     /// The `XERO_SYNC_*_TIMEOUT_SECS` and `XERO_SYNC_MAX_CONNECTIONS` settings.
     pub limits: ServerLimits,
     /// `XERO_SYNC_LOG_RETENTION_DAYS`, default 90: finished sync log rows older than this many days are
-    /// deleted, once a day.
+    /// deleted, once a day. The default of the admin's setting ([`crate::store::LogRetentionDays`]).
     pub log_retention_days: u32,
     /// `XERO_SYNC_DAILY_RESERVE_PERCENT`, default 10 (0 to 90): the share of Xero's daily calls bulk runs
     /// leave for the button; a run reaching it pauses until Xero's day resets. The default of the admin's
@@ -352,7 +352,10 @@ impl Settings {
                 .unwrap_or(XERO_STARTER_DAILY_LIMIT),
             // From a day to a century ("forever" enough); within the range, so the cast is exact.
             log_retention_days: get(LOG_RETENTION_DAYS)
-                .map(|text| whole(LOG_RETENTION_DAYS, &text, 1..=36_500).map(|n| n as u32))
+                .map(|text| {
+                    whole(LOG_RETENTION_DAYS, &text, 1..=crate::store::MAX_LOG_RETENTION_DAYS as usize)
+                        .map(|n| n as u32)
+                })
                 .transpose()?
                 .unwrap_or(DEFAULT_LOG_RETENTION_DAYS),
             daily_reserve_percent: match get(DAILY_RESERVE_PERCENT) {

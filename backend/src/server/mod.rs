@@ -19,7 +19,7 @@ use crate::address::TrustedProxies;
 pub use crate::admin::PasswordChecks;
 use crate::admin::{AdminState, LoginState};
 use crate::api::{SessionKeys, WrongKeys};
-use crate::background::{Background, log_retention};
+use crate::background::{Background, LogRetention};
 use crate::config::{ClientCredentials, ConfigError, Mode, ServerLimits, Settings};
 use crate::connections::{ApiKeyHook, Connections};
 use crate::crypto::{Cipher, CryptoError, MasterKey};
@@ -251,7 +251,8 @@ pub async fn start(settings: Settings, listener: TcpListener, options: StartOpti
 
     let engine = Engine::new(store.clone(), xero.clone(), zoho.clone(), settings.fields.clone());
     let background = Background::default();
-    background.spawn(log_retention(store.clone(), settings.log_retention_days));
+    let retention = LogRetention::new(store.clone(), settings.log_retention_days);
+    background.spawn(retention.clone().run());
     let readiness =
         Readiness::new(store.clone(), xero.clone(), zoho.clone(), settings.fields.clone(), background.clone());
     let defaults = Defaults::new(store.clone(), xero.clone(), zoho.clone());
@@ -275,6 +276,7 @@ pub async fn start(settings: Settings, listener: TcpListener, options: StartOpti
             login: Arc::new(LoginState::new(options.demo_password)),
             readiness,
             runs: runs.clone(),
+            retention,
         },
     };
 

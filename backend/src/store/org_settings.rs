@@ -54,6 +54,20 @@ impl OrgSetting for DailyReservePercent {
 /// The highest daily reserve, in percent: beyond it bulk runs would hardly run.
 pub const MAX_DAILY_RESERVE_PERCENT: u8 = 90;
 
+/// How many days the sync log keeps a finished row (1 to [`MAX_LOG_RETENTION_DAYS`]); `None` keeps the
+/// service's `XERO_SYNC_LOG_RETENTION_DAYS`. The daily retention reads it at every pass.
+#[derive(Debug)]
+pub struct LogRetentionDays;
+
+impl OrgSetting for LogRetentionDays {
+    const KEY: &'static str = "log_retention_days";
+    const LABEL: &'static str = "Days the sync log keeps a finished row";
+    type Value = Option<u32>;
+}
+
+/// The longest log retention, in days (about a century), as `XERO_SYNC_LOG_RETENTION_DAYS` allows.
+pub const MAX_LOG_RETENTION_DAYS: u32 = 36_500;
+
 /// One change of a setting, as the audit trail keeps it. Values are JSON in the setting's shape.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SettingChange {

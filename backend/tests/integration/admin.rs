@@ -850,3 +850,69 @@ async fn the_organisations_defaults_are_prefilled_validated_stored_and_audited()
         ("default_gl_account", &Some(json!("200")), &json!(null))
     );
 }
+
+/// Issue 13: the sync log's retention is a setting. A bad value comes back on its field (nothing stored);
+/// a good one is stored, audited, and the retention's next pass (run at once after a change) uses it:
+/// rows older than the new value go, younger ones stay, though both are within the service's default.
+#[tokio::test]
+async fn the_log_retention_is_a_setting_checked_audited_and_used_by_the_next_pass() {
+    let app = spawn_with(|name| (name == "XERO_SYNC_LOG_RETENTION_DAYS").then(|| "30".into())).await;
+    let store = app.server().store();
+    for product in ["twenty_days_old", "five_days_old"] {
+        let run = store.begin_sync(product, None, "ann", backend::store::SyncTrigger::Widget).await.expect("begin");
+        store.finish_sync(&run, backend::store::SyncOutcome::Failed, None, None, None, &[]).await.expect("finish");
+    }
+    let url = format!("sqlite://{}/test.db", app._dir.0.display());
+    let pool = sqlx::SqlitePool::connect(&url).await.expect("pool");
+    for (product, days) in [("twenty_days_old", 20_i64), ("five_days_old", 5)] {
+        sqlx::query("UPDATE sync_log SET started_at = started_at - ? WHERE product_id = ?")
+            .bind(days * 24 * 60 * 60 * 1000)
+            .bind(product)
+            .execute(&pool)
+            .await
+            .expect("age");
+    }
+    pool.close().await;
+
+    let browser = app.browser(demo::DEMO_PASSWORD).await;
+    let page = app.get("/admin/settings", Some(&browser)).await;
+    assert!(
+        page.body.contains(r#"name="log_retention_days" min="1" max="36500" value="" placeholder="30""#),
+        "empty: the service's 30 days; {}",
+        page.body
+    );
+    for bad in ["0", "36501", "-3", "ten", "1.5"] {
+        let refused = app.submit("/admin/settings/log", &browser, &[("log_retention_days", bad)]).await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+        assert!(
+            refused.body.contains(
+                r#"<span class="warn" id="log_retention_days-error">Give a whole number of days from 1 to 36500"#
+            ),
+            "{bad}: {}",
+            refused.body
+        );
+        assert!(refused.body.contains(&format!(r#"value="{bad}""#)), "what was typed is kept");
+    }
+    assert!(store.org_settings_audit(10).await.expect("audit").is_empty(), "nothing audited");
+    assert_eq!(store.history("twenty_days_old", 1).await.expect("history").len(), 1, "within the default 30 days");
+
+    let saved = app.submit("/admin/settings/log", &browser, &[("log_retention_days", " 10 ")]).await;
+    assert_eq!((saved.status, saved.location()), (StatusCode::SEE_OTHER, "/admin/settings?saved=1"), "{}", saved.body);
+    let audit = store.org_settings_audit(10).await.expect("audit");
+    assert_eq!((audit[0].key.as_str(), &audit[0].old, &audit[0].new), ("log_retention_days", &None, &json!(10)));
+    assert!(audit[0].by.starts_with("admin (session "), "{audit:?}");
+    let page = app.get("/admin/settings", Some(&browser)).await;
+    assert!(page.body.contains(r#"name="log_retention_days" min="1" max="36500" value="10""#), "{}", page.body);
+    assert!(
+        page.body.contains("<td>Days the sync log keeps a finished row</td><td>(none)</td><td>10 days</td>"),
+        "{}",
+        page.body
+    );
+
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !store.history("twenty_days_old", 1).await.expect("history").is_empty() {
+        assert!(Instant::now() < deadline, "the 20-day-old row outlived the 10 days set");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(store.history("five_days_old", 1).await.expect("history").len(), 1, "a row within 10 days stays");
+}

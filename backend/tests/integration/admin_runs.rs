@@ -95,8 +95,16 @@ async fn every_run_route_needs_a_login_the_csrf_token_and_our_origin() {
     let forged = http.get(format!("{url}/admin/runs/1/events")).header("cookie", "xero_sync_admin=forged");
     assert_eq!(forged.send().await.expect("events").status(), StatusCode::UNAUTHORIZED);
 
-    let posts =
-        ["/admin/sync", "/admin/sync/schedule", "/admin/runs/1/cancel", "/admin/runs/1/resume", "/admin/runs/1/retry"];
+    let posts = [
+        "/admin/sync",
+        "/admin/sync/schedule",
+        "/admin/runs/1/cancel",
+        "/admin/runs/1/resume",
+        "/admin/runs/1/retry",
+        "/admin/settings/runs",
+        "/admin/settings/log",
+    ];
+    let fields = [("window", "all"), ("every_hours", "4"), ("daily_reserve_percent", "5"), ("log_retention_days", "1")];
     for path in posts {
         let page = read(http.post(format!("{url}{path}")).form(&[("csrf", "x")]).send().await.expect("post")).await;
         assert_eq!((page.status, page.location.as_str()), (StatusCode::SEE_OTHER, "/admin/login"), "{path}");
@@ -104,12 +112,7 @@ async fn every_run_route_needs_a_login_the_csrf_token_and_our_origin() {
     let admin = Admin::login(&app).await;
     for path in posts {
         let without = read(
-            http.post(format!("{url}{path}"))
-                .header("cookie", &admin.cookie)
-                .form(&[("window", "all"), ("every_hours", "4")])
-                .send()
-                .await
-                .expect("post"),
+            http.post(format!("{url}{path}")).header("cookie", &admin.cookie).form(&fields).send().await.expect("post"),
         )
         .await;
         assert_eq!(without.status, StatusCode::FORBIDDEN, "{path} without the token");
@@ -117,7 +120,7 @@ async fn every_run_route_needs_a_login_the_csrf_token_and_our_origin() {
             http.post(format!("{url}{path}"))
                 .header("cookie", &admin.cookie)
                 .header("origin", "https://evil.example")
-                .form(&[("csrf", admin.csrf.as_str()), ("window", "all"), ("every_hours", "4")])
+                .form(&[&[("csrf", admin.csrf.as_str())][..], &fields].concat())
                 .send()
                 .await
                 .expect("post"),
@@ -128,6 +131,7 @@ async fn every_run_route_needs_a_login_the_csrf_token_and_our_origin() {
     assert!(app.runs().runs(10, None).await.expect("runs").is_empty(), "no run started");
     let schedule = app.runs().schedule().await.expect("schedule");
     assert!(schedule.schedule.is_none(), "no schedule set");
+    assert!(app.demo.server.store().org_settings_audit(10).await.expect("audit").is_empty(), "no setting changed");
 
     // Logged in: the pages and the script answer, under a policy that allows our own script only.
     let script = app.demo.server.url.clone() + "/admin/run.js";

@@ -391,7 +391,7 @@ impl Connections {
 
     /// Checks the CRM's Products fields against the configured custom fields: one quick try, so a slow or
     /// refusing Zoho does not hold up the dashboard.
-    pub async fn check_crm_fields(&self) -> FieldCheck {
+    pub async fn check_crm_fields(&self, fields: &shared::FieldMap) -> FieldCheck {
         let zoho = self.inner.zoho.clone().with_retry(RetryPolicy::NONE);
         let names = match tokio::time::timeout(CRM_FIELDS_TIMEOUT, zoho.product_field_names()).await {
             Ok(Ok(names)) => names,
@@ -401,7 +401,7 @@ impl Connections {
             Ok(Err(error)) => return FieldCheck::Failed(error),
             Err(_) => return FieldCheck::TimedOut,
         };
-        let fields = self.inner.settings.fields.custom_fields();
+        let fields = fields.custom_fields();
         FieldCheck::Checked(
             fields
                 .into_iter()

@@ -21,6 +21,7 @@ pub mod config;
 pub mod connections;
 pub mod crypto;
 pub mod defaults;
+mod field_names;
 mod headers;
 mod readiness;
 pub mod retry;

@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use crate::field_names::FieldNames;
 use chrono::{DateTime, Utc};
 use shared::{CrmProduct, FieldMap, OrgDefaults, Requirement, XeroContext, validate_with};
 
@@ -110,7 +111,7 @@ struct Inner {
     store: Store,
     xero: XeroClient,
     zoho: ZohoClient,
-    fields: FieldMap,
+    fields: FieldNames,
     background: Background,
     state: Mutex<State>,
 }
@@ -126,7 +127,7 @@ impl Readiness {
         store: Store,
         xero: XeroClient,
         zoho: ZohoClient,
-        fields: FieldMap,
+        fields: FieldNames,
         background: Background,
     ) -> Self {
         let state = Mutex::new(State::default());
@@ -198,7 +199,8 @@ impl Readiness {
         let org = Organisation::load(&self.inner.store, &self.inner.xero, &connection.tenant_id)
             .await
             .map_err(|e| CheckError::Xero(crate::describe(&e)))?;
-        let fields = &self.inner.fields;
+        let fields = self.inner.fields.current();
+        let fields = &*fields;
         let records = self
             .inner
             .zoho

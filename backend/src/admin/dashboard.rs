@@ -56,7 +56,8 @@ pub(super) async fn page(State(state): State<AdminState>, admin: Admin) -> Resul
     let overview = state.connections.overview().await.map_err(internal)?;
     let activity = activity(&state, now).await.map_err(internal)?;
     let zoho_connected = overview.zoho.as_ref().is_some_and(|z| z.status == ConnectionStatus::Connected);
-    let fields = if zoho_connected { Some(state.connections.check_crm_fields().await) } else { None };
+    let fields =
+        if zoho_connected { Some(state.connections.check_crm_fields(&state.fields.current()).await) } else { None };
     let links = state.connections.record_links().await;
     let runs = super::runs::summary(&state).await?;
     let csrf = admin.csrf();

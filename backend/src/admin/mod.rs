@@ -56,6 +56,7 @@ pub(crate) struct AdminState {
     pub(crate) readiness: Readiness,
     pub(crate) runs: crate::runs::Runs,
     pub(crate) retention: crate::background::LogRetention,
+    pub(crate) fields: crate::field_names::FieldNames,
 }
 
 /// `/admin/...`, and `/` sending a browser there, for any state holding an [`AdminState`]. Every response,
@@ -85,6 +86,7 @@ where
         .route("/admin/settings", get(settings::show).post(settings::save))
         .route("/admin/settings/runs", post(settings::save_runs))
         .route("/admin/settings/log", post(settings::save_log))
+        .route("/admin/settings/fields", post(settings::save_fields))
         .route("/admin/sync", get(runs::sync_page).post(runs::start))
         .route("/admin/sync/schedule", post(runs::schedule))
         .route("/admin/runs", get(runs::list))

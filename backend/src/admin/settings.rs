@@ -8,14 +8,16 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
 use serde_json::Value;
+use shared::FieldMap;
 
 use super::AdminState;
 use super::auth::{Admin, AdminForm};
 use super::page::{Failure, Nav, form, layout_at, respond, time};
 use crate::defaults::{ChangeError, DefaultsForm, DefaultsPage, FormError, TaxRow, XeroLists, account_label};
+use crate::field_names::role_keys;
 use crate::store::{
-    DailyReservePercent, DefaultGlAccount, LogRetentionDays, MAX_DAILY_RESERVE_PERCENT, MAX_LOG_RETENTION_DAYS,
-    OrgSetting, SettingChange, TaxMappings,
+    CrmFieldNames, DailyReservePercent, DefaultGlAccount, LogRetentionDays, MAX_DAILY_RESERVE_PERCENT,
+    MAX_LOG_RETENTION_DAYS, OrgSetting, SettingChange, TaxMappings,
 };
 
 /// The most CRM taxes a form is read for (Zoho allows far fewer pick-list values on `Tax`).
@@ -117,14 +119,95 @@ fn error_on<'a>(errors: &'a [FormError], field: &str) -> Option<&'a str> {
 
 /// The forms of the service's own settings, each stored or as typed with the reason it was refused.
 struct Forms {
+    fields: FieldSettings,
     runs: RunSettings,
     log: LogSettings,
 }
 
 impl Forms {
     async fn stored(state: &AdminState) -> Result<Self, Failure> {
-        Ok(Self { runs: RunSettings::stored(state).await?, log: LogSettings::stored(state).await? })
+        Ok(Self {
+            fields: FieldSettings::stored(state).await?,
+            runs: RunSettings::stored(state).await?,
+            log: LogSettings::stored(state).await?,
+        })
     }
+}
+
+/// The CRM field API names as the form shows them: the admin's (empty where the default applies), or as
+/// typed with the reasons they were refused.
+struct FieldSettings {
+    /// By role key.
+    names: std::collections::BTreeMap<String, String>,
+    /// The `XERO_SYNC_FIELD_*` variables' names.
+    defaults: FieldMap,
+    errors: Vec<FormError>,
+}
+
+impl FieldSettings {
+    async fn stored(state: &AdminState) -> Result<Self, Failure> {
+        let names = state.fields.overrides().await.map_err(|e| Failure::internal(state.mode, &e))?;
+        Ok(Self { names, defaults: state.fields.defaults().clone(), errors: Vec::new() })
+    }
+}
+
+/// `POST /admin/settings/fields`: the CRM field API names, checked against the CRM's Products fields (as
+/// the dashboard's check reads them), stored, audited and in force from the next sync, run or request.
+pub(super) async fn save_fields(State(state): State<AdminState>, form: AdminForm) -> Result<Response, Failure> {
+    let typed: std::collections::BTreeMap<String, String> = role_keys()
+        .into_iter()
+        .map(|key| (key.to_owned(), form.field(&format!("field_{key}")).unwrap_or_default().to_owned()))
+        .collect();
+    let errors = match state.fields.change(&typed, &form.admin.who()).await {
+        Ok(changed) => {
+            return Ok(Redirect::to(&format!("/admin/settings?saved={}", usize::from(changed))).into_response());
+        }
+        Err(ChangeError::Invalid(errors)) => errors,
+        Err(ChangeError::Unavailable(message)) => vec![FormError { field: String::new(), message }],
+        Err(ChangeError::Store(error)) => return Err(Failure::internal(state.mode, &error)),
+    };
+    let mut forms = Forms::stored(&state).await?;
+    forms.fields.names = typed;
+    forms.fields.errors = errors;
+    refused(&state, &form, forms).await
+}
+
+fn fields_form(csrf: &str, fields: &FieldSettings) -> Markup {
+    let errors = &fields.errors;
+    let defaults = fields.defaults.custom_fields();
+    form(
+        csrf,
+        "/admin/settings/fields",
+        html! {
+            @if !errors.is_empty() {
+                p.warn role="alert" {
+                    @match error_on(errors, "") {
+                        Some(message) => (message),
+                        None => "Nothing was saved: correct the fields marked below.",
+                    }
+                }
+            }
+            @for (key, ((label, default), variable)) in role_keys().into_iter().zip(defaults.into_iter().zip(crate::config::FIELD_VARIABLES)) {
+                @let id = format!("field_{key}");
+                @let error = error_on(errors, &id);
+                p {
+                    label for=(id) { (label) } br;
+                    input type="text" id=(id) name=(id) value=(fields.names.get(key).map(String::as_str).unwrap_or_default())
+                        placeholder=(default) autocomplete="off" spellcheck="false"
+                        aria-invalid=[error.map(|_| "true")] aria-describedby={ (id) "-help" @if error.is_some() { " " (id) "-error" } };
+                    br; span.muted id={ (id) "-help" } { "Empty: " code { (default) } " (" code { (variable) } ")." }
+                    @if let Some(message) = error {
+                        br; span.warn id={ (id) "-error" } { (message) }
+                    }
+                }
+            }
+            p.muted {
+                "The API names of the custom fields of the CRM's Products module (Setup → Modules and Fields). Each is "
+                "checked against the CRM's fields when saved; the next sync, bulk run and widget use them."
+            }
+            p { button type="submit" { "Save the CRM fields" } }
+        },
+    )
 }
 
 /// The settings page answering a refused value: 422, every form as stored but the one refused.
@@ -342,6 +425,10 @@ fn body(
                 Ok(lists) => (defaults_form(csrf, page, lists, submitted, errors)),
             }
         }
+        section aria-labelledby="fields-h" {
+            h2 id="fields-h" { "CRM fields" }
+            (fields_form(csrf, &forms.fields))
+        }
         section aria-labelledby="runs-h" {
             h2 id="runs-h" { "Bulk sync" }
             (runs_form(csrf, &forms.runs))
@@ -463,6 +550,20 @@ fn value_text(key: &str, value: Option<&Value>, page: &DefaultsPage) -> String {
             Some(percent) => format!("{percent} %"),
             None => "(the service's default)".to_owned(),
         },
+        CrmFieldNames::KEY => {
+            let names: std::collections::BTreeMap<String, String> =
+                serde_json::from_value(value.clone()).unwrap_or_default();
+            if names.is_empty() {
+                return "(the service's defaults)".to_owned();
+            }
+            let labels = FieldMap::default().custom_fields().map(|(label, _)| label);
+            role_keys()
+                .into_iter()
+                .zip(labels)
+                .filter_map(|(key, label)| Some(format!("{label}: {}", names.get(key)?)))
+                .collect::<Vec<_>>()
+                .join("; ")
+        }
         LogRetentionDays::KEY => match value.as_u64() {
             Some(1) => "1 day".to_owned(),
             Some(days) => format!("{days} days"),
@@ -478,6 +579,7 @@ fn setting_label(key: &str) -> &str {
         TaxMappings::KEY => TaxMappings::LABEL,
         DailyReservePercent::KEY => DailyReservePercent::LABEL,
         LogRetentionDays::KEY => LogRetentionDays::LABEL,
+        CrmFieldNames::KEY => CrmFieldNames::LABEL,
         other => other,
     }
 }

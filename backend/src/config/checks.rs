@@ -10,10 +10,7 @@ use reqwest::Url;
 use secrecy::SecretString;
 use shared::FieldMap;
 
-use super::sources::{
-    ADMIN_PASSWORD_HASH, FIELD_ADD_TO_XERO, FIELD_GL_ACCOUNT, FIELD_ITEM_ID, FIELD_LAST_SYNCED, FIELD_SYNC_STATUS,
-    FIELD_TAX_RATE,
-};
+use super::sources::{ADMIN_PASSWORD_HASH, FIELD_VARIABLES};
 use super::{ClientCredentials, ConfigError};
 
 pub(super) fn invalid(var: &'static str, reason: impl Into<String>) -> ConfigError {
@@ -74,10 +71,14 @@ pub(super) fn credentials(
 }
 
 /// Zoho API names: ASCII letters, digits and underscores, starting with a letter.
-pub(super) fn api_name(var: &'static str, text: &str) -> Result<String, ConfigError> {
+pub(crate) fn is_api_name(text: &str) -> bool {
     let mut chars = text.chars();
-    let starts_with_letter = chars.next().is_some_and(|c| c.is_ascii_alphabetic());
-    if !starts_with_letter || !chars.all(|c| c.is_ascii_alphanumeric() || c == '_') {
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic()) && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// [`is_api_name`], for a variable.
+pub(super) fn api_name(var: &'static str, text: &str) -> Result<String, ConfigError> {
+    if !is_api_name(text) {
         return Err(invalid(
             var,
             format!("{text:?} is not a Zoho API name (letters, digits and underscores, starting with a letter)"),
@@ -86,22 +87,24 @@ pub(super) fn api_name(var: &'static str, text: &str) -> Result<String, ConfigEr
     Ok(text.to_owned())
 }
 
-/// Two roles on one CRM field would make the sync overwrite its own input.
+/// Two roles on one CRM field would make the sync overwrite its own input: the first custom field (in
+/// [`FieldMap::custom_fields`] order) whose API name an earlier one has, with that earlier one's index.
+pub(crate) fn shared_field(fields: &FieldMap) -> Option<(usize, usize)> {
+    let names = fields.custom_fields().map(|(_, name)| name);
+    names.iter().enumerate().find_map(|(i, name)| {
+        names[..i].iter().position(|earlier| earlier.eq_ignore_ascii_case(name)).map(|earlier| (i, earlier))
+    })
+}
+
+/// [`shared_field`], for the variables.
 pub(super) fn distinct_fields(fields: &FieldMap) -> Result<(), ConfigError> {
-    let named = [
-        (FIELD_ADD_TO_XERO, &fields.add_to_xero),
-        (FIELD_GL_ACCOUNT, &fields.gl_account),
-        (FIELD_TAX_RATE, &fields.tax_rate),
-        (FIELD_ITEM_ID, &fields.item_id),
-        (FIELD_LAST_SYNCED, &fields.last_synced),
-        (FIELD_SYNC_STATUS, &fields.sync_status),
-    ];
-    for (i, (var, name)) in named.iter().enumerate() {
-        if let Some((other, _)) = named[..i].iter().find(|(_, earlier)| earlier.eq_ignore_ascii_case(name)) {
-            return Err(invalid(var, format!("{name:?} is already the field of {other}")));
+    match shared_field(fields) {
+        Some((i, earlier)) => {
+            let name = fields.custom_fields()[i].1;
+            Err(invalid(FIELD_VARIABLES[i], format!("{name:?} is already the field of {}", FIELD_VARIABLES[earlier])))
         }
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// `true`/`false` (also `yes`/`no`, `on`/`off`, `1`/`0`), any case.

@@ -23,6 +23,7 @@ use checks::{
     admin_hash, api_name, base_url, boolean, credentials, csp_sources, distinct_fields, https_unless_loopback, invalid,
     networks, seconds, whole,
 };
+pub(crate) use checks::{is_api_name, shared_field};
 pub use data_centre::ZohoDc;
 pub use sources::FIELD_VARIABLES;
 use sources::*;

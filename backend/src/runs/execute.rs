@@ -9,12 +9,13 @@
 //! that fails is retried at the end of the run and by the next run, never at the cost of the link.
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::{Map, Value, json};
 use shared::wire::SyncOutcome as WireOutcome;
-use shared::{CrmProduct, Issue, ItemPayload};
+use shared::{CrmProduct, FieldMap, Issue, ItemPayload};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -244,6 +245,8 @@ pub(super) async fn release(inner: &Inner, lease: &Lease, message: &str) -> Resu
 
 struct Executor<'a> {
     inner: &'a Inner,
+    /// The CRM field names, read once per execution: a change applies from the next.
+    fields: Arc<FieldMap>,
     run: Run,
     lease: Lease,
     stop: CancellationToken,
@@ -284,6 +287,7 @@ impl<'a> Executor<'a> {
         let checkpoint = Checkpoint::from_json(&run.checkpoint);
         Self {
             inner,
+            fields: inner.fields.current(),
             run,
             lease,
             stop,
@@ -357,7 +361,7 @@ impl<'a> Executor<'a> {
         }
 
         let source = self.fix_window().await?;
-        let reader = Reader::new(self.inner.zoho.clone(), &self.inner.fields, source, &self.checkpoint);
+        let reader = Reader::new(self.inner.zoho.clone(), &self.fields, source, &self.checkpoint);
         self.reader = Some(reader);
 
         if let Err(wait) = self.inner.budget.check(self.tenant(), LIST_READS, 0) {
@@ -582,8 +586,8 @@ impl<'a> Executor<'a> {
                 };
             }
         };
-        let fields = &self.inner.fields;
-        let product = CrmProduct::from_object(&record, fields);
+        let fields = self.fields.clone();
+        let product = CrmProduct::from_object(&record, &fields);
         let product_id = match &read.place {
             ReadPlace::Index(index) => match &self.run.window {
                 RunWindow::Products(ids) => ids.get(*index).cloned().unwrap_or_default(),
@@ -593,7 +597,7 @@ impl<'a> Executor<'a> {
         };
         let modified = modified_ms(&record).and_then(DateTime::from_timestamp_millis);
         let kind = match &self.org {
-            Some(org) => match decide(&product_id, &product, fields, org, &mut self.catalogue).await {
+            Some(org) => match decide(&product_id, &product, &fields, org, &mut self.catalogue).await {
                 Decision::NotForXero => settled(ProductOutcome::NotForXero, Vec::new(), None),
                 Decision::Refused(issues) => settled(ProductOutcome::Refused, issues, None),
                 Decision::Unchanged { item_id, issues } => {
@@ -659,7 +663,7 @@ impl<'a> Executor<'a> {
         }
         let job = SendJob {
             xero: self.inner.xero.clone(),
-            fields: self.inner.fields.clone(),
+            fields: self.fields.clone(),
             tenant_id: self.run.tenant_id.clone(),
             key_base: format!("bulk|{}|{}|{}", self.run.id, self.lease.fence, batch.no),
         };
@@ -676,7 +680,7 @@ impl<'a> Executor<'a> {
         let trigger = self.run.trigger.log_trigger();
         let actor = self.run.actor.clone();
         let now = Utc::now();
-        let fields = self.inner.fields.clone();
+        let fields = self.fields.clone();
         let mut linked: Vec<(ItemLink, Option<ItemState>)> = Vec::new();
         let mut queue: Vec<Queued> = Vec::new();
         let mut places = Vec::with_capacity(batch.entries.len());
@@ -990,14 +994,14 @@ impl<'a> Executor<'a> {
         if owed.is_empty() {
             return Ok(None);
         }
-        let fields = &self.inner.fields;
+        let fields = self.fields.clone();
         for state in owed {
             let status = match self.statuses.get(&state.link.product_id) {
                 Some(status) => status.clone(),
                 None => item::success_status(WireOutcome::Unchanged, None),
             };
             let synced = item::zoho_time(state.link.synced_at);
-            let values = item::success_values(fields, &state.link.item_id, &synced, &status);
+            let values = item::success_values(&fields, &state.link.item_id, &synced, &status);
             self.writebacks.push(Queued { product_id: state.link.product_id, values, link: true });
         }
         self.flush_writebacks(true).await
@@ -1287,7 +1291,7 @@ fn partial_message(refused: u64, failed: u64, owed: usize) -> String {
 /// One batch's calls to Xero, in a task of its own.
 struct SendJob {
     xero: XeroClient,
-    fields: shared::FieldMap,
+    fields: Arc<shared::FieldMap>,
     tenant_id: String,
     key_base: String,
 }

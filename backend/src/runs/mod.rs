@@ -24,9 +24,9 @@ mod worker;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::field_names::FieldNames;
 use chrono::{DateTime, Local, Utc};
 use serde::Serialize;
-use shared::FieldMap;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -205,7 +205,7 @@ pub(crate) struct Inner {
     store: Store,
     xero: XeroClient,
     zoho: ZohoClient,
-    fields: FieldMap,
+    fields: FieldNames,
     budget: XeroBudget,
     /// The service's daily reserve, kept when the admin has not set one.
     default_reserve_percent: u8,
@@ -255,7 +255,7 @@ impl Runs {
         store: Store,
         xero: XeroClient,
         zoho: ZohoClient,
-        fields: FieldMap,
+        fields: FieldNames,
         reserve_percent: u8,
         lease: Duration,
         tuning: RunTuning,

@@ -24,6 +24,7 @@ use crate::config::{ClientCredentials, ConfigError, Mode, ServerLimits, Settings
 use crate::connections::{ApiKeyHook, Connections};
 use crate::crypto::{Cipher, CryptoError, MasterKey};
 use crate::defaults::Defaults;
+use crate::field_names::FieldNames;
 use crate::readiness::Readiness;
 use crate::runs::{RunTuning, Runs};
 use crate::state::AppState;
@@ -197,6 +198,7 @@ pub struct Core {
     key: MasterKey,
     xero: XeroClient,
     zoho: ZohoClient,
+    fields: FieldNames,
 }
 
 /// Opens the database (creating it, and a master key file if none is configured) and builds the clients.
@@ -216,16 +218,17 @@ pub async fn open(settings: Settings, options: &StartOptions) -> Result<Core, St
     );
     let vault = ZohoGrantVault { store: store.clone(), accounts_url: settings.zoho_endpoints.accounts_url.clone() };
     let zoho = ZohoClient::new(http, &settings.zoho_endpoints, credentials(&settings.zoho), Arc::new(vault));
+    let fields = FieldNames::load(store.clone(), zoho.clone(), settings.fields.clone()).await?;
     let runs = Runs::new(
         store.clone(),
         xero.clone(),
         zoho.clone(),
-        settings.fields.clone(),
+        fields.clone(),
         settings.daily_reserve_percent,
         settings.run_lease,
         options.runs,
     );
-    Ok(Core { settings, store, runs, created_key_file, key, xero, zoho })
+    Ok(Core { settings, store, runs, created_key_file, key, xero, zoho, fields })
 }
 
 /// Starts the service on `listener`. In [`crate::config::Mode::Production`], settings without any
@@ -237,7 +240,7 @@ pub async fn start(settings: Settings, listener: TcpListener, options: StartOpti
         Mode::Production => tracing::info!(%url, "xero-sync starting"),
         Mode::Demo => tracing::warn!(%url, "SANDBOX MODE (demo): against the simulators, nothing here is real"),
     }
-    let Core { settings, store, runs, created_key_file, key, xero, zoho } = open(settings, &options).await?;
+    let Core { settings, store, runs, created_key_file, key, xero, zoho, fields } = open(settings, &options).await?;
     let stale = chrono::TimeDelta::from_std(STALE_RUN_AGE).unwrap_or(chrono::TimeDelta::hours(1));
     let crashed = store
         .interrupt_stale_runs(
@@ -249,12 +252,11 @@ pub async fn start(settings: Settings, listener: TcpListener, options: StartOpti
         tracing::warn!(runs = crashed, "syncs a previous process left running are marked interrupted");
     }
 
-    let engine = Engine::new(store.clone(), xero.clone(), zoho.clone(), settings.fields.clone());
+    let engine = Engine::new(store.clone(), xero.clone(), zoho.clone(), fields.clone());
     let background = Background::default();
     let retention = LogRetention::new(store.clone(), settings.log_retention_days);
     background.spawn(retention.clone().run());
-    let readiness =
-        Readiness::new(store.clone(), xero.clone(), zoho.clone(), settings.fields.clone(), background.clone());
+    let readiness = Readiness::new(store.clone(), xero.clone(), zoho.clone(), fields.clone(), background.clone());
     let defaults = Defaults::new(store.clone(), xero.clone(), zoho.clone());
     let connections = Connections::new(store.clone(), xero, zoho, settings.clone(), options.on_api_key_rotated);
     let state = AppState {
@@ -277,6 +279,7 @@ pub async fn start(settings: Settings, listener: TcpListener, options: StartOpti
             readiness,
             runs: runs.clone(),
             retention,
+            fields,
         },
     };
 

@@ -34,8 +34,8 @@ pub use auth::{AdminSession, ApiKey, hash_api_key};
 pub use connections::{ConnectionStatus, PendingTenant, XeroConnection, ZohoConnection};
 pub use items::{ItemLink, ItemState};
 pub use org_settings::{
-    DailyReservePercent, DefaultGlAccount, LogRetentionDays, MAX_DAILY_RESERVE_PERCENT, MAX_LOG_RETENTION_DAYS,
-    OrgSetting, SettingChange, TaxMappings,
+    CrmFieldNames, DailyReservePercent, DefaultGlAccount, LogRetentionDays, MAX_DAILY_RESERVE_PERCENT,
+    MAX_LOG_RETENTION_DAYS, OrgSetting, SettingChange, TaxMappings,
 };
 pub use runs::{
     BulkLogEntry, EventLevel, Lease, LinkState, NewRun, ProductFilter, ProductOutcome, ProductRecord, Run, RunCounters,

@@ -65,6 +65,17 @@ impl OrgSetting for LogRetentionDays {
     type Value = Option<u32>;
 }
 
+/// The CRM field API names the admin set, by role (`add_to_xero`, `gl_account`, `tax_rate`, `item_id`,
+/// `last_synced`, `sync_status`); a role not in it keeps its `XERO_SYNC_FIELD_*` variable's name.
+#[derive(Debug)]
+pub struct CrmFieldNames;
+
+impl OrgSetting for CrmFieldNames {
+    const KEY: &'static str = "crm_field_names";
+    const LABEL: &'static str = "CRM field API names";
+    type Value = std::collections::BTreeMap<String, String>;
+}
+
 /// The longest log retention, in days (about a century), as `XERO_SYNC_LOG_RETENTION_DAYS` allows.
 pub const MAX_LOG_RETENTION_DAYS: u32 = 36_500;
 

@@ -35,6 +35,7 @@ use tokio::sync::OnceCell;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::field_names::FieldNames;
 use crate::store::{
     ConnectionStatus, ItemLink, ItemState, Store, StoreError, SyncOutcome as LogOutcome, SyncTrigger, XeroConnection,
 };
@@ -167,7 +168,7 @@ struct Inner {
     store: Store,
     xero: XeroClient,
     zoho: ZohoClient,
-    fields: FieldMap,
+    fields: FieldNames,
     tasks: TaskTracker,
     /// Cancelled when a shutdown stops waiting: the syncs still running end as interrupted.
     stop: CancellationToken,
@@ -176,6 +177,8 @@ struct Inner {
 /// What the engine knows before writing: the product, the checks, the item it maps to, if any, and what
 /// changed in Xero since our last sync.
 struct Plan {
+    /// The CRM field names this sync uses from its read to its write-back.
+    fields: Arc<FieldMap>,
     product: CrmProduct,
     issues: Vec<Issue>,
     /// What a sync sends, when nothing blocks.
@@ -214,7 +217,7 @@ impl Plan {
 }
 
 impl Engine {
-    pub(crate) fn new(store: Store, xero: XeroClient, zoho: ZohoClient, fields: FieldMap) -> Self {
+    pub(crate) fn new(store: Store, xero: XeroClient, zoho: ZohoClient, fields: FieldNames) -> Self {
         let (tasks, stop) = (TaskTracker::new(), CancellationToken::new());
         Self { inner: Arc::new(Inner { store, xero, zoho, fields, tasks, stop }) }
     }
@@ -258,7 +261,7 @@ impl Engine {
     pub(crate) async fn pick_lists(&self) -> Result<PickLists, SyncError> {
         let org = self.organisation().await?;
         Ok(PickLists {
-            fields: self.inner.fields.clone(),
+            fields: FieldMap::clone(&self.inner.fields.current()),
             accounts: org.accounts.to_vec(),
             tax_rates: org.tax_rates.to_vec(),
             defaults: org.defaults,
@@ -266,8 +269,7 @@ impl Engine {
     }
 
     /// Reads the product from Zoho, by id (never from the browser).
-    async fn read_product(&self, product_id: &str) -> Result<CrmProduct, SyncError> {
-        let fields = &self.inner.fields;
+    async fn read_product(&self, product_id: &str, fields: &FieldMap) -> Result<CrmProduct, SyncError> {
         let record = self
             .inner
             .zoho
@@ -279,13 +281,19 @@ impl Engine {
 
     async fn plan(&self, product_id: &str) -> Result<Plan, SyncError> {
         let org = self.organisation().await?;
-        let product = self.read_product(product_id).await?;
-        self.plan_for(product_id, org, product).await
+        let fields = self.inner.fields.current();
+        let product = self.read_product(product_id, &fields).await?;
+        self.plan_for(product_id, org, product, fields).await
     }
 
-    async fn plan_for(&self, product_id: &str, org: Organisation, product: CrmProduct) -> Result<Plan, SyncError> {
-        let fields = &self.inner.fields;
-        let report = org.check(&product, fields);
+    async fn plan_for(
+        &self,
+        product_id: &str,
+        org: Organisation,
+        product: CrmProduct,
+        fields: Arc<FieldMap>,
+    ) -> Result<Plan, SyncError> {
+        let report = org.check(&product, &fields);
         let mut issues = report.issues.clone();
         let live = Live::new(&self.inner.store, &self.inner.xero, &org.tenant_id);
         let (existing, suggested_code) = match item::existing_item(product_id, &product, &live).await? {
@@ -314,11 +322,12 @@ impl Engine {
         let names = Names { accounts: &org.accounts, tax_rates: &org.tax_rates };
         let xero_edits = match (&existing, &payload) {
             (Some(Existing { state: Some(before), current: Some(now), synced_at, .. }), Some(payload)) => {
-                xero_edits::xero_edits(before, now, payload, fields, &names, synced_at.unwrap_or_else(Utc::now))
+                xero_edits::xero_edits(before, now, payload, &fields, &names, synced_at.unwrap_or_else(Utc::now))
             }
             _ => Vec::new(),
         };
         Ok(Plan {
+            fields,
             product,
             issues,
             payload,
@@ -433,9 +442,10 @@ impl Engine {
         exchange: &mut Exchange,
     ) -> Result<SyncResponse, SyncError> {
         let org = self.organisation().await?;
-        let product = self.read_product(product_id).await?;
+        let fields = self.inner.fields.current();
+        let product = self.read_product(product_id, &fields).await?;
         self.inner.store.record_sync_product(run, product.name.text(), product.code.text()).await?;
-        let plan = self.plan_for(product_id, org, product).await?;
+        let plan = self.plan_for(product_id, org, product, fields).await?;
         exchange.request = plan.payload.as_ref().map(|p| json!(p));
         self.write(&plan, run, xero_edits, exchange).await
     }
@@ -461,8 +471,7 @@ impl Engine {
         }
         let (outcome, item_id, state) = self.put_in_xero(plan, &payload, &hash, run, exchange).await?;
         if edited_in_xero {
-            let fields: Vec<&str> =
-                plan.xero_edits.iter().map(|e| xero_edits::label(&e.field, &self.inner.fields)).collect();
+            let fields: Vec<&str> = plan.xero_edits.iter().map(|e| xero_edits::label(&e.field, &plan.fields)).collect();
             exchange.notes.push(format!("Overwrote the changes made in Xero to {}.", fields.join(", ")));
         }
         let note = plan.resolved.as_ref().and_then(resolution_note);
@@ -487,10 +496,10 @@ impl Engine {
         let synced_at = item::zoho_time(now);
         let mut warnings = warnings;
         let status = item::success_status(outcome, note.as_deref());
-        if let Err(error) = self.write_back_success(&plan.product, &item_id, &synced_at, &status).await {
+        if let Err(error) = self.write_back_success(plan, &item_id, &synced_at, &status).await {
             tracing::warn!(%error, "the item is in Xero but the CRM record could not be updated");
             warnings.push(Issue::warning(
-                &self.inner.fields.item_id,
+                &plan.fields.item_id,
                 shared::IssueCode::XeroRejected,
                 format!("The item is in Xero, but the CRM record could not be updated ({error}); sync again to retry."),
             ));
@@ -515,17 +524,16 @@ impl Engine {
         warnings: Vec<Issue>,
         notes: &mut Vec<String>,
     ) -> Result<SyncResponse, SyncError> {
-        let fields: Vec<&str> =
-            plan.xero_edits.iter().map(|e| xero_edits::label(&e.field, &self.inner.fields)).collect();
+        let fields: Vec<&str> = plan.xero_edits.iter().map(|e| xero_edits::label(&e.field, &plan.fields)).collect();
         notes.push(format!("Kept the changes made in Xero to {}; nothing was written to Xero.", fields.join(", ")));
         let now = item::zoho_time(Utc::now());
-        let values = item::status_values(&self.inner.fields, &item::kept_status(&fields));
+        let values = item::status_values(&plan.fields, &item::kept_status(&fields));
         let id = plan.product.id.text().unwrap_or_default();
         let mut warnings = warnings;
         if let Err(error) = self.inner.zoho.update_product(id, values, None).await {
             tracing::warn!(%error, "could not write the kept outcome back to the CRM");
             warnings.push(Issue::warning(
-                &self.inner.fields.sync_status,
+                &plan.fields.sync_status,
                 IssueCode::XeroRejected,
                 format!("Nothing was written to Xero, but the CRM record could not be updated ({error})."),
             ));
@@ -545,19 +553,19 @@ impl Engine {
     /// defaults) on the CRM record.
     async fn write_back_success(
         &self,
-        product: &CrmProduct,
+        plan: &Plan,
         item_id: &str,
         synced_at: &str,
         status: &str,
     ) -> Result<(), ZohoError> {
-        let values = item::success_values(&self.inner.fields, item_id, synced_at, status);
-        let id = product.id.text().unwrap_or_default();
+        let values = item::success_values(&plan.fields, item_id, synced_at, status);
+        let id = plan.product.id.text().unwrap_or_default();
         self.inner.zoho.update_product(id, values, None).await.map(|_| ())
     }
 
     /// Best effort: the CRM shows why the last sync failed; the log has it regardless.
     async fn write_back_failure(&self, product_id: &str, messages: &[String]) {
-        let values = item::status_values(&self.inner.fields, &item::failure_status(messages));
+        let values = item::status_values(&self.inner.fields.current(), &item::failure_status(messages));
         if let Err(error) = self.inner.zoho.update_product(product_id, values, None).await {
             tracing::warn!(%error, "could not write the sync failure back to the CRM");
         }

@@ -163,7 +163,7 @@ impl Engine {
     /// against fresh lists first, and a fault found there is the answer.
     async fn failure(&self, plan: &Plan, failed: Failed) -> SyncError {
         let xero = &self.inner.xero;
-        let fields = &self.inner.fields;
+        let fields = &*plan.fields;
         let tenant = plan.tenant_id.as_str();
         match failed {
             Failed::Rejected(messages) => {

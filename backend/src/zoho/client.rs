@@ -32,6 +32,8 @@ pub const MAX_UPDATE_RECORDS: usize = 100;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CrmField {
     pub api_name: String,
+    /// Zoho's `data_type`: `text`, `textarea`, `boolean`, `picklist`, `datetime`, …
+    pub data_type: String,
     /// The values a pick-list offers, as the CRM shows them (`display_value`); empty for other fields.
     pub pick_list_values: Vec<String>,
 }
@@ -39,6 +41,7 @@ pub struct CrmField {
 impl CrmField {
     fn read(field: &Value) -> Option<CrmField> {
         let api_name = field.get("api_name")?.as_str()?.to_owned();
+        let data_type = field.get("data_type").and_then(Value::as_str).unwrap_or_default().to_owned();
         let values = field.get("pick_list_values").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
         let pick_list_values = values
             .iter()
@@ -47,7 +50,7 @@ impl CrmField {
             .filter(|v| !v.is_empty())
             .map(str::to_owned)
             .collect();
-        Some(CrmField { api_name, pick_list_values })
+        Some(CrmField { api_name, data_type, pick_list_values })
     }
 }
 

@@ -916,3 +916,70 @@ async fn the_log_retention_is_a_setting_checked_audited_and_used_by_the_next_pas
     }
     assert_eq!(store.history("five_days_old", 1).await.expect("history").len(), 1, "a row within 10 days stays");
 }
+
+/// Issue 13: the CRM field API names are settings. Each is checked against the CRM's Products fields with
+/// a message on its field (unknown, wrong type, two roles on one field: nothing stored); a good change is
+/// stored, audited and in force without a restart: the next sync writes the ItemID to the new field, and
+/// the widget's options name it.
+#[tokio::test]
+async fn the_crm_field_names_are_settings_checked_against_the_crm_and_used_by_the_next_sync() {
+    let dir = TempDir::new("admin");
+    let mut tuning = Tuning::default();
+    tuning.sandbox.zoho.fields.more_text = vec!["Xero_Item_Ref".into()];
+    let demo = start_in(&dir, |_| None, tuning).await;
+    let app = TestApp { service: Service::Demo(demo), http: browser_client(), _dir: dir };
+    let store = app.server().store();
+    let browser = app.browser(demo::DEMO_PASSWORD).await;
+    let page = app.get("/admin/settings", Some(&browser)).await;
+    assert!(
+        page.body.contains(r#"name="field_item_id" value="" placeholder="Xero_Item_ID""#),
+        "empty: the variable's name; {}",
+        page.body
+    );
+
+    let refusals = [
+        ("field_item_id", "No_Such_Field", "The CRM's Products module has no field with the API name “No_Such_Field”."),
+        ("field_item_id", "Product_Active", "“Product_Active” is a boolean field; Xero Item ID needs a text field."),
+        ("field_sync_status", "Xero_Item_ID", "“Xero_Item_ID” is already the field of Xero Item ID"),
+        ("field_gl_account", "GL account", "“GL account” is not a Zoho API name"),
+    ];
+    for (field, bad, message) in refusals {
+        let refused = app.submit("/admin/settings/fields", &browser, &[(field, bad)]).await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {}", refused.body);
+        let shown = format!(r#"<span class="warn" id="{field}-error">{message}"#);
+        assert!(refused.body.contains(&shown), "{bad}: {shown} in {}", refused.body);
+        assert!(refused.body.contains(&format!(r#"name="{field}" value="{bad}""#)), "what was typed is kept");
+    }
+    assert!(store.org_settings_audit(10).await.expect("audit").is_empty(), "nothing stored");
+
+    let saved = app.submit("/admin/settings/fields", &browser, &[("field_item_id", " Xero_Item_Ref ")]).await;
+    assert_eq!((saved.status, saved.location()), (StatusCode::SEE_OTHER, "/admin/settings?saved=1"), "{}", saved.body);
+    let audit = store.org_settings_audit(10).await.expect("audit");
+    assert_eq!(
+        (audit[0].key.as_str(), &audit[0].old, &audit[0].new),
+        ("crm_field_names", &None, &json!({"item_id": "Xero_Item_Ref"}))
+    );
+    assert!(audit[0].by.starts_with("admin (session "), "{audit:?}");
+    let page = app.get("/admin/settings", Some(&browser)).await;
+    assert!(page.body.contains(r#"name="field_item_id" value="Xero_Item_Ref""#), "{}", page.body);
+    assert!(page.body.contains("<td>CRM field API names</td><td>(none)</td><td>Xero Item ID: Xero_Item_Ref</td>"));
+
+    // The next sync writes the ItemID to the new field, and leaves the old one alone.
+    let synced = app.sync_as("Olivia", products::WIRELESS_MOUSE).await;
+    assert_eq!(synced.status(), StatusCode::OK);
+    let item_id = synced.json::<Value>().await.expect("json")["item_id"].as_str().expect("item id").to_owned();
+    let record = app.sandbox().zoho.product(products::WIRELESS_MOUSE).expect("record");
+    assert_eq!(record["Xero_Item_Ref"], json!(item_id), "{record}");
+    assert!(record.get("Xero_Item_ID").is_none_or(Value::is_null), "{record}");
+    // The widget's options name it.
+    let key = app.demo().api_key.expose_secret().to_owned();
+    let (_, session) = app.open_session(&key, "Olivia").await;
+    let token = session["token"].as_str().expect("token");
+    let options = app.http.get(app.url("/api/xero/options")).bearer_auth(token).send().await.expect("options");
+    let options: Value = options.json().await.expect("json");
+    assert_eq!(options["fields"]["item_id"], "Xero_Item_Ref", "{options}");
+    assert_eq!(options["fields"]["sync_status"], "Xero_Sync_Status", "the others keep their defaults");
+    // The dashboard's check names it too.
+    let dashboard = app.get("/admin", Some(&browser)).await;
+    assert!(dashboard.body.contains("Xero_Item_Ref"), "{}", dashboard.body);
+}

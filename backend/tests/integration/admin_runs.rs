@@ -103,8 +103,15 @@ async fn every_run_route_needs_a_login_the_csrf_token_and_our_origin() {
         "/admin/runs/1/retry",
         "/admin/settings/runs",
         "/admin/settings/log",
+        "/admin/settings/fields",
     ];
-    let fields = [("window", "all"), ("every_hours", "4"), ("daily_reserve_percent", "5"), ("log_retention_days", "1")];
+    let fields = [
+        ("window", "all"),
+        ("every_hours", "4"),
+        ("daily_reserve_percent", "5"),
+        ("log_retention_days", "1"),
+        ("field_item_id", "Xero_Sync_Status"),
+    ];
     for path in posts {
         let page = read(http.post(format!("{url}{path}")).form(&[("csrf", "x")]).send().await.expect("post")).await;
         assert_eq!((page.status, page.location.as_str()), (StatusCode::SEE_OTHER, "/admin/login"), "{path}");

@@ -39,6 +39,9 @@ pub struct CustomFields {
     pub last_synced: String,
     /// Single line (255), written back.
     pub sync_status: String,
+    /// Other single-line (255) custom fields the org's admin created, by API name: somewhere else to point
+    /// a role at (none by default).
+    pub more_text: Vec<String>,
 }
 
 impl Default for CustomFields {
@@ -50,6 +53,7 @@ impl Default for CustomFields {
             item_id: "Xero_Item_ID".into(),
             last_synced: "Xero_Last_Synced".into(),
             sync_status: "Xero_Sync_Status".into(),
+            more_text: Vec::new(),
         }
     }
 }
@@ -93,6 +97,7 @@ impl Field {
                 text(255)
             }
             n if n == fields.last_synced => Field::Typed(Kind::DateTime),
+            n if fields.more_text.iter().any(|more| more == n) => text(255),
             n if n.starts_with('$') || READ_ONLY.contains(&n) => Field::ReadOnly,
             n if STORED.contains(&n) || STORED_MORE.contains(&n) => Field::Stored,
             _ => Field::Unknown,
@@ -212,6 +217,7 @@ pub(super) fn products(custom: &CustomFields) -> Value {
             "pick_list_values": choices,
         })
     };
+    let more = custom.more_text.iter().map(|name| field(name, &name.replace('_', " "), "text", 255, true, &[]));
     let fields = [
         field("Product_Name", "Product Name", "text", 120, false, &[]),
         field("Product_Code", "Product Code", "text", 40, false, &[]),
@@ -227,6 +233,7 @@ pub(super) fn products(custom: &CustomFields) -> Value {
         field(&custom.last_synced, "Xero Last Synced", "datetime", 120, true, &[]),
         field(&custom.sync_status, "Xero Sync Status", "text", 255, true, &[]),
     ];
+    let fields: Vec<Value> = fields.into_iter().chain(more).collect();
     json!({ "fields": fields })
 }
 
@@ -256,5 +263,8 @@ mod tests {
         assert!(matches!(Field::of(&custom, "Xero_GL_Acount"), Field::Unknown));
         let renamed = CustomFields { gl_account: "GL_Account".into(), ..CustomFields::default() };
         assert!(matches!(Field::of(&renamed, "Xero_GL_Account"), Field::Unknown), "renamed by the admin");
+        let more = CustomFields { more_text: vec!["Xero_Item_Ref".into()], ..CustomFields::default() };
+        assert!(matches!(Field::of(&more, "Xero_Item_Ref"), Field::Typed(Kind::Text { max: 255, .. })));
+        assert!(matches!(Field::of(&custom, "Xero_Item_Ref"), Field::Unknown));
     }
 }

@@ -357,7 +357,8 @@ fn crm_fields(check: &FieldCheck) -> Markup {
                             span.warn {
                                 "✗ " (field.label) ": the CRM has no Products field " code { (field.api_name) }
                             }
-                            ". Create it, or set " code { (field.variable) } " to its API name."
+                            ". Create it, or give its API name in " a href="/admin/settings#fields-h" { "Settings" }
+                            " (by default " code { (field.variable) } ")."
                         }
                     }
                 }

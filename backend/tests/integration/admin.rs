@@ -637,8 +637,9 @@ async fn the_dashboard_checks_the_crm_has_the_configured_custom_fields() {
     assert_eq!(dashboard.body.matches("<span class=\"ok\">✓</span>").count(), 5, "{}", dashboard.body);
     assert!(
         dashboard.body.contains(
-            "✗ Xero GL Account: the CRM has no Products field <code>GL_Account__c</code></span>. Create it, or set \
-             <code>XERO_SYNC_FIELD_GL_ACCOUNT</code> to its API name."
+            "✗ Xero GL Account: the CRM has no Products field <code>GL_Account__c</code></span>. Create it, or give \
+             its API name in <a href=\"/admin/settings#fields-h\">Settings</a> (by default \
+             <code>XERO_SYNC_FIELD_GL_ACCOUNT</code>)."
         ),
         "{}",
         dashboard.body

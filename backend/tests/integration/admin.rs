@@ -982,5 +982,23 @@ async fn the_crm_field_names_are_settings_checked_against_the_crm_and_used_by_th
     assert_eq!(options["fields"]["sync_status"], "Xero_Sync_Status", "the others keep their defaults");
     // The dashboard's check names it too.
     let dashboard = app.get("/admin", Some(&browser)).await;
-    assert!(dashboard.body.contains("Xero_Item_Ref"), "{}", dashboard.body);
+    assert!(dashboard.body.contains("Xero Item ID: <code>Xero_Item_Ref</code>"), "{}", dashboard.body);
+    // And a bulk run writes there.
+    let runs = app.server().runs();
+    let request = backend::runs::RunRequest {
+        trigger: backend::runs::RunTrigger::Admin,
+        actor: "admin".into(),
+        window: backend::runs::RunWindow::All,
+        dry_run: false,
+    };
+    let run = runs.start(request).await.expect("run starts");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while runs.run(run.id).await.expect("store").expect("run").state.is_active() {
+        assert!(Instant::now() < deadline, "the run did not end");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let record = app.sandbox().zoho.product(products::MECHANICAL_KEYBOARD).expect("record");
+    let item_id = record["Xero_Item_Ref"].as_str().unwrap_or_else(|| panic!("no ItemID in the new field: {record}"));
+    assert!(!item_id.is_empty());
+    assert!(record.get("Xero_Item_ID").is_none_or(Value::is_null), "{record}");
 }

@@ -188,7 +188,9 @@ pub struct Settings {
     /// `ZOHO_CRM_URL`, default the data centre's CRM web app (e.g. `https://crm.zoho.com`): where the admin
     /// pages link a product's record. The demo points it at the emulated CRM page.
     pub crm_url: String,
-    /// `XERO_SYNC_FIELD_*`, defaults those of [`FieldMap`]: the organisation's custom field API names.
+    /// `XERO_SYNC_FIELD_*`, defaults those of [`FieldMap`]: the organisation's custom field API names, as
+    /// the defaults of the admin's setting ([`crate::store::CrmFieldNames`]); the names in force are read
+    /// per sync from the service's one `FieldNames` handle, never from here.
     pub fields: FieldMap,
     /// `ZOHO_SDK_URL`, default Zoho's CDN copy of the embedded-app SDK (1.2): the script the widget page
     /// loads for `window.ZOHO`. The demo points it at the emulated CRM's stand-in.

@@ -76,6 +76,15 @@ fn trigger_text(trigger: RunTrigger) -> &'static str {
     }
 }
 
+/// Who started the run and how, without saying "admin" twice: the actor already names the session or user.
+fn started_by(run: &Run) -> String {
+    match run.trigger {
+        RunTrigger::Admin => format!("started by {} with Sync Now", run.actor),
+        RunTrigger::Cli => format!("started by {} with xero-sync sync", run.actor),
+        RunTrigger::Schedule => "started by the schedule".to_owned(),
+    }
+}
+
 fn state_badge(state: RunState) -> Markup {
     html! { span class={ "badge " (state.as_str()) } { (state.as_str()) } }
 }
@@ -548,7 +557,7 @@ pub(super) async fn run_page(
         }
         div.run data-run-events=[live.active.then(|| format!("/admin/runs/{id}/events"))] {
             p.muted {
-                (window_text(run)) " · started by " (run.actor) " (" (trigger_text(run.trigger)) ") · created "
+                (window_text(run)) " · " (started_by(run)) " · created "
                 (clock(run.created_at))
             }
             p id="run-status" role="status" aria-live="polite" { (live.get("status")) }

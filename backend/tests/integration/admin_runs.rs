@@ -180,6 +180,7 @@ async fn sync_now_dry_run_then_real_run_then_retry_failed() {
     assert!(dry_run.dry_run && app.items().is_empty(), "nothing written to Xero");
     let page = admin.get(&format!("/admin/runs/{dry}")).await;
     assert!(page.body.contains(&format!("<h1>Dry run {dry}</h1>")), "{}", page.body);
+    assert!(page.body.contains("started by admin (session ") && page.body.contains(") with Sync Now"), "who and how");
     assert!(page.body.contains("Would create") && page.body.contains("would create ("), "{}", page.body);
     assert!(page.body.contains("blocked ("), "refused products are 'blocked' in a dry run");
     assert!(page.body.contains(r#"id="run-estimate""#) && page.body.contains("Xero calls"), "the cost");

@@ -13,10 +13,10 @@
 use chrono::{DateTime, FixedOffset};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
-use super::seed::{TAXES, metadata};
-use super::{CustomFields, format_time};
+use super::seed::{Product, record};
+use super::CustomFields;
 
 /// The first generated id; generated ids are consecutive from here (19 digits, like Zoho's).
 pub(super) const FIRST_GENERATED_ID: u64 = 4_150_868_000_010_000_001;
@@ -256,34 +256,25 @@ impl Blueprint {
     ) -> (Map<String, Value>, Generated) {
         let modified = now - chrono::Duration::seconds(rng.random_range(60..90 * 86_400));
         let created = modified - chrono::Duration::seconds(rng.random_range(0..200 * 86_400));
-        let mut record = metadata(&self.id, &format_time(created), &format_time(modified));
-        let tax: Vec<Value> = if self.tax { vec![json!({"id": TAXES[0].0, "value": TAXES[0].1})] } else { Vec::new() };
-        let Value::Object(body) = json!({
-            "Product_Name": self.name,
-            "Product_Code": self.code,
-            "Product_Active": self.active,
-            "Product_Category": "Hardware",
-            "Manufacturer": null,
-            "Vendor_Name": null,
-            "Usage_Unit": "Unit",
-            "Unit_Price": self.price,
-            "Commission_Rate": null,
-            "Qty_in_Stock": f64::from(rng.random_range(0..500_u32)),
-            "Qty_Ordered": 0.0,
-            "Reorder_Level": 5.0,
-            "Taxable": self.taxable,
-            "Tax": tax,
-            "Description": self.description,
-            (fields.add_to_xero.as_str()): self.add_to_xero,
-            (fields.gl_account.as_str()): self.gl_account,
-            (fields.tax_rate.as_str()): self.tax_rate,
-            (fields.item_id.as_str()): null,
-            (fields.last_synced.as_str()): null,
-            (fields.sync_status.as_str()): null,
-        }) else {
-            unreachable!("a JSON object literal")
-        };
-        record.extend(body);
+        let record = record(
+            fields,
+            &Product {
+                id: &self.id,
+                name: &self.name,
+                code: self.code.as_deref(),
+                price: self.price,
+                description: self.description.as_deref(),
+                active: self.active,
+                taxable: self.taxable,
+                tax: self.tax.then_some(0),
+                add_to_xero: self.add_to_xero,
+                gl_account: self.gl_account,
+                tax_rate: self.tax_rate,
+                stock: f64::from(rng.random_range(0..500_u32)),
+                created,
+                modified,
+            },
+        );
         (record, Generated { id: self.id, code: self.code, kind: self.kind })
     }
 }

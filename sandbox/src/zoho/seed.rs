@@ -199,36 +199,78 @@ pub(super) fn products(fields: &CustomFields, now: DateTime<FixedOffset>) -> Vec
             let i = i as i64;
             let created = now - chrono::Duration::days(40 - i);
             let modified = now - chrono::Duration::days(1) - chrono::Duration::hours(count - i);
-            let mut record = metadata(seed.id, &format_time(created), &format_time(modified));
-            let tax: Vec<Value> =
-                seed.tax.map(|i| json!({"id": TAXES[i].0, "value": TAXES[i].1})).into_iter().collect();
-            let Value::Object(body) = json!({
-                "Product_Name": seed.name,
-                "Product_Code": seed.code,
-                "Product_Active": seed.active,
-                "Product_Category": "Hardware",
-                "Manufacturer": null,
-                "Vendor_Name": null,
-                "Usage_Unit": "Unit",
-                "Unit_Price": seed.price,
-                "Commission_Rate": null,
-                "Qty_in_Stock": 25.0,
-                "Qty_Ordered": 0.0,
-                "Reorder_Level": 5.0,
-                "Taxable": seed.taxable,
-                "Tax": tax,
-                "Description": seed.description,
-                (fields.add_to_xero.as_str()): seed.add_to_xero,
-                (fields.gl_account.as_str()): seed.gl_account,
-                (fields.tax_rate.as_str()): seed.tax_rate,
-                (fields.item_id.as_str()): null,
-                (fields.last_synced.as_str()): null,
-                (fields.sync_status.as_str()): null,
-            }) else {
-                unreachable!("a JSON object literal")
-            };
-            record.extend(body);
-            record
+            record(
+                fields,
+                &Product {
+                    id: seed.id,
+                    name: seed.name,
+                    code: seed.code,
+                    price: seed.price,
+                    description: seed.description,
+                    active: seed.active,
+                    taxable: seed.taxable,
+                    tax: seed.tax,
+                    add_to_xero: seed.add_to_xero,
+                    gl_account: seed.gl_account,
+                    tax_rate: seed.tax_rate,
+                    stock: 25.0,
+                    created,
+                    modified,
+                },
+            )
         })
         .collect()
+}
+
+/// What a product record is made of, seeded or generated.
+pub(super) struct Product<'a> {
+    pub(super) id: &'a str,
+    pub(super) name: &'a str,
+    pub(super) code: Option<&'a str>,
+    pub(super) price: f64,
+    pub(super) description: Option<&'a str>,
+    pub(super) active: bool,
+    pub(super) taxable: bool,
+    /// The CRM tax selected, by its place in [`TAXES`]; `None`: no tax.
+    pub(super) tax: Option<usize>,
+    pub(super) add_to_xero: bool,
+    pub(super) gl_account: Option<&'a str>,
+    pub(super) tax_rate: Option<&'a str>,
+    pub(super) stock: f64,
+    pub(super) created: DateTime<FixedOffset>,
+    pub(super) modified: DateTime<FixedOffset>,
+}
+
+/// A Products record as Zoho returns it: the metadata, the standard fields, and the custom fields under the
+/// organisation's names (never synced yet). One builder for the seeds and the generated catalogue.
+pub(super) fn record(fields: &CustomFields, product: &Product<'_>) -> Map<String, Value> {
+    let mut record = metadata(product.id, &format_time(product.created), &format_time(product.modified));
+    let tax: Vec<Value> = product.tax.map(|i| json!({"id": TAXES[i].0, "value": TAXES[i].1})).into_iter().collect();
+    let Value::Object(body) = json!({
+        "Product_Name": product.name,
+        "Product_Code": product.code,
+        "Product_Active": product.active,
+        "Product_Category": "Hardware",
+        "Manufacturer": null,
+        "Vendor_Name": null,
+        "Usage_Unit": "Unit",
+        "Unit_Price": product.price,
+        "Commission_Rate": null,
+        "Qty_in_Stock": product.stock,
+        "Qty_Ordered": 0.0,
+        "Reorder_Level": 5.0,
+        "Taxable": product.taxable,
+        "Tax": tax,
+        "Description": product.description,
+        (fields.add_to_xero.as_str()): product.add_to_xero,
+        (fields.gl_account.as_str()): product.gl_account,
+        (fields.tax_rate.as_str()): product.tax_rate,
+        (fields.item_id.as_str()): null,
+        (fields.last_synced.as_str()): null,
+        (fields.sync_status.as_str()): null,
+    }) else {
+        unreachable!("a JSON object literal")
+    };
+    record.extend(body);
+    record
 }

@@ -168,8 +168,14 @@ async fn sync_now_with_live_progress_cancel_resume_retry_and_the_schedule() {
         browser.screenshot("runs-refused").await;
 
         // Retry failed: a run over exactly those products.
+        // The old run's page has a `#run-state` too: wait for the new run's address before reading anything.
+        let finished_run = client.current_url().await.expect("url").path().to_owned();
         click_button(client, "Retry failed").await;
-        wait_until(client, "the retry's page", Duration::from_secs(10), "return !!document.getElementById('run-state')").await;
+        let retry_page = format!(
+            "return /^\\/admin\\/runs\\/\\d+$/.test(location.pathname) && location.pathname !== '{finished_run}' \
+             && !!document.getElementById('run-state')"
+        );
+        wait_until(client, "the retry's page", Duration::from_secs(10), &retry_page).await;
         wait_for_the_end(client, Duration::from_secs(60)).await;
         assert_eq!(counter(client, "read").await, refused + failed);
         assert!(text(client, "main p.muted").await.contains("chosen products"));

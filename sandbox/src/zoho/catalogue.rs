@@ -15,8 +15,8 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{Map, Value};
 
-use super::seed::{Product, record};
 use super::CustomFields;
+use super::seed::{Product, record};
 
 /// The first generated id; generated ids are consecutive from here (19 digits, like Zoho's).
 pub(super) const FIRST_GENERATED_ID: u64 = 4_150_868_000_010_000_001;

@@ -3,10 +3,9 @@
 //! parsed and checked, catalogue readiness against what the shared rules say, and every page at 360 px
 //! without sideways scrolling. Each step saves a screenshot to `artifacts/`.
 
-use std::time::{Duration, Instant};
-
 use demo::Demo;
 use e2e::browser::Browser;
+use e2e::page::{click, script, wait_until};
 use fantoccini::{Client, Locator};
 use sandbox::zoho::products;
 use secrecy::ExposeSecret;
@@ -18,19 +17,6 @@ const FORMULA: &str = r#"=HYPERLINK("http://evil.example","x")"#;
 async fn spawn_demo() -> Demo {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     demo::start(listener, |_| None, demo::Tuning::default()).await.expect("demo")
-}
-
-async fn script(client: &Client, js: &str) -> Value {
-    client.execute(js, vec![]).await.unwrap_or_else(|e| panic!("script {js}: {e}"))
-}
-
-/// Waits up to 20 s for `js` (a function body) to return true.
-async fn wait_until(client: &Client, what: &str, js: &str) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while script(client, js).await != json!(true) {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 async fn text(client: &Client, css: &str) -> String {
@@ -72,7 +58,7 @@ async fn log_in(browser: &Browser, url: &str) {
     let hint = text(client, "main p").await;
     assert!(hint.contains("the password is sandbox"), "{hint}");
     client.find(Locator::Id("password")).await.expect("field").send_keys("sandbox").await.expect("typed");
-    client.find(Locator::Css("main button[type=submit]")).await.expect("button").click().await.expect("click");
+    click(client, "main button[type=submit]").await;
     wait_until(client, "the dashboard opens", "return location.pathname === '/admin'").await;
 }
 
@@ -156,52 +142,22 @@ async fn an_admin_logs_in_reads_the_checklist_filters_the_log_and_downloads_it()
         );
 
         client.find(Locator::Id("f-product")).await.expect("field").send_keys("keyb").await.expect("typed");
-        client
-            .find(Locator::Css("form.filters button[type=submit]"))
-            .await
-            .expect("button")
-            .click()
-            .await
-            .expect("click");
+        click(&client, "form.filters button[type=submit]").await;
         wait_until(&client, "the product filter applies", "return location.search.includes('product=keyb')").await;
         assert_eq!(logged_products(&client).await, ["Mechanical Keyboard"]);
 
         client.goto(&format!("{url}/admin/log")).await.expect("log");
-        client
-            .find(Locator::Css("#f-outcome option[value=refused]"))
-            .await
-            .expect("option")
-            .click()
-            .await
-            .expect("pick");
-        client
-            .find(Locator::Css("#f-trigger option[value=widget]"))
-            .await
-            .expect("option")
-            .click()
-            .await
-            .expect("pick");
-        client
-            .find(Locator::Css("form.filters button[type=submit]"))
-            .await
-            .expect("button")
-            .click()
-            .await
-            .expect("click");
+        click(&client, "#f-outcome option[value=refused]").await;
+        click(&client, "#f-trigger option[value=widget]").await;
+        click(&client, "form.filters button[type=submit]").await;
         wait_until(&client, "the outcome filter applies", "return location.search.includes('outcome=refused')").await;
         assert_eq!(logged_products(&client).await, ["Headset"]);
         let message = text(&client, "table.log td[data-label=Message]").await;
         assert!(message.contains("GL account"), "the refused row says why: {message}");
         browser.screenshot("admin-log-refused").await;
 
-        client.find(Locator::Css("#f-trigger option[value=bulk]")).await.expect("option").click().await.expect("pick");
-        client
-            .find(Locator::Css("form.filters button[type=submit]"))
-            .await
-            .expect("button")
-            .click()
-            .await
-            .expect("click");
+        click(&client, "#f-trigger option[value=bulk]").await;
+        click(&client, "form.filters button[type=submit]").await;
         wait_until(&client, "the trigger filter applies", "return location.search.includes('trigger=bulk')").await;
         assert_eq!(text(&client, "p.empty").await, "No sync matches these filters. Show every sync");
 
@@ -213,13 +169,7 @@ async fn an_admin_logs_in_reads_the_checklist_filters_the_log_and_downloads_it()
                 "document.getElementById('f-from').value = '{from}'; return document.getElementById('f-from').value"
             );
             assert_eq!(script(&client, &set).await, json!(from), "the datetime-local input took the value");
-            client
-                .find(Locator::Css("form.filters button[type=submit]"))
-                .await
-                .expect("button")
-                .click()
-                .await
-                .expect("click");
+            click(&client, "form.filters button[type=submit]").await;
             wait_until(&client, "the date filter applies", "return location.search.includes('from=')").await;
             assert_eq!(logged_products(&client).await.len(), expected, "from {from}");
         }
@@ -334,7 +284,7 @@ async fn readiness_counts_what_the_rules_say_and_every_page_fits_from_320_px() {
         browser.screenshot("admin-readiness").await;
 
         // "Check again" right away shows the result it has rather than asking Zoho again.
-        client.find(Locator::Css(".status button")).await.expect("button").click().await.expect("click");
+        click(&client, ".status button").await;
         wait_until(&client, "back on the page", "return location.search.includes('again=')").await;
 
         // Every page at 320, 360 and 800 px: nothing scrolls sideways.

@@ -9,9 +9,10 @@ use backend::runs::RunTuning;
 use backend::xero::{LimiterConfig, XeroClientConfig};
 use demo::Demo;
 use e2e::browser::Browser;
+use e2e::page::{click, script};
 use fantoccini::{Client, Locator};
 use sandbox::SandboxConfig;
-use serde_json::{Value, json};
+use serde_json::json;
 
 /// Products beyond the 21 seeded ones, so a run has several batches to cancel between.
 const GENERATED: usize = 1000;
@@ -38,10 +39,6 @@ async fn spawn_demo() -> Demo {
     demo::start(listener, |_| None, tuning).await.expect("demo")
 }
 
-async fn script(client: &Client, js: &str) -> Value {
-    client.execute(js, vec![]).await.unwrap_or_else(|e| panic!("script {js}: {e}"))
-}
-
 /// Waits up to `limit` for `js` (a function body) to return true.
 async fn wait_until(client: &Client, what: &str, limit: Duration, js: &str) {
     let deadline = Instant::now() + limit;
@@ -53,10 +50,6 @@ async fn wait_until(client: &Client, what: &str, limit: Duration, js: &str) {
 
 async fn text(client: &Client, css: &str) -> String {
     client.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}")).text().await.expect("text")
-}
-
-async fn click(client: &Client, css: &str) {
-    client.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}")).click().await.expect("click");
 }
 
 async fn click_button(client: &Client, label: &str) {
